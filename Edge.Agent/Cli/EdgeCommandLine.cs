@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace Kezekshi.Edge.Agent.Cli;
+
+/// <summary>The command line: run, demo, doctor, install-service.</summary>
+public static class EdgeCommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Kezekshi Edge: school gate, card reader and turnstile agent.");
+        return root;
+    }
+}

@@ -1,0 +1,203 @@
+using Kezekshi.Edge.Agent.Gate;
+using Kezekshi.Edge.Devices.Profiles;
+
+namespace Kezekshi.Edge.Agent.Configuration;
+
+/// <summary>The protocol spoken on one serial port (every device on a port speaks the same one).</summary>
+public enum BusProtocol { Osdp, ModbusRtu, LineReader }
+
+/// <summary>A device resolved against its profile.</summary>
+public sealed record DevicePlan(string Name, HardwareProfile Profile, string Port, int Address);
+
+/// <summary>A serial port and the devices on it.</summary>
+public sealed record BusPlan(string Port, BusProtocol Protocol, SerialLineProfile Line, int BaudRate, IReadOnlyList<DevicePlan> Devices);
+
+/// <summary>A gate with everything it is wired to.</summary>
+public sealed record GatePlan(string Name, TurnstileProfile Turnstile, DevicePlan RelayBoard, DevicePlan? InputModule,
+    int RelayChannelOffset, int SensorChannelOffset, DevicePlan? EntryReader, DevicePlan? ExitReader, AntiPassbackMode AntiPassback);
+
+public sealed record FireAlarmPlan(FireAlarmProfile Profile, DevicePlan InputModule, int Input);
+
+/// <summary>
+/// The configuration checked against the hardware profiles and resolved into buses, gates and the
+/// fire alarm. Every mistake is collected, each naming the setting and the fix; <c>doctor</c> prints
+/// them and <c>run</c> refuses to start with them.
+/// </summary>
+public sealed class GateTopology
+{
+    private GateTopology(IReadOnlyList<BusPlan> buses, IReadOnlyList<GatePlan> gates, FireAlarmPlan? fireAlarm)
+    {
+        Buses = buses;
+        Gates = gates;
+        FireAlarm = fireAlarm;
+    }
+
+    public IReadOnlyList<BusPlan> Buses { get; }
+    public IReadOnlyList<GatePlan> Gates { get; }
+    public FireAlarmPlan? FireAlarm { get; }
+
+    /// <summary>Resolves the configuration; returns null and fills <paramref name="problems"/> if anything is wrong.</summary>
+    public static GateTopology? Build(EdgeOptions options, HardwareProfileCatalog catalog, List<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(problems);
+        int before = problems.Count;
+
+        if (string.IsNullOrWhiteSpace(options.SchoolId))
+            problems.Add("Edge:SchoolId is empty: set the school's ID from the centre, e.g. \"kz-ala-school-042\".");
+        if (options.DebounceMs is < 0 or > 60000)
+            problems.Add($"Edge:DebounceMs = {options.DebounceMs} is out of range 0–60000: 1500 ignores a card held on the reader.");
+
+        var devices = new Dictionary<string, DevicePlan>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Devices.Count; i++)
+        {
+            var d = options.Devices[i];
+            string where = $"Edge:Devices[{i}]{(string.IsNullOrEmpty(d.Name) ? "" : $" (\"{d.Name}\")")}";
+            if (string.IsNullOrWhiteSpace(d.Name)) { problems.Add($"{where}: Name is empty: give the device a name such as \"gate1-reader\"."); continue; }
+            if (devices.ContainsKey(d.Name)) { problems.Add($"{where}: the name \"{d.Name}\" is used twice; device names must be unique."); continue; }
+            if (string.IsNullOrWhiteSpace(d.Port)) problems.Add($"{where}: Port is empty: set the serial port, e.g. /dev/ttyUSB0 or /dev/serial/by-id/usb-FTDI_… (Linux), COM3 (Windows).");
+            if (!catalog.TryGet(d.Profile, out var profile))
+            {
+                problems.Add($"{where}: Profile \"{d.Profile}\" is not a known hardware profile; known: {string.Join(", ", catalog.Profiles.Where(p => p.Serial is not null).Select(p => p.Model).Order(StringComparer.Ordinal))}.");
+                continue;
+            }
+            if (profile.Serial is null)
+            {
+                problems.Add($"{where}: Profile \"{d.Profile}\" is a {HardwareProfileCatalog.KindName(profile.Kind)}, which is not on a serial port; use it in a gate (Turnstile) or in FireAlarm instead.");
+                continue;
+            }
+            int address = d.Address ?? profile.Kind switch
+            {
+                ProfileKind.OsdpReader => profile.Osdp!.DefaultAddress,
+                ProfileKind.LineReader => 0,
+                _ => profile.Modbus!.DefaultAddress,
+            };
+            if (profile.Kind == ProfileKind.OsdpReader && address is < 0 or > 126)
+                problems.Add($"{where}: Address {address} is not a valid OSDP address (0–126).");
+            if (profile.Kind is ProfileKind.ModbusRelayBoard or ProfileKind.ModbusInputModule && address is < 1 or > 247)
+                problems.Add($"{where}: Address {address} is not a valid Modbus slave address (1–247).");
+            if (d.BaudRate is { } baud && Array.IndexOf(StandardBaudRates, baud) < 0)
+                problems.Add($"{where}: BaudRate {baud} is not a standard rate ({string.Join(", ", StandardBaudRates)}).");
+            devices[d.Name] = new DevicePlan(d.Name, profile, d.Port, address);
+        }
+
+        var buses = new List<BusPlan>();
+        foreach (var group in devices.Values.Where(d => d.Port.Length > 0).GroupBy(d => d.Port, StringComparer.Ordinal))
+        {
+            var members = group.ToList();
+            var protocols = members.Select(m => ProtocolOf(m.Profile.Kind)).Distinct().ToList();
+            if (protocols.Count > 1)
+            {
+                problems.Add($"Port {group.Key}: devices {string.Join(", ", members.Select(m => m.Name))} speak different protocols ({string.Join(" and ", protocols)}); put each protocol on its own RS-485 adapter.");
+                continue;
+            }
+            if (protocols[0] == BusProtocol.LineReader && members.Count > 1)
+                problems.Add($"Port {group.Key}: {members.Count} line readers on one port; a USB line reader has a port of its own.");
+            var bauds = members.Select(m => options.Devices.First(o => o.Name == m.Name).BaudRate ?? m.Profile.Serial!.BaudRate).Distinct().ToList();
+            if (bauds.Count > 1)
+                problems.Add($"Port {group.Key}: devices disagree on the baud rate ({string.Join(", ", bauds)}); every device on one bus must be set to the same rate.");
+            foreach (var duplicate in members.GroupBy(m => m.Address).Where(g => g.Count() > 1 && protocols[0] != BusProtocol.LineReader))
+                problems.Add($"Port {group.Key}: {string.Join(" and ", duplicate.Select(m => m.Name))} share address {duplicate.Key}; set a different address on each device (DIP switches or the reader's configuration card).");
+            buses.Add(new BusPlan(group.Key, protocols[0], members[0].Profile.Serial!, bauds[0], members));
+        }
+
+        var gates = new List<GatePlan>();
+        var readersUsed = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Gates.Count; i++)
+        {
+            var g = options.Gates[i];
+            string where = $"Edge:Gates[{i}]{(string.IsNullOrEmpty(g.Name) ? "" : $" (\"{g.Name}\")")}";
+            if (string.IsNullOrWhiteSpace(g.Name)) { problems.Add($"{where}: Name is empty."); continue; }
+            if (gates.Any(x => x.Name == g.Name)) { problems.Add($"{where}: the gate name \"{g.Name}\" is used twice."); continue; }
+            if (!catalog.TryGet(g.Turnstile, out var turnstileProfile) || turnstileProfile.Kind != ProfileKind.Turnstile)
+            {
+                problems.Add($"{where}: Turnstile \"{g.Turnstile}\" is not a turnstile profile; known: {string.Join(", ", catalog.Profiles.Where(p => p.Kind == ProfileKind.Turnstile).Select(p => p.Model))}.");
+                continue;
+            }
+            var turnstile = turnstileProfile.Turnstile!;
+            var relay = Resolve(g.RelayBoard, ProfileKind.ModbusRelayBoard, $"{where}: RelayBoard", devices, problems);
+            var input = g.InputModule is null ? null : Resolve(g.InputModule, ProfileKind.ModbusInputModule, $"{where}: InputModule", devices, problems);
+            if (relay is not null)
+            {
+                int channels = relay.Profile.Modbus!.Channels;
+                foreach (var (label, channel) in new[] { ("entry relay", turnstile.EntryRelay), ("exit relay", turnstile.ExitRelay), ("emergency relay", turnstile.EmergencyRelay ?? 0) })
+                {
+                    if (channel == 0) continue;
+                    int actual = channel + g.RelayChannelOffset;
+                    if (actual < 1 || actual > channels)
+                        problems.Add($"{where}: the {label} is channel {actual} (profile {channel} + RelayChannelOffset {g.RelayChannelOffset}), but {relay.Name} has channels 1–{channels}.");
+                }
+            }
+            if (input is not null)
+            {
+                int channels = input.Profile.Modbus!.Channels;
+                foreach (var (label, channel) in new[] { ("entry sensor", turnstile.EntrySensor), ("exit sensor", turnstile.ExitSensor) })
+                {
+                    int actual = channel + g.SensorChannelOffset;
+                    if (actual < 1 || actual > channels)
+                        problems.Add($"{where}: the {label} is input {actual} (profile {channel} + SensorChannelOffset {g.SensorChannelOffset}), but {input.Name} has inputs 1–{channels}.");
+                }
+            }
+            DevicePlan? ResolveReader(string? name, string label)
+            {
+                if (name is null) return null;
+                if (!devices.TryGetValue(name, out var reader)) { problems.Add($"{where}: {label} \"{name}\" is not a device in Edge:Devices."); return null; }
+                if (reader.Profile.Kind is not (ProfileKind.OsdpReader or ProfileKind.LineReader))
+                {
+                    problems.Add($"{where}: {label} \"{name}\" is a {HardwareProfileCatalog.KindName(reader.Profile.Kind)}, not a card reader.");
+                    return null;
+                }
+                if (readersUsed.TryGetValue(name, out var other)) { problems.Add($"{where}: {label} \"{name}\" is already the reader of {other}; a reader belongs to one gate direction."); return null; }
+                readersUsed[name] = $"{g.Name} {label}";
+                return reader;
+            }
+            var entryReader = ResolveReader(g.EntryReader, "EntryReader");
+            var exitReader = ResolveReader(g.ExitReader, "ExitReader");
+            if (g.EntryReader is null && g.ExitReader is null)
+                problems.Add($"{where}: no EntryReader or ExitReader: a gate needs at least one card reader.");
+            AntiPassbackMode? antiPassback = g.AntiPassback switch { "off" => AntiPassbackMode.Off, "soft" => AntiPassbackMode.Soft, "hard" => AntiPassbackMode.Hard, _ => null };
+            if (antiPassback is null) problems.Add($"{where}: AntiPassback \"{g.AntiPassback}\" must be \"off\", \"soft\" (allow and flag) or \"hard\" (refuse).");
+            if (relay is not null && antiPassback is not null)
+                gates.Add(new GatePlan(g.Name, turnstile, relay, input, g.RelayChannelOffset, g.SensorChannelOffset, entryReader, exitReader, antiPassback.Value));
+        }
+
+        FireAlarmPlan? fireAlarm = null;
+        if (options.FireAlarm is { } fa)
+        {
+            const string where = "Edge:FireAlarm";
+            var module = Resolve(fa.InputModule, ProfileKind.ModbusInputModule, $"{where}: InputModule", devices, problems);
+            if (!catalog.TryGet(fa.Profile, out var faProfile) || faProfile.Kind != ProfileKind.FireAlarmInput)
+                problems.Add($"{where}: Profile \"{fa.Profile}\" is not a fire-alarm-input profile; known: {string.Join(", ", catalog.Profiles.Where(p => p.Kind == ProfileKind.FireAlarmInput).Select(p => p.Model))}.");
+            else if (module is not null)
+            {
+                if (fa.Input < 1 || fa.Input > module.Profile.Modbus!.Channels)
+                    problems.Add($"{where}: Input {fa.Input} is not an input of {module.Name} (1–{module.Profile.Modbus!.Channels}).");
+                else fireAlarm = new FireAlarmPlan(faProfile.FireAlarm!, module, fa.Input);
+            }
+        }
+        else if (gates.Count > 0)
+        {
+            // Not an error: some gates (a staff door) have no alarm contact. doctor prints it as a warning.
+        }
+
+        return problems.Count == before ? new GateTopology(buses, gates, fireAlarm) : null;
+    }
+
+    public static readonly int[] StandardBaudRates = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600];
+
+    private static DevicePlan? Resolve(string name, ProfileKind kind, string where, Dictionary<string, DevicePlan> devices, List<string> problems)
+    {
+        if (string.IsNullOrWhiteSpace(name)) { problems.Add($"{where} is empty: name a device from Edge:Devices whose profile is a {HardwareProfileCatalog.KindName(kind)}."); return null; }
+        if (!devices.TryGetValue(name, out var device)) { problems.Add($"{where} \"{name}\" is not a device in Edge:Devices."); return null; }
+        if (device.Profile.Kind != kind) { problems.Add($"{where} \"{name}\" is a {HardwareProfileCatalog.KindName(device.Profile.Kind)}, but a {HardwareProfileCatalog.KindName(kind)} is needed."); return null; }
+        return device;
+    }
+
+    private static BusProtocol ProtocolOf(ProfileKind kind) => kind switch
+    {
+        ProfileKind.OsdpReader => BusProtocol.Osdp,
+        ProfileKind.LineReader => BusProtocol.LineReader,
+        _ => BusProtocol.ModbusRtu,
+    };
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace Kezekshi.Edge.Agent;
+
+/// <summary>Source-generated log messages of the agent, with central event IDs (2000–2999). Each says what to do.</summary>
+internal static partial class AgentLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Could not store {Count} passage(s), retrying every second; they are kept in memory and in the actuation journal: {Problem}")]
+    public static partial void PassageWriteFailed(ILogger logger, int count, string problem);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Recovered {Count} actuation(s) from the journal {Path} after an unclean stop; they are stored with outcome 'unknown'.")]
+    public static partial void JournalRecovered(ILogger logger, int count, string path);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "{Gate} {Direction}: card {Card} {Decision} ({Reason}) {Holder} in {LatencyUs} µs")]
+    public static partial void Decision(ILogger logger, string gate, string direction, ulong card, string decision, string reason, string holder, long latencyUs);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Error, Message = "{Gate}: the gate decision failed and the gate stayed closed (outside an emergency). This is a bug; report it with this log.")]
+    public static partial void DecisionFailed(ILogger logger, string gate, Exception exception);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Error, Message = "{Gate}: the relay command failed: {Problem}. The pupil may have to tap again; check the relay board.")]
+    public static partial void RelayFailed(ILogger logger, string gate, string problem);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Critical, Message = "FIRE ALARM: emergency mode on ({Cause}). Every gate is held open; no card is checked until the alarm clears.")]
+    public static partial void EmergencyOn(ILogger logger, string cause);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Fire alarm cleared: gates return to normal operation.")]
+    public static partial void EmergencyOff(ILogger logger);
+
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Error, Message = "{Gate}: could not hold the gate open for the emergency ({Problem}); retrying every 500 ms. Check the relay board now; open the gate by hand if needed.")]
+    public static partial void EmergencyHoldFailed(ILogger logger, string gate, string problem);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Warning, Message = "{Device} failed: {Problem}. Reopening in {DelaySeconds} s; the other gates keep working.")]
+    public static partial void DeviceFailed(ILogger logger, string device, string problem, double delaySeconds);
+
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "{Device} opened on {Port}.")]
+    public static partial void DeviceOpened(ILogger logger, string device, string port);
+}

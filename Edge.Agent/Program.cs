@@ -1,0 +1,1 @@
+return await Kezekshi.Edge.Agent.Cli.EdgeCommandLine.Build().Parse(args).InvokeAsync();
