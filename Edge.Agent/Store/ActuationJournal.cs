@@ -13,7 +13,7 @@ namespace Kezekshi.Edge.Agent.Store;
 /// Writing the passage to SQLite first would put an fsync on the relay path; writing it after would
 /// lose the record of an arm that was unlocked if the process died in between. This journal closes
 /// that gap: one unbuffered write() (a few µs, no fsync) before the relay command survives a
-/// process crash; on start <see cref="Recover"/> turns every entry without a passage into one with
+/// process crash; on start <see cref="ReadEntries"/> with <c>PassageRecorder.RecoverFromJournal</c> turn every entry without a passage into one with
 /// outcome "unknown". A power cut can lose the last few entries not yet flushed by the OS; SQLite
 /// (synchronous=FULL) holds everything the recorder committed.
 /// </remarks>
