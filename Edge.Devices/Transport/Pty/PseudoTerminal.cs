@@ -80,6 +80,9 @@ public sealed class PseudoTerminal : IAsyncDisposable
     /// <summary>The slave device, e.g. <c>/dev/pts/7</c>: open it as a serial port (<see cref="SerialPortSettings.PortName"/>).</summary>
     public string SlavePath { get; }
 
+    /// <summary>The slave descriptor this pair keeps open; tests read the port's termios through it.</summary>
+    internal int SlaveFd => _slaveFd;
+
     /// <summary>The device end of the cable, for a simulator.</summary>
     public PtyMasterTransport Master { get; }
 

@@ -32,7 +32,7 @@ internal struct Dcb
 internal static class DcbFlags
 {
     public const int Binary = 0;
-    public const int Parity = 1;
+    public const int ParityCheck = 1;
     public const int OutxCtsFlow = 2;
     public const int OutxDsrFlow = 3;
     public const int DtrControl = 4;      // 2 bits
@@ -57,6 +57,21 @@ internal static class DcbFlags
     }
 
     public static uint Get(uint flags, int position, int width = 1) => (flags >> position) & ((1u << width) - 1);
+
+    /// <summary>Sets line settings and flags: binary, no flow control, no parity checking (the frame CRC judges bytes), DTR on.</summary>
+    public static unsafe void Apply(ref Dcb dcb, SerialPortSettings settings, uint rtsControl)
+    {
+        dcb.DCBlength = (uint)sizeof(Dcb);
+        dcb.BaudRate = (uint)settings.BaudRate;
+        dcb.ByteSize = (byte)settings.DataBits;
+        dcb.Parity = settings.Parity switch { Parity.Even => Kernel32.EVENPARITY, Parity.Odd => Kernel32.ODDPARITY, _ => Kernel32.NOPARITY };
+        dcb.StopBits = settings.StopBits == StopBits.Two ? Kernel32.TWOSTOPBITS : Kernel32.ONESTOPBIT;
+        uint f = 0;
+        f = DcbFlags.Set(f, DcbFlags.Binary, 1);
+        f = DcbFlags.Set(f, DcbFlags.DtrControl, DcbFlags.DTR_CONTROL_ENABLE, 2);
+        f = DcbFlags.Set(f, DcbFlags.RtsControl, rtsControl, 2);
+        dcb.Flags = f; // everything else 0: no CTS/DSR/XON flow control, no error char, no abort on error
+    }
 }
 
 /// <summary>Win32 <c>COMMTIMEOUTS</c>.</summary>

@@ -80,6 +80,9 @@ public sealed class LinuxSerialPort : ISerialPort
     public int BaudRate => Settings.BaudRate;
     public bool IsBroken => _pump.IsBroken || Volatile.Read(ref _disposed) != 0;
 
+    /// <summary>Bytes received and not yet read (for tests that must know data arrived without reading it).</summary>
+    internal int BytesAvailable => _pump.Inbox.Count;
+
     /// <summary>
     /// Writes all bytes. With <see cref="Rs485Mode.RtsToggle"/> it completes when the last byte left
     /// the UART and RTS is low again; otherwise when the kernel has queued the bytes.
@@ -186,34 +189,62 @@ public sealed class LinuxSerialPort : ISerialPort
         string port = settings.PortName;
         Termios t;
         if (Libc.tcgetattr(fd, &t) != 0) throw LinuxSerialErrors.Configure(port, "tcgetattr", Libc.LastErrno);
-
-        Libc.cfmakeraw(&t);
-        const uint InputParityCheck = 0x10; // INPCK: off, bytes pass as received and the frame's CRC judges them
-        t.c_iflag &= ~InputParityCheck;
-        t.c_cflag &= ~(Libc.CSIZE | Libc.PARENB | Libc.PARODD | Libc.CSTOPB | Libc.CRTSCTS);
-        t.c_cflag |= (settings.DataBits == 7 ? Libc.CS7 : Libc.CS8) | Libc.CREAD | Libc.CLOCAL;
-        if (settings.Parity != Parity.None) t.c_cflag |= Libc.PARENB;
-        if (settings.Parity == Parity.Odd) t.c_cflag |= Libc.PARODD;
-        if (settings.StopBits == StopBits.Two) t.c_cflag |= Libc.CSTOPB;
-        t.c_cc[Libc.VMIN] = 0;
-        t.c_cc[Libc.VTIME] = 0;
-
-        uint speed = TermiosSpeed.Encode(settings.BaudRate);
-        if (Libc.cfsetispeed(&t, speed) != 0 || Libc.cfsetospeed(&t, speed) != 0)
+        if (!TrySetRawLine(ref t, settings))
             throw LinuxSerialErrors.Configure(port, $"setting {settings.BaudRate} baud", Libc.LastErrno);
         if (Libc.tcsetattr(fd, Libc.TCSANOW, &t) != 0)
             throw LinuxSerialErrors.Configure(port, "tcsetattr", Libc.LastErrno);
 
         // tcsetattr succeeds if any one change was applied (termios(3)); read back what the driver kept.
+        // The pty driver always forces CS8 and clears PARENB (drivers/tty/pty.c, pty_set_termios):
+        // a pty has no wire, so there is nothing to verify for those two.
         Termios applied;
         if (Libc.tcgetattr(fd, &applied) != 0) throw LinuxSerialErrors.Configure(port, "tcgetattr", Libc.LastErrno);
-        const uint Checked = Libc.CSIZE | Libc.PARENB | Libc.PARODD | Libc.CSTOPB;
+        uint verified = IsPseudoTerminal(fd) ? Libc.PARODD | Libc.CSTOPB : Libc.CSIZE | Libc.PARENB | Libc.PARODD | Libc.CSTOPB;
         int appliedBaud = TermiosSpeed.Decode(Libc.cfgetospeed(&applied));
-        if ((applied.c_cflag & Checked) != (t.c_cflag & Checked) || appliedBaud != settings.BaudRate)
+        if ((applied.c_cflag & verified) != (t.c_cflag & verified) || appliedBaud != settings.BaudRate)
         {
             throw new TransportException(
                 $"Serial port {port}: the driver did not accept {settings.FrameDescription} (it kept {appliedBaud} baud, cflag 0x{applied.c_cflag:X}). Pick settings this adapter supports (see its datasheet) and match them on the device.",
                 isTransient: false);
+        }
+    }
+
+    /// <summary>
+    /// Turns <paramref name="t"/> into a raw line with the requested frame and speed: cfmakeraw,
+    /// CS7/CS8, PARENB/PARODD, CSTOPB, CLOCAL|CREAD, no hardware flow control, no input parity
+    /// check (bytes pass as received and the frame's CRC judges them), VMIN = VTIME = 0.
+    /// False (errno set) if glibc rejects the speed.
+    /// </summary>
+    internal static unsafe bool TrySetRawLine(ref Termios t, SerialPortSettings settings)
+    {
+        const uint InputParityCheck = 0x10; // INPCK
+        fixed (Termios* p = &t)
+        {
+            Libc.cfmakeraw(p);
+            p->c_iflag &= ~InputParityCheck;
+            p->c_cflag &= ~(Libc.CSIZE | Libc.PARENB | Libc.PARODD | Libc.CSTOPB | Libc.CRTSCTS);
+            p->c_cflag |= (settings.DataBits == 7 ? Libc.CS7 : Libc.CS8) | Libc.CREAD | Libc.CLOCAL;
+            if (settings.Parity != Parity.None) p->c_cflag |= Libc.PARENB;
+            if (settings.Parity == Parity.Odd) p->c_cflag |= Libc.PARODD;
+            if (settings.StopBits == StopBits.Two) p->c_cflag |= Libc.CSTOPB;
+            p->c_cc[Libc.VMIN] = 0;
+            p->c_cc[Libc.VTIME] = 0;
+            uint speed = TermiosSpeed.Encode(settings.BaudRate);
+            return Libc.cfsetispeed(p, speed) == 0 && Libc.cfsetospeed(p, speed) == 0;
+        }
+    }
+
+    /// <summary>True for a Unix98 pseudo-terminal slave (what /proc says the descriptor is: /dev/pts/N).</summary>
+    private static bool IsPseudoTerminal(int fd)
+    {
+        try
+        {
+            string? target = new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
+            return target is not null && target.StartsWith("/dev/pts/", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false; // no /proc: verify everything, as for real hardware
         }
     }
 

@@ -324,7 +324,7 @@ public sealed class WindowsSerialPort : ISerialPort
         Dcb dcb = default;
         dcb.DCBlength = (uint)sizeof(Dcb);
         if (Kernel32.GetCommState(handle, &dcb) == 0) throw ConfigureError(port, "GetCommState", Kernel32.LastError);
-        FillDcb(ref dcb, settings, DcbFlags.RTS_CONTROL_ENABLE);
+        DcbFlags.Apply(ref dcb, settings, DcbFlags.RTS_CONTROL_ENABLE);
 
         var effective = Rs485Mode.Off;
         if (settings.Rs485Mode is Rs485Mode.Kernel or Rs485Mode.Auto)
@@ -372,21 +372,6 @@ public sealed class WindowsSerialPort : ISerialPort
         };
         if (Kernel32.SetCommTimeouts(handle, &timeouts) == 0) throw ConfigureError(port, "SetCommTimeouts", Kernel32.LastError);
         return effective;
-    }
-
-    /// <summary>Sets line settings and flags: binary, no flow control, no parity checking (the frame CRC judges bytes), DTR on.</summary>
-    internal static unsafe void FillDcb(ref Dcb dcb, SerialPortSettings settings, uint rtsControl)
-    {
-        dcb.DCBlength = (uint)sizeof(Dcb);
-        dcb.BaudRate = (uint)settings.BaudRate;
-        dcb.ByteSize = (byte)settings.DataBits;
-        dcb.Parity = settings.Parity switch { Parity.Even => Kernel32.EVENPARITY, Parity.Odd => Kernel32.ODDPARITY, _ => Kernel32.NOPARITY };
-        dcb.StopBits = settings.StopBits == StopBits.Two ? Kernel32.TWOSTOPBITS : Kernel32.ONESTOPBIT;
-        uint f = 0;
-        f = DcbFlags.Set(f, DcbFlags.Binary, 1);
-        f = DcbFlags.Set(f, DcbFlags.DtrControl, DcbFlags.DTR_CONTROL_ENABLE, 2);
-        f = DcbFlags.Set(f, DcbFlags.RtsControl, rtsControl, 2);
-        dcb.Flags = f; // everything else 0: no CTS/DSR/XON flow control, no error char, no abort on error
     }
 
     private static TransportException ConfigureError(string port, string operation, int error) => new(
