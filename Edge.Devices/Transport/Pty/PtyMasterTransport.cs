@@ -38,6 +38,9 @@ public sealed class PtyMasterTransport : IByteTransport
 
     public bool IsBroken => _pump.IsBroken || Volatile.Read(ref _disposed) != 0;
 
+    /// <summary>Bytes received and not yet read (for tests that must know data arrived without reading it).</summary>
+    internal int BytesAvailable => _pump.Inbox.Count;
+
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -69,7 +72,8 @@ public sealed class PtyMasterTransport : IByteTransport
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _pump.StopAsync().ConfigureAwait(false);
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await _writeLock.WaitAsync().ConfigureAwait(false); // a write in flight has now failed or finished
+        _pump.Close();
         _ = Libc.close(_fd);
         _pump.Inbox.Fail(new ObjectDisposedException(Name));
         _writeLock.Dispose();

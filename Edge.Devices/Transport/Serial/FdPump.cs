@@ -71,8 +71,16 @@ internal sealed class FdPump
         Wake();
         if (_thread.ThreadState != ThreadState.Unstarted)
             await _stopped.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Closes the eventfd. Call after <see cref="StopAsync"/> and once no writer can be inside
+    /// <see cref="WriteAllAsync"/> (the owner holds its write lock), because writers wake the thread through it.
+    /// </summary>
+    public void Close()
+    {
         if (Interlocked.Exchange(ref _wakeClosed, 1) == 0)
-            Libc.close(_wakeFd);
+            _ = Libc.close(_wakeFd);
     }
 
     /// <summary>Drops received bytes: runs <paramref name="flushKernel"/> (tcflush) and clears the inbox with no read in between.</summary>

@@ -123,6 +123,7 @@ public sealed class LinuxSerialPort : ISerialPort
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _pump.StopAsync().ConfigureAwait(false);
         await _writeLock.WaitAsync().ConfigureAwait(false); // a write in flight has now failed or finished
+        _pump.Close();
         unsafe
         {
             if (EffectiveRs485Mode == Rs485Mode.RtsToggle) _ = SetRts(_fd, raised: false);
