@@ -30,7 +30,7 @@ internal sealed class FdPump
     private TaskCompletionSource? _writable;
     private Exception? _writeFault;
     private volatile bool _stopping;
-    private volatile bool _broken;
+    private int _broken;
     private int _wakeClosed;
 
     /// <param name="fd">The non-blocking descriptor to serve; not owned.</param>
@@ -59,7 +59,7 @@ internal sealed class FdPump
     public ByteInbox Inbox { get; } = new();
 
     /// <summary>True once a read, poll or write failed or the other side hung up.</summary>
-    public bool IsBroken => _broken;
+    public bool IsBroken => Volatile.Read(ref _broken) != 0;
 
     public void Start() => _thread.Start();
 
@@ -170,8 +170,7 @@ internal sealed class FdPump
 
     private void MarkBroken(TransportException failure)
     {
-        if (_broken) return;
-        _broken = true;
+        if (Interlocked.Exchange(ref _broken, 1) != 0) return;
         FailWriters(failure);
         Inbox.Fail(failure);
         _onBroken?.Invoke(failure);
@@ -185,7 +184,7 @@ internal sealed class FdPump
         {
             fixed (byte* bufferPointer = buffer)
             {
-                while (!_stopping && !_broken)
+                while (!_stopping && !IsBroken)
                 {
                     bool wantWrite;
                     lock (_writeGate) wantWrite = _writable is not null;

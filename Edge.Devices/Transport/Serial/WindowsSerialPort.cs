@@ -45,7 +45,7 @@ public sealed class WindowsSerialPort : ISerialPort
     private int _writeBufferSize;
     private readonly Thread _reader;
     private readonly TaskCompletionSource _readerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _broken;
+    private int _broken;
     private volatile bool _stopping;
     private int _disposed;
 
@@ -97,7 +97,7 @@ public sealed class WindowsSerialPort : ISerialPort
     public Rs485Mode EffectiveRs485Mode { get; }
     public string Name => Settings.PortName;
     public int BaudRate => Settings.BaudRate;
-    public bool IsBroken => _broken || Volatile.Read(ref _disposed) != 0;
+    public bool IsBroken => Volatile.Read(ref _broken) != 0 || Volatile.Read(ref _disposed) != 0;
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -105,7 +105,7 @@ public sealed class WindowsSerialPort : ISerialPort
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_broken) throw Broken(0, "write");
+            if (Volatile.Read(ref _broken) != 0) throw Broken(0, "write");
             bool toggle = EffectiveRs485Mode == Rs485Mode.RtsToggle;
             if (toggle && Kernel32.EscapeCommFunction(_handle, Kernel32.SETRTS) == 0) throw Broken(Kernel32.LastError, "raising RTS");
             try
@@ -251,7 +251,7 @@ public sealed class WindowsSerialPort : ISerialPort
         WaitHandle[] waits = [_readEvent, _stopEvent];
         try
         {
-            while (!_stopping && !_broken)
+            while (!_stopping && Volatile.Read(ref _broken) == 0)
             {
                 _readEvent.Reset();
                 *_readOverlapped = new NativeOverlapped { EventHandle = _readEvent.SafeWaitHandle.DangerousGetHandle() };
@@ -294,8 +294,7 @@ public sealed class WindowsSerialPort : ISerialPort
 
     private TransportException MarkBroken(TransportException failure)
     {
-        if (_broken) return failure;
-        _broken = true;
+        if (Interlocked.Exchange(ref _broken, 1) != 0) return failure;
         _inbox.Fail(failure);
         DeviceLog.SerialPortBroken(_logger, Name, failure.Message);
         return failure;
