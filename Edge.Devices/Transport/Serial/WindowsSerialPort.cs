@@ -105,7 +105,8 @@ public sealed class WindowsSerialPort : ISerialPort
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (Volatile.Read(ref _broken) != 0) throw Broken(0, "write");
+            if (Volatile.Read(ref _broken) != 0)
+                throw new TransportException($"Serial port {Name} is broken after an earlier error (see the log): close it and open it again.", isTransient: true);
             bool toggle = EffectiveRs485Mode == Rs485Mode.RtsToggle;
             if (toggle && Kernel32.EscapeCommFunction(_handle, Kernel32.SETRTS) == 0) throw Broken(Kernel32.LastError, "raising RTS");
             try
