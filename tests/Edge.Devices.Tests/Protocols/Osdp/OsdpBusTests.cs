@@ -274,4 +274,26 @@ public sealed class OsdpBusTests
         Assert.Throws<ArgumentException>(() => h.Bus.SendLedAsync(9, OsdpLedCommand.Steady(OsdpLedColor.Red)));
         Assert.Throws<ArgumentException>(() => h.Bus.AddReader(1, "again"));
     }
+
+    [Test]
+    public async Task Bus_set_to_checksum_mode_works_end_to_end()
+    {
+        var (cpEnd, pdEnd) = LoopbackTransport.CreatePair();
+        var logger = new CollectingLogger();
+        await using var bus = new OsdpBus(cpEnd, true, new OsdpBusOptions { UseCrc = false, PollInterval = TimeSpan.FromMilliseconds(5) }, logger);
+        await using var sim = new OsdpPeripheralSimulator(pdEnd, true);
+        sim.AddDevice(5);
+        bus.AddReader(5, "checksum-reader");
+        using var stop = new CancellationTokenSource();
+        var simTask = Task.Run(() => sim.RunAsync(stop.Token));
+        var busTask = Task.Run(() => bus.RunAsync(stop.Token));
+
+        sim.PresentCard(5, Wiegand.Encode26(1, 2), 26);
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var read = await bus.CardReads.ReadAsync(guard.Token);
+
+        Assert.That(read.CardNumber, Is.EqualTo(65536UL + 2));
+        await stop.CancelAsync();
+        await Task.WhenAll(simTask, busTask);
+    }
 }
