@@ -68,12 +68,14 @@ public sealed class OsdpBus : IAsyncDisposable
     }
 
     /// <summary>Cards presented to any reader on the bus, in arrival order.</summary>
+    /// <remarks>Bounded by <see cref="OsdpBusOptions.EventCapacity"/>; when nobody reads, the oldest reads are dropped (they are stale by then) rather than stalling the polling loop.</remarks>
     public ChannelReader<CardRead> CardReads => _cardReads.Reader;
 
     /// <summary>Keys typed on any reader on the bus.</summary>
     public ChannelReader<KeypadEntry> KeypadEntries => _keypadEntries.Reader;
 
-    /// <summary>Raised (on the polling loop) when a reader goes online or offline.</summary>
+    /// <summary>Raised when a reader goes online or offline.</summary>
+    /// <remarks>Handlers run on the polling loop: keep them short and do not throw (an exception ends <see cref="RunAsync"/>).</remarks>
     public event EventHandler<OsdpReaderStatus>? ReaderStatusChanged;
 
     /// <summary>Malformed frames, unexpected replies and rejected card reads seen so far.</summary>
@@ -98,10 +100,10 @@ public sealed class OsdpBus : IAsyncDisposable
     }
 
     /// <summary>Status of the reader at <paramref name="address"/>.</summary>
-    public OsdpReaderStatus GetStatus(byte address) => Find(address).Snapshot(_time);
+    public OsdpReaderStatus GetStatus(byte address) => Find(address).Snapshot();
 
     /// <summary>Status of every reader.</summary>
-    public IReadOnlyList<OsdpReaderStatus> Readers => Volatile.Read(ref _readers).Select(r => r.Snapshot(_time)).ToArray();
+    public IReadOnlyList<OsdpReaderStatus> Readers => Volatile.Read(ref _readers).Select(r => r.Snapshot()).ToArray();
 
     /// <summary>Sends an osdp_LED record; completes when the PD ACKs.</summary>
     /// <exception cref="DeviceException">The reader is offline, did not answer, or NAKed (<see cref="OsdpNakException"/>).</exception>
@@ -460,7 +462,7 @@ public sealed class OsdpBus : IAsyncDisposable
         reader.NeedsId = true;
         reader.NeedsCapabilities = true;
         DeviceLog.DeviceOnline(_logger, reader.Name, reader.Address);
-        ReaderStatusChanged?.Invoke(this, reader.Snapshot(_time));
+        ReaderStatusChanged?.Invoke(this, reader.Snapshot());
     }
 
     private void MarkOffline(ReaderState reader)
@@ -472,7 +474,7 @@ public sealed class OsdpBus : IAsyncDisposable
         _secureChannel.Reset(reader.Address);
         DeviceLog.DeviceOffline(_logger, reader.Name, reader.Address);
         FailQueued(reader, new DeviceException($"OSDP reader {reader.Name} (address {reader.Address}) is offline.", isTransient: true));
-        ReaderStatusChanged?.Invoke(this, reader.Snapshot(_time));
+        ReaderStatusChanged?.Invoke(this, reader.Snapshot());
     }
 
     private static void FailQueued(ReaderState reader, Exception error)
@@ -584,7 +586,7 @@ public sealed class OsdpBus : IAsyncDisposable
         public OsdpPdId? Identity;
         public OsdpPdCapabilities? Capabilities;
 
-        public OsdpReaderStatus Snapshot(TimeProvider time) =>
+        public OsdpReaderStatus Snapshot() =>
             new(Address, ReaderId, State == LinkState.Online, LastSeen, ConsecutiveFailures, Identity, Capabilities);
     }
 

@@ -230,7 +230,7 @@ public sealed class OsdpBusTests
 
         h.Simulator.Silent(2);
         await h.WaitUntilAsync(() => !h.Bus.GetStatus(2).IsOnline, "reader 2 offline");
-        Assert.That(h.Logger.Count(1002), Is.EqualTo(1), "DeviceOffline logged once");
+        Assert.That(h.Logger.Count(1002, "reader-2"), Is.EqualTo(1), "DeviceOffline logged once");
         Assert.That(changes.Single(c => c.Address == 2).IsOnline, Is.False);
         Assert.ThrowsAsync<DeviceException>(async () => await h.Bus.SendLedAsync(2, OsdpLedCommand.Steady(OsdpLedColor.Red)));
 
@@ -247,7 +247,7 @@ public sealed class OsdpBusTests
         Assert.That(afterReturn[0].Sequence, Is.Zero, "sequence restarts at 0");
         Assert.That(afterReturn.Select(c => c.Code), Does.Contain((byte)OsdpCommandCode.Id), "ID asked again");
         Assert.That(afterReturn.Select(c => c.Code), Does.Contain((byte)OsdpCommandCode.Capabilities), "CAP asked again");
-        Assert.That(h.Logger.Count(1003), Is.EqualTo(3), "online logged for both at start and for 2 on return");
+        Assert.That(h.Logger.Count(1003, "reader-2"), Is.EqualTo(2), "online logged at start and on return");
         Assert.That(changes.Last(c => c.Address == 2).IsOnline, Is.True);
     }
 

@@ -21,6 +21,8 @@ internal sealed class CollectingLogger : ILogger
 
     public int Count(int eventId) => _entries.Count(e => e.EventId == eventId);
 
+    public int Count(int eventId, string mentioning) => _entries.Count(e => e.EventId == eventId && e.Message.Contains(mentioning, StringComparison.Ordinal));
+
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => true;
