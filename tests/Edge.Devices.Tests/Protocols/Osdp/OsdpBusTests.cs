@@ -296,4 +296,68 @@ public sealed class OsdpBusTests
         await stop.CancelAsync();
         await Task.WhenAll(simTask, busTask);
     }
+
+    [Test]
+    public async Task Queued_commands_go_out_before_the_next_poll()
+    {
+        await using var h = OsdpHarness.Start(1);
+        await h.WaitOnlineAsync(1);
+        int before = h.Simulator.Device(1).ReceivedCommands.Count;
+
+        var led = h.Bus.SendLedAsync(1, OsdpLedCommand.Steady(OsdpLedColor.Green)).AsTask();
+        var buzzer = h.Bus.SendBuzzerAsync(1, OsdpBuzzerCommand.Beep()).AsTask();
+        var output = h.Bus.SendOutputAsync(1, new OsdpOutputCommand(0, OsdpOutputControl.PermanentOnAbortTimed, 0)).AsTask();
+        await Task.WhenAll(led, buzzer, output).WaitAsync(h.Guard);
+
+        var codes = h.Simulator.Device(1).ReceivedCommands.Skip(before).Select(c => (OsdpCommandCode)c.Code)
+            .SkipWhile(c => c == OsdpCommandCode.Poll).Take(3);
+        Assert.That(codes, Is.EqualTo(new[] { OsdpCommandCode.Led, OsdpCommandCode.Buzzer, OsdpCommandCode.Output }), "no poll in between");
+    }
+
+    [Test]
+    public async Task Every_command_and_reply_passes_through_the_secure_channel_seam()
+    {
+        var (cpEnd, pdEnd) = LoopbackTransport.CreatePair();
+        var seam = new CountingSecureChannel();
+        await using var bus = new OsdpBus(cpEnd, true, new OsdpBusOptions { SecureChannel = seam, PollInterval = TimeSpan.FromMilliseconds(5) }, new CollectingLogger());
+        await using var sim = new OsdpPeripheralSimulator(pdEnd, true);
+        sim.AddDevice(1);
+        bus.AddReader(1, "sealed");
+        using var stop = new CancellationTokenSource();
+        var simTask = Task.Run(() => sim.RunAsync(stop.Token));
+        var busTask = Task.Run(() => bus.RunAsync(stop.Token));
+
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await bus.SendLedAsync(1, OsdpLedCommand.Steady(OsdpLedColor.Red), guard.Token);
+        await stop.CancelAsync();
+        await Task.WhenAll(simTask, busTask);
+
+        int received = sim.Device(1).ReceivedCommands.Count;
+        Assert.That(seam.Written, Is.InRange(received, received + 1), "every command (the last may not have been read before the stop)");
+        Assert.That(seam.Unwrapped, Is.GreaterThanOrEqualTo(seam.Written - 1), "every reply (the last may be cut by the stop)");
+    }
+
+    private sealed class CountingSecureChannel : IOsdpSecureChannel
+    {
+        private int _written;
+        private int _unwrapped;
+
+        public int Written => Volatile.Read(ref _written);
+        public int Unwrapped => Volatile.Read(ref _unwrapped);
+
+        public int WriteCommand(in OsdpFrame command, Span<byte> destination)
+        {
+            Interlocked.Increment(ref _written);
+            return command.Write(destination);
+        }
+
+        public bool TryUnwrapReply(in OsdpFrame reply, Span<byte> scratch, out OsdpFrame plain)
+        {
+            Interlocked.Increment(ref _unwrapped);
+            plain = reply;
+            return true;
+        }
+
+        public void Reset(byte address) { }
+    }
 }
