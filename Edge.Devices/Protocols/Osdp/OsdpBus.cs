@@ -106,6 +106,7 @@ public sealed class OsdpBus : IAsyncDisposable
     public IReadOnlyList<OsdpReaderStatus> Readers => Volatile.Read(ref _readers).Select(r => r.Snapshot()).ToArray();
 
     /// <summary>Sends an osdp_LED record; completes when the PD ACKs.</summary>
+    /// <remarks>Commands are queued and sent by <see cref="RunAsync"/> before the reader's next poll; while the loop is not running they wait (use the token).</remarks>
     /// <exception cref="DeviceException">The reader is offline, did not answer, or NAKed (<see cref="OsdpNakException"/>).</exception>
     public ValueTask SendLedAsync(byte address, OsdpLedCommand command, CancellationToken cancellationToken = default)
     {
