@@ -29,6 +29,7 @@ public sealed class ModbusRtuMaster : IAsyncDisposable
 {
     private const int ReplyOffset = ModbusLimits.MaxFrameLength;
     private const int BitsPerCharacter = 11;
+    private static readonly TimeSpan MinimumDelay = TimeSpan.FromMilliseconds(1);
 
     private readonly IByteTransport _transport;
     private readonly bool _ownsTransport;
@@ -377,10 +378,13 @@ public sealed class ModbusRtuMaster : IAsyncDisposable
     private async Task WaitForInterFrameGapAsync(CancellationToken cancellationToken)
     {
         if (!_hasBusActivity) return;
-        var idle = _time.GetElapsedTime(_lastBusActivity);
-        if (idle < _interFrameGap)
+        // Timers tick in whole milliseconds and may fire up to one early, so re-check until t3.5 has really passed:
+        // a shorter gap lets slaves read two frames as one.
+        TimeSpan idle;
+        while ((idle = _time.GetElapsedTime(_lastBusActivity)) < _interFrameGap)
         {
-            await Task.Delay(_interFrameGap - idle, _time, cancellationToken).ConfigureAwait(false);
+            var remaining = _interFrameGap - idle;
+            await Task.Delay(remaining < MinimumDelay ? MinimumDelay : remaining, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 

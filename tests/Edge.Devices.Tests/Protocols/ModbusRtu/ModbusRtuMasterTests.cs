@@ -275,4 +275,21 @@ public sealed class ModbusRtuMasterTests
 
         Assert.That(bus.MasterEnd.BytesWritten, Is.Zero);
     }
+
+    [Test]
+    public async Task Consecutive_requests_are_separated_by_at_least_t3_5_of_silence()
+    {
+        await using var bus = new ModbusTestBus(baudRate: 9600);
+        bus.Simulator.AddSlave(1);
+
+        for (int i = 0; i < 5; i++) await bus.Master.ReadCoilsAsync(1, 0, 1);
+
+        // On loopback the wire takes no time, so only the master's own wait separates the frames.
+        var stamps = bus.Simulator.Requests.Select(r => r.Timestamp).ToArray();
+        var gap = ModbusRtuMaster.InterFrameGap(9600);
+        for (int i = 1; i < stamps.Length; i++)
+        {
+            Assert.That(TimeProvider.System.GetElapsedTime(stamps[i - 1], stamps[i]), Is.GreaterThanOrEqualTo(gap));
+        }
+    }
 }
