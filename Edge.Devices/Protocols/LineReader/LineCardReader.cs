@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.Channels;
 using Kezekshi.Edge.Devices.Cards;
 using Kezekshi.Edge.Devices.Diagnostics;
@@ -139,7 +140,8 @@ public sealed class LineCardReader : IAsyncDisposable
     {
         if (_count > 0 && !_skippingOverlong)
         {
-            _badLines.Record("incomplete line, no terminator within " + _options.IncompleteLineTimeout.TotalMilliseconds + " ms: " + LineReaderCodec.Printable(_buffer.AsSpan(0, _count)));
+            _badLines.Record(string.Create(CultureInfo.InvariantCulture,
+                $"incomplete line, no terminator within {_options.IncompleteLineTimeout.TotalMilliseconds} ms: {LineReaderCodec.Printable(_buffer.AsSpan(0, _count))}"));
         }
         _count = 0;
         _skippingOverlong = false;
@@ -172,7 +174,7 @@ public sealed class LineCardReader : IAsyncDisposable
         int keep = _terminator.Length - 1; // a terminator may be split across reads
         if (!_skippingOverlong && pending > _options.MaxLineLength + keep)
         {
-            _badLines.Record($"line longer than {_options.MaxLineLength} bytes without a terminator: {LineReaderCodec.Printable(_buffer.AsSpan(lineStart, pending))}");
+            _badLines.Record(string.Create(CultureInfo.InvariantCulture, $"line longer than {_options.MaxLineLength} bytes without a terminator: {LineReaderCodec.Printable(_buffer.AsSpan(lineStart, pending))}"));
             _skippingOverlong = true;
         }
         if (_skippingOverlong && pending > keep)
@@ -192,7 +194,7 @@ public sealed class LineCardReader : IAsyncDisposable
         if (line.Trim(" \t\r\n"u8).IsEmpty) return; // blank lines (e.g. "\r\n" after a "\r" terminator) carry nothing
         if (line.Length > _options.MaxLineLength)
         {
-            _badLines.Record($"line of {line.Length} bytes is longer than {_options.MaxLineLength}: {LineReaderCodec.Printable(line)}");
+            _badLines.Record(string.Create(CultureInfo.InvariantCulture, $"line of {line.Length} bytes is longer than {_options.MaxLineLength}: {LineReaderCodec.Printable(line)}"));
             return;
         }
         if (!LineReaderCodec.TryParseLine(line, _options, out ulong card, out int bits, out string? error))

@@ -12,7 +12,8 @@ public static partial class DeviceLog
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "{Message}")]
     public static partial void ModbusNoReply(ILogger logger, string message);
 
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "{Device}: {Message}")]
+    // Debug: the caller gets a ModbusException with the same text; a poller hitting a wrong register map must not flood the log.
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Debug, Message = "{Device}: {Message}")]
     public static partial void ModbusExceptionResponse(ILogger logger, string device, string message);
 
     [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "{Message}")]

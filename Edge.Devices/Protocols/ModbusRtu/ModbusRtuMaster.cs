@@ -417,7 +417,11 @@ public sealed class ModbusRtuMaster : IAsyncDisposable
     {
         string message = string.Create(CultureInfo.InvariantCulture,
             $"{_options.DescriptionFor(slave)} at address {slave} on {_transport.Name} answered only with garbled frames ({attempts} attempt(s), latest: {reason}): check baud rate and parity ({_transport.BaudRate}), the termination resistor, A/B wires, and that no two devices share address {slave}.");
-        DeviceLog.ModbusBadReplies(_logger, message);
+        if (!_offline[slave])
+        {
+            _offline[slave] = true;
+            DeviceLog.ModbusBadReplies(_logger, message);
+        }
         return new ModbusBadReplyException(slave, message);
     }
 }

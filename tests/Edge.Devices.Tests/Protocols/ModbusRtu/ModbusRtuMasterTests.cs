@@ -89,7 +89,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task A_dropped_reply_times_out_and_is_retried()
     {
-        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 2, DefaultReplyTime = TimeSpan.FromMilliseconds(30) });
+        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 2, DefaultReplyTime = ModbusTestBus.TestReplyTime });
         bus.Simulator.AddSlave(1).SetHoldingRegister(0, 42);
         bus.FaultReplies(LoopbackFault.Drop, times: 1);
 
@@ -103,7 +103,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task A_corrupted_reply_is_counted_and_retried()
     {
-        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 2 });
+        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 2, DefaultReplyTime = ModbusTestBus.TestReplyTime });
         bus.Simulator.AddSlave(1).SetHoldingRegister(0, 42);
         bus.FaultReplies(LoopbackFault.Corrupt, times: 1);
 
@@ -119,7 +119,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task A_truncated_reply_ends_at_the_t3_5_silence_and_is_counted_and_retried()
     {
-        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 1 });
+        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 1, DefaultReplyTime = ModbusTestBus.TestReplyTime });
         bus.Simulator.AddSlave(1, coils: 40);
         bus.FaultReplies(LoopbackFault.Truncate, times: 1);
 
@@ -132,7 +132,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task Replies_garbled_on_every_attempt_give_a_transient_error_that_names_the_wiring()
     {
-        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 2 });
+        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 2, DefaultReplyTime = ModbusTestBus.TestReplyTime });
         bus.Simulator.AddSlave(1);
         bus.FaultReplies(LoopbackFault.Corrupt, times: int.MaxValue);
 
@@ -147,7 +147,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task A_silent_slave_gives_a_clear_did_not_answer_message_while_another_slave_on_the_bus_keeps_working()
     {
-        var options = new ModbusRtuMasterOptions { Retries = 1 };
+        var options = new ModbusRtuMasterOptions { Retries = 1, DefaultReplyTime = ModbusTestBus.TestReplyTime };
         options.Slaves[2] = new ModbusSlaveOptions { Description = "relay board", ReplyTime = TimeSpan.FromMilliseconds(25) };
         await using var bus = new ModbusTestBus(options);
         bus.Simulator.AddSlave(2).Silent = true;
@@ -169,7 +169,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task A_slave_coming_back_is_logged_online_once()
     {
-        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 0, DefaultReplyTime = TimeSpan.FromMilliseconds(10) });
+        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { Retries = 0, DefaultReplyTime = TimeSpan.FromMilliseconds(100) });
         var slave = bus.Simulator.AddSlave(7);
         slave.Silent = true;
         Assert.ThrowsAsync<ModbusNoReplyException>(() => bus.Master.ReadCoilsAsync(7, 0, 1));
@@ -185,7 +185,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task Urgent_relay_write_overtakes_queued_input_polls()
     {
-        var options = new ModbusRtuMasterOptions { Retries = 0 };
+        var options = new ModbusRtuMasterOptions { Retries = 0, DefaultReplyTime = ModbusTestBus.TestReplyTime };
         options.Slaves[9] = new ModbusSlaveOptions { ReplyTime = TimeSpan.FromMilliseconds(500) };
         await using var bus = new ModbusTestBus(options);
         bus.Simulator.AddSlave(9).Silent = true; // holds the bus for its reply timeout
@@ -210,7 +210,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task A_request_cancelled_while_queued_leaves_the_queue_and_is_never_sent()
     {
-        var options = new ModbusRtuMasterOptions { Retries = 0 };
+        var options = new ModbusRtuMasterOptions { Retries = 0, DefaultReplyTime = ModbusTestBus.TestReplyTime };
         options.Slaves[9] = new ModbusSlaveOptions { ReplyTime = TimeSpan.FromMilliseconds(200) };
         await using var bus = new ModbusTestBus(options);
         bus.Simulator.AddSlave(9).Silent = true;
@@ -231,7 +231,7 @@ public sealed class ModbusRtuMasterTests
     [Test]
     public async Task A_broadcast_write_reaches_every_slave_and_expects_no_reply()
     {
-        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { BroadcastTurnaround = TimeSpan.FromMilliseconds(20) });
+        await using var bus = new ModbusTestBus(new ModbusRtuMasterOptions { BroadcastTurnaround = TimeSpan.FromMilliseconds(20), DefaultReplyTime = ModbusTestBus.TestReplyTime });
         var a = bus.Simulator.AddSlave(1);
         var b = bus.Simulator.AddSlave(2);
 

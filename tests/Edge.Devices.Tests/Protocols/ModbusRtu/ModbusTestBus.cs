@@ -13,11 +13,14 @@ internal sealed class ModbusTestBus : IAsyncDisposable
     public ModbusTestBus(ModbusRtuMasterOptions? options = null, int baudRate = 19200)
     {
         (MasterEnd, SlaveEnd) = LoopbackTransport.CreatePair(baudRate);
-        Options = options ?? new ModbusRtuMasterOptions();
+        // Generous reply times: a loaded CI machine must not turn a slow thread pool into a retry.
+        Options = options ?? new ModbusRtuMasterOptions { DefaultReplyTime = TestReplyTime };
         Master = new ModbusRtuMaster(MasterEnd, ownsTransport: true, Options, Logger);
         Simulator = new ModbusSlaveSimulator(SlaveEnd, ownsTransport: true, logger: SimulatorLogger);
         _simulatorLoop = Task.Run(() => Simulator.RunAsync(_stop.Token));
     }
+
+    public static readonly TimeSpan TestReplyTime = TimeSpan.FromMilliseconds(250);
 
     public LoopbackTransport MasterEnd { get; }
 
