@@ -1,6 +1,7 @@
 using Kezekshi.Edge.Devices.Protocols.ModbusRtu;
 using Kezekshi.Edge.Devices.Tests.TestSupport;
 using Kezekshi.Edge.Devices.Transport;
+using Microsoft.Extensions.Logging;
 
 namespace Kezekshi.Edge.Devices.Tests.Protocols.ModbusRtu;
 
@@ -51,5 +52,7 @@ internal sealed class ModbusTestBus : IAsyncDisposable
         await Master.DisposeAsync();
         await Simulator.DisposeAsync();
         _stop.Dispose();
+        // Like MQTTnet's TestEnvironment: an error logged by the master or the simulator fails the test.
+        Assert.That(Logger.Count(LogLevel.Error) + SimulatorLogger.Count(LogLevel.Error), Is.Zero, "unexpected error logs");
     }
 }
