@@ -1,0 +1,186 @@
+using Kezekshi.Edge.Agent.Configuration;
+using Kezekshi.Edge.Agent.Gate;
+using Kezekshi.Edge.Devices.Profiles;
+using Kezekshi.Edge.Devices.Protocols.ModbusRtu;
+using Kezekshi.Edge.Devices.Transport;
+using Kezekshi.Edge.Devices.Transport.Serial;
+using Microsoft.Extensions.Logging;
+
+namespace Kezekshi.Edge.Agent.Runtime;
+
+/// <summary>
+/// An RS-485 port with Modbus RTU relay boards and input modules. Relay commands go out as urgent
+/// requests (ahead of input polling); input modules are polled continuously and their samples handed
+/// to the pass-sensor and fire-alarm watchers.
+/// </summary>
+internal sealed class ModbusBus
+{
+    private const int FailuresBeforeOffline = 3;
+
+    private readonly BusPlan _bus;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly DeviceSupervisor _supervisor;
+    private readonly Dictionary<string, InputModule> _inputs = new(StringComparer.Ordinal);
+    private volatile ModbusRtuMaster? _current;
+
+    public ModbusBus(BusPlan bus, ILogger logger, TimeProvider time)
+    {
+        _bus = bus;
+        _logger = logger;
+        _time = time;
+        _supervisor = new DeviceSupervisor($"Modbus bus {bus.Port} ({string.Join(", ", bus.Devices.Select(d => d.Name))})", bus.Port, logger, time);
+        foreach (var device in bus.Devices.Where(d => d.Profile.Kind == ProfileKind.ModbusInputModule))
+            _inputs[device.Name] = new InputModule(device);
+    }
+
+    public DeviceSupervisor Supervisor => _supervisor;
+
+    /// <summary>The input module called <paramref name="name"/> on this bus, or null.</summary>
+    public InputModule? Input(string name) => _inputs.GetValueOrDefault(name);
+
+    public IEnumerable<InputModule> Inputs => _inputs.Values;
+
+    /// <summary>The master while the port is open; a request while it is down fails with a clear message.</summary>
+    public ModbusRtuMaster Master(DevicePlan device) => _current
+        ?? throw new DeviceException($"{device.Name} (Modbus address {device.Address}) on {_bus.Port} is not reachable: the port is closed or being reopened; check the USB-RS485 adapter.", isTransient: true);
+
+    public Task RunAsync(CancellationToken cancellationToken) => _supervisor.RunAsync(async (opened, ct) =>
+    {
+        await using var port = SerialPortFactory.Open(SerialSettings.For(_bus), _logger, _time);
+        var options = new ModbusRtuMasterOptions { DefaultReplyTime = TimeSpan.FromMilliseconds(_bus.Line.ReplyTimeMs) };
+        foreach (var device in _bus.Devices)
+            options.Slaves[(byte)device.Address] = new ModbusSlaveOptions { Description = $"{device.Name} ({device.Profile.Model})" };
+        await using var master = new ModbusRtuMaster(port, ownsTransport: false, options, _logger, _time);
+        _current = master;
+        opened();
+        try
+        {
+            var loops = _inputs.Values.Select(input => PollAsync(master, port, input, ct)).ToList();
+            loops.Add(WatchPortAsync(port, ct));
+            // The first loop to fail (a broken port) ends the session; the supervisor reopens the port.
+            var first = await Task.WhenAny(loops).ConfigureAwait(false);
+            await first.ConfigureAwait(false);
+        }
+        finally
+        {
+            _current = null;
+        }
+    }, cancellationToken);
+
+    private static async Task WatchPortAsync(IByteTransport port, CancellationToken cancellationToken)
+    {
+        while (!port.IsBroken) await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+        throw new TransportException($"{port.Name} stopped working (unplugged?).", isTransient: true);
+    }
+
+    private async Task PollAsync(ModbusRtuMaster master, IByteTransport port, InputModule input, CancellationToken cancellationToken)
+    {
+        var modbus = input.Device.Profile.Modbus!;
+        var states = new bool[modbus.Channels];
+        var interval = TimeSpan.FromMilliseconds(modbus.PollIntervalMs);
+        int failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await master.ReadDiscreteInputsAsync((byte)input.Device.Address, (ushort)modbus.FirstRegister, states, ModbusPriority.Normal, cancellationToken).ConfigureAwait(false);
+                failures = 0;
+                input.Report(states, online: true);
+            }
+            catch (DeviceException) when (!port.IsBroken)
+            {
+                // The master already logged the reason (rate-limited); after a few misses the module counts as offline.
+                if (++failures >= FailuresBeforeOffline) input.Report(states, online: false);
+            }
+            await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One input module's latest sample and who listens to it.</summary>
+    internal sealed class InputModule(DevicePlan device)
+    {
+        public DevicePlan Device { get; } = device;
+
+        public bool Online { get; private set; }
+
+        /// <summary>Called after every poll with the inputs (index 0 = channel 1) and whether the module answered.</summary>
+        public event Action<bool[], bool>? Sampled;
+
+        public void Report(bool[] states, bool online)
+        {
+            Online = online;
+            Sampled?.Invoke(states, online);
+        }
+    }
+}
+
+/// <summary>A turnstile's relays on a Modbus relay board.</summary>
+internal sealed class ModbusTurnstile : ITurnstile
+{
+    private readonly ModbusBus _bus;
+    private readonly DevicePlan _board;
+    private readonly TurnstileProfile _profile;
+    private readonly int _offset;
+    private readonly EmergencyState _emergency;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _gate;
+    private readonly int[] _pulseGeneration = new int[65];
+
+    public ModbusTurnstile(string gate, ModbusBus bus, DevicePlan board, TurnstileProfile profile, int relayChannelOffset, EmergencyState emergency, TimeProvider time, ILogger logger)
+    {
+        _gate = gate;
+        _bus = bus;
+        _board = board;
+        _profile = profile;
+        _offset = relayChannelOffset;
+        _emergency = emergency;
+        _time = time;
+        _logger = logger;
+    }
+
+    public TimeSpan PassTime => TimeSpan.FromMilliseconds(_profile.PassTimeMs);
+
+    private ushort Coil(int channel) => (ushort)(_board.Profile.Modbus!.FirstRegister + channel + _offset - 1);
+
+    public async ValueTask PulseAsync(Direction direction, CancellationToken cancellationToken)
+    {
+        int channel = direction == Direction.Entry ? _profile.EntryRelay : _profile.ExitRelay;
+        int generation = Interlocked.Increment(ref _pulseGeneration[channel]);
+        await _bus.Master(_board).WriteSingleCoilAsync((byte)_board.Address, Coil(channel), true, ModbusPriority.Urgent, cancellationToken).ConfigureAwait(false);
+        _ = ReleaseAfterPulseAsync(channel, generation, cancellationToken);
+    }
+
+    private async Task ReleaseAfterPulseAsync(int channel, int generation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(_profile.PulseMs), _time, cancellationToken).ConfigureAwait(false);
+            // A newer pulse on the same relay owns it now; in an emergency the relay stays closed.
+            if (_emergency.IsActive || Volatile.Read(ref _pulseGeneration[channel]) != generation) return;
+            await _bus.Master(_board).WriteSingleCoilAsync((byte)_board.Address, Coil(channel), false, ModbusPriority.Urgent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        catch (Exception e) when (e is DeviceException)
+        {
+            // A relay left closed frees the arm for longer: safe, but tell IT.
+            AgentLog.RelayFailed(_logger, _gate, "could not open the relay after the pulse: " + e.Message);
+        }
+    }
+
+    public async ValueTask HoldOpenAsync(bool open, CancellationToken cancellationToken)
+    {
+        var master = _bus.Master(_board);
+        if (_profile.EmergencyRelay is { } emergencyRelay)
+        {
+            await master.WriteSingleCoilAsync((byte)_board.Address, Coil(emergencyRelay), open, ModbusPriority.Urgent, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await master.WriteSingleCoilAsync((byte)_board.Address, Coil(_profile.EntryRelay), open, ModbusPriority.Urgent, cancellationToken).ConfigureAwait(false);
+        await master.WriteSingleCoilAsync((byte)_board.Address, Coil(_profile.ExitRelay), open, ModbusPriority.Urgent, cancellationToken).ConfigureAwait(false);
+    }
+}
