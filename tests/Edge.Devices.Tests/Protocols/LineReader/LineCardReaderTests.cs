@@ -55,10 +55,11 @@ public sealed class LineCardReaderTests
         await deviceEnd.DisposeAsync();
     }
 
-    [TestCase("\r\n", "")]
-    [TestCase("\r", "")]
-    [TestCase("\n", "")]
-    [TestCase("\u0003", "\u0002")]
+    // Readable names: control characters in test names defeat `dotnet test --filter`.
+    [TestCase("\r\n", "", TestName = "{m}(CR LF)")]
+    [TestCase("\r", "", TestName = "{m}(CR)")]
+    [TestCase("\n", "", TestName = "{m}(LF)")]
+    [TestCase("\u0003", "\u0002", TestName = "{m}(STX … ETX)")]
     public void Each_terminator_ends_a_line(string terminator, string prefix)
     {
         var (reader, _, _) = Create(new LineReaderOptions { Terminator = terminator, Prefix = prefix });

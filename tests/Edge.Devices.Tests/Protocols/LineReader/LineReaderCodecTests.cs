@@ -136,11 +136,11 @@ public sealed class LineReaderCodecTests
         Assert.That(error, Does.Contain("40-bit"));
     }
 
-    [TestCase(LineNumberFormat.Hex, Wiegand26Conversion.None, "\u0002", "\r\n")]
-    [TestCase(LineNumberFormat.Decimal, Wiegand26Conversion.None, "", "\r")]
-    [TestCase(LineNumberFormat.Hex, Wiegand26Conversion.FromFrame, "", "\n")]
-    [TestCase(LineNumberFormat.Decimal, Wiegand26Conversion.FromFrame, "\u0002", "\u0003")]
-    [TestCase(LineNumberFormat.Hex, Wiegand26Conversion.FromEmMarine, "", "\r\n")]
+    [TestCase(LineNumberFormat.Hex, Wiegand26Conversion.None, "\u0002", "\r\n", TestName = "{m}(hex, STX, CR LF)")]
+    [TestCase(LineNumberFormat.Decimal, Wiegand26Conversion.None, "", "\r", TestName = "{m}(decimal, CR)")]
+    [TestCase(LineNumberFormat.Hex, Wiegand26Conversion.FromFrame, "", "\n", TestName = "{m}(hex Wiegand-26 frame, LF)")]
+    [TestCase(LineNumberFormat.Decimal, Wiegand26Conversion.FromFrame, "\u0002", "\u0003", TestName = "{m}(decimal Wiegand-26 frame, STX, ETX)")]
+    [TestCase(LineNumberFormat.Hex, Wiegand26Conversion.FromEmMarine, "", "\r\n", TestName = "{m}(EM-Marine, CR LF)")]
     public void Formatting_a_card_and_parsing_the_line_gives_the_card_back(LineNumberFormat format, Wiegand26Conversion conversion, string prefix, string terminator)
     {
         var options = new LineReaderOptions { NumberFormat = format, Wiegand26 = conversion, Prefix = prefix, Terminator = terminator };
