@@ -8,6 +8,7 @@ public static class EdgeCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("Kezekshi Edge: school gate, card reader and turnstile agent.");
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 }
