@@ -159,7 +159,8 @@ internal sealed class ModbusTurnstile : ITurnstile
             await Task.Delay(TimeSpan.FromMilliseconds(_profile.PulseMs), _time, cancellationToken).ConfigureAwait(false);
             // A newer pulse on the same relay owns it now; in an emergency the relay stays closed.
             if (_emergency.IsActive || Volatile.Read(ref _pulseGeneration[channel]) != generation) return;
-            await _bus.Master(_board).WriteSingleCoilAsync((byte)_board.Address, Coil(channel), false, ModbusPriority.Urgent, cancellationToken).ConfigureAwait(false);
+            // Releasing the relay is not urgent (a few ms longer pulse is harmless): it must not delay another gate's grant.
+            await _bus.Master(_board).WriteSingleCoilAsync((byte)_board.Address, Coil(channel), false, ModbusPriority.Normal, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -30,6 +30,7 @@ public sealed class ModbusRtuMaster : IAsyncDisposable
     private const int ReplyOffset = ModbusLimits.MaxFrameLength;
     private const int BitsPerCharacter = 11;
     private static readonly TimeSpan MinimumDelay = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan PreciseWaitWindow = TimeSpan.FromMilliseconds(2);
 
     private readonly IByteTransport _transport;
     private readonly bool _ownsTransport;
@@ -378,13 +379,27 @@ public sealed class ModbusRtuMaster : IAsyncDisposable
     private async Task WaitForInterFrameGapAsync(CancellationToken cancellationToken)
     {
         if (!_hasBusActivity) return;
-        // Timers tick in whole milliseconds and may fire up to one early, so re-check until t3.5 has really passed:
-        // a shorter gap lets slaves read two frames as one.
+        // t3.5 is 1.75–4 ms: shorter than the timer's reliable resolution (a 1.75 ms Task.Delay often takes 2–3 ms).
+        // Sleep on a timer for all but the last 2 ms, then yield-spin to the exact moment, so a relay command
+        // waits exactly the silence the spec requires and no longer. A shorter gap lets slaves read two frames as one.
         TimeSpan idle;
+        var spin = default(SpinWait);
         while ((idle = _time.GetElapsedTime(_lastBusActivity)) < _interFrameGap)
         {
             var remaining = _interFrameGap - idle;
-            await Task.Delay(remaining < MinimumDelay ? MinimumDelay : remaining, _time, cancellationToken).ConfigureAwait(false);
+            if (remaining > PreciseWaitWindow)
+            {
+                await Task.Delay(remaining - PreciseWaitWindow, _time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (!ReferenceEquals(_time, TimeProvider.System))
+            {
+                // A test clock only moves when the test moves it: wait on its timers.
+                await Task.Delay(remaining < MinimumDelay ? MinimumDelay : remaining, _time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            spin.SpinOnce(sleep1Threshold: -1);
         }
     }
 

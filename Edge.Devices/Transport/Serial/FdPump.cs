@@ -214,7 +214,7 @@ internal sealed class FdPump
                     }
                     if ((revents & Libc.POLLIN) != 0)
                     {
-                        ReadOnce(bufferPointer);
+                        ReadOnce(bufferPointer, hangUpReported: (revents & Libc.POLLHUP) != 0);
                     }
                     else if ((revents & (Libc.POLLHUP | Libc.POLLERR | Libc.POLLNVAL)) != 0)
                     {
@@ -234,7 +234,7 @@ internal sealed class FdPump
         }
     }
 
-    private unsafe void ReadOnce(byte* buffer)
+    private unsafe void ReadOnce(byte* buffer, bool hangUpReported)
     {
         lock (_readLock)
         {
@@ -246,8 +246,10 @@ internal sealed class FdPump
             }
             if (n == 0)
             {
-                // End of file on a tty: the other side hung up (pty master closed, USB adapter gone).
-                MarkBroken(_describeFailure(0, "read"));
+                // With VMIN = VTIME = 0 a tty read returns 0 (not EAGAIN) when the data poll saw has not reached
+                // the line discipline yet, so 0 alone is not a hang-up. A hang-up (pty master closed, USB adapter
+                // gone) comes with POLLHUP, or as EIO from read.
+                if (hangUpReported) MarkBroken(_describeFailure(0, "read"));
                 return;
             }
             int errno = Marshal.GetLastPInvokeError();
