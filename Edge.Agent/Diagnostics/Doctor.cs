@@ -237,7 +237,7 @@ public sealed class Doctor
                 checks.Add(new DoctorCheck(DoctorStatus.Fail, Subject, $"Edge:DataDirectory {directory} does not exist and cannot be created{(existing is null ? "" : $" in {existing}")}", create));
                 return;
             }
-            checks.Add(new DoctorCheck(DoctorStatus.Warn, Subject, $"Edge:DataDirectory {directory} does not exist yet; it is created on first start (the database check below creates it now)", create));
+            checks.Add(new DoctorCheck(DoctorStatus.Ok, Subject, $"{directory} does not exist yet and can be created (the database check below creates it, as the agent's first start would)"));
         }
         else if (WriteProbe(directory) is { } problem)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -228,7 +229,7 @@ public sealed class SystemdWatchdogService : BackgroundService
 public static class SystemdServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="SystemdNotifier"/> (from the environment), <see cref="SystemdLifetimeService"/> and
+    /// Adds <see cref="SystemdNotifier"/> (from the environment, unless one is registered already), <see cref="SystemdLifetimeService"/> and
     /// <see cref="SystemdWatchdogService"/>, whose pings depend on <paramref name="healthCheck"/>.
     /// </summary>
     /// <param name="healthCheck">Builds the "agent is working" check from the services, e.g. "every gate loop ticked within 5 s".</param>
@@ -236,7 +237,7 @@ public static class SystemdServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(healthCheck);
-        services.AddSingleton(sp => SystemdNotifier.FromEnvironment(sp.GetService<ILogger<SystemdNotifier>>()));
+        services.TryAddSingleton(sp => SystemdNotifier.FromEnvironment(sp.GetService<ILogger<SystemdNotifier>>()));
         services.AddHostedService(sp => new SystemdLifetimeService(sp.GetRequiredService<SystemdNotifier>(), sp.GetRequiredService<IHostApplicationLifetime>()));
         services.AddHostedService(sp => new SystemdWatchdogService(sp.GetRequiredService<SystemdNotifier>(), healthCheck(sp),
             sp.GetService<TimeProvider>(), sp.GetService<ILogger<SystemdWatchdogService>>()));
