@@ -31,6 +31,8 @@ public sealed record SystemdUnitOptions(
 /// </remarks>
 public static partial class SystemdUnit
 {
+    private static readonly string[] s_hiddenPrefixes = ["/home/", "/root/", "/run/user/", "/tmp/", "/var/tmp/"];
+
     /// <summary>The unit's file name.</summary>
     public const string FileName = "kezekshi-edge.service";
 
@@ -41,6 +43,11 @@ public static partial class SystemdUnit
         var problems = new List<string>();
         if (options.Command.Count == 0 || !Path.IsPathRooted(options.Command[0]))
             problems.Add($"the executable \"{options.Command.FirstOrDefault()}\" must be an absolute path: pass --exe /opt/kezekshi/kezekshi-edge.");
+        foreach (string part in options.Command.Where(p => Path.IsPathRooted(p)))
+        {
+            if (s_hiddenPrefixes.FirstOrDefault(prefix => part.StartsWith(prefix, StringComparison.Ordinal)) is { } hidden)
+                problems.Add($"{part} is under {hidden}, which the service cannot see (ProtectHome=yes, PrivateTmp=yes): install the agent under /opt/kezekshi and pass --exe /opt/kezekshi/kezekshi-edge.");
+        }
         foreach (var (name, value) in new[] { ("--user", options.User), ("group", options.Group), ("--serial-group", options.SerialGroup) })
         {
             if (!NamePattern().IsMatch(value))

@@ -66,6 +66,14 @@ public class SystemdUnitTests
     }
 
     [Test]
+    public void An_executable_under_home_or_tmp_is_refused_because_the_hardened_service_cannot_see_it()
+    {
+        var problems = SystemdUnit.Validate(Options("/var/lib/kezekshi", "/home/admin/kezekshi/kezekshi-edge"));
+        Assert.That(problems, Has.Count.EqualTo(1));
+        Assert.That(problems[0], Does.Contain("ProtectHome").And.Contain("/opt/kezekshi"));
+    }
+
+    [Test]
     public void Relative_paths_bad_user_names_and_spaces_in_directories_are_refused_with_every_reason()
     {
         var bad = new SystemdUnitOptions(["kezekshi-edge"], "Kezekshi Edge", "kezekshi", "data", "/etc/my config/appsettings.json");
