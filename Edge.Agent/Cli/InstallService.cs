@@ -58,13 +58,13 @@ public sealed partial class InstallService
         string prefix = o.DryRun ? "would " : "";
         if (o.DryRun) _output.WriteLine("Dry run: nothing on this system is changed.");
 
-        bool userExists = Run("id", "-u", o.User).ExitCode == 0;
+        bool userExists = Exec("id", "-u", o.User).ExitCode == 0;
         if (!GroupExists(o.SerialGroup))
         {
             _output.WriteLine($"The group {o.SerialGroup} does not exist here, so the service could not use serial ports. See which group owns them (ls -l /dev/ttyUSB0 /dev/ttyS0) and pass it: --serial-group uucp");
             return 1;
         }
-        string group = userExists ? Run("id", "-gn", o.User).Output.Trim() : o.User;
+        string group = userExists ? Exec("id", "-gn", o.User).Output.Trim() : o.User;
         var unitOptions = new SystemdUnitOptions(o.Command, o.User, group, Path.GetFullPath(o.DataDirectory), Path.GetFullPath(o.ConfigFile), o.SerialGroup);
         var problems = SystemdUnit.Validate(unitOptions);
         if (problems.Count > 0)
@@ -163,18 +163,18 @@ public sealed partial class InstallService
     [GeneratedRegex("(\"DataDirectory\"\\s*:\\s*)\"(?:[^\"\\\\]|\\\\.)*\"")]
     private static partial Regex DataDirectoryPattern();
 
-    private static bool GroupExists(string group) => Run("getent", "group", group).ExitCode == 0;
+    private static bool GroupExists(string group) => Exec("getent", "group", group).ExitCode == 0;
 
     private bool Step(params string[] command)
     {
-        var (exitCode, output) = Run(command);
+        var (exitCode, output) = Exec(command);
         if (exitCode == 0) return true;
         _output.WriteLine($"Failed: {string.Join(' ', command)} exited with {exitCode}: {output.Trim()}");
         _output.WriteLine("Nothing after this step was done; fix the problem and run install-service again (it is safe to repeat).");
         return false;
     }
 
-    private static (int ExitCode, string Output) Run(params string[] command)
+    private static (int ExitCode, string Output) Exec(params string[] command)
     {
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in command.Skip(1)) start.ArgumentList.Add(argument);

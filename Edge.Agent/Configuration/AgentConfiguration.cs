@@ -47,7 +47,7 @@ public sealed record AgentConfiguration(IConfiguration Configuration, EdgeOption
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new AgentConfigurationException($"{file} cannot be read: {e.Message} Make it readable by the service user.", e);
+            throw new AgentConfigurationException($"{file} cannot be read: {e.Message} Run this as the service user (sudo -u kezekshi …) or make the file readable by it (install-service makes it root:kezekshi 0640).", e);
         }
 
         var options = new EdgeOptions();
