@@ -181,16 +181,24 @@ public sealed class Doctor
     private string PermissionFix(string port, FileStatus status)
     {
         var group = Posix.Group(status.Gid);
-        string groupName = group?.Name ?? status.Gid.ToString(CultureInfo.InvariantCulture);
-        string mode = Convert.ToString(status.Mode & 0xFFF, 8);
-        if ((status.Mode & 0x30) != 0x30) // S_IRGRP | S_IWGRP
-            return $"{port} has mode {mode}, so even its group {groupName} may not use it; serial ports are normally 0660 root:dialout: add a udev rule (SUBSYSTEM==\"tty\", GROUP=\"dialout\", MODE=\"0660\") or sudo chmod 0660 {port}";
-        bool inProcess = Posix.ProcessGroups().Contains(status.Gid);
-        bool listed = group?.Members.Contains(_userName, StringComparer.Ordinal) == true;
-        string service = "(the kezekshi-edge service gets the group from SupplementaryGroups=dialout in its unit)";
-        if (listed && !inProcess)
-            return $"{_userName} is in group {groupName} but this login started before that: log out and in again (or run `newgrp {groupName}`) {service}";
-        return $"{_userName} is not in group {groupName}, which owns {port}: sudo usermod -aG {groupName} {_userName}, then log out and in again {service}";
+        return PermissionAdvice(port, status.Mode, group?.Name ?? status.Gid.ToString(CultureInfo.InvariantCulture),
+            listedInGroup: group?.Members.Contains(_userName, StringComparer.Ordinal) == true,
+            processHasGroup: Posix.ProcessGroups().Contains(status.Gid), _userName);
+    }
+
+    /// <summary>What to do when <paramref name="userName"/> may not read and write <paramref name="port"/>.</summary>
+    /// <param name="mode">The port's st_mode.</param>
+    /// <param name="groupName">The group owning the port.</param>
+    /// <param name="listedInGroup">/etc/group lists the user in that group.</param>
+    /// <param name="processHasGroup">This process has that group (it does not until the next login after usermod).</param>
+    internal static string PermissionAdvice(string port, uint mode, string groupName, bool listedInGroup, bool processHasGroup, string userName)
+    {
+        if ((mode & 0x30) != 0x30) // S_IRGRP | S_IWGRP
+            return $"{port} has mode {Convert.ToString(mode & 0xFFF, 8)}, so even its group {groupName} may not use it; serial ports are normally 0660 root:dialout: add a udev rule (SUBSYSTEM==\"tty\", GROUP=\"dialout\", MODE=\"0660\") or sudo chmod 0660 {port}";
+        const string Service = "(the kezekshi-edge service gets the group from SupplementaryGroups= in its unit)";
+        if (listedInGroup && !processHasGroup)
+            return $"{userName} is in group {groupName} but this login started before that: log out and in again (or run `newgrp {groupName}`) {Service}";
+        return $"{userName} is not in group {groupName}, which owns {port}: sudo usermod -aG {groupName} {userName}, then log out and in again {Service}";
     }
 
     private static DoctorCheck TryOpen(SerialPortSettings settings, string subject, string devices)

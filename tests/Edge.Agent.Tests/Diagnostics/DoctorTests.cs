@@ -194,6 +194,33 @@ public class DoctorTests
     }
 }
 
+[Category("Unit")]
+public class DoctorPermissionAdviceTests
+{
+    private const uint CharDevice0660 = 0x2000 | 0x1B0; // crw-rw----
+
+    [Test]
+    public void A_user_outside_the_owning_group_is_told_the_exact_usermod_command()
+    {
+        string advice = Doctor.PermissionAdvice("/dev/ttyUSB0", CharDevice0660, "dialout", listedInGroup: false, processHasGroup: false, "aigerim");
+        Assert.That(advice, Does.Contain("aigerim is not in group dialout").And.Contain("sudo usermod -aG dialout aigerim"));
+    }
+
+    [Test]
+    public void A_user_added_to_the_group_since_login_is_told_to_log_in_again()
+    {
+        string advice = Doctor.PermissionAdvice("/dev/ttyUSB0", CharDevice0660, "dialout", listedInGroup: true, processHasGroup: false, "aigerim");
+        Assert.That(advice, Does.Contain("log out and in again").And.Contain("newgrp dialout").And.Not.Contain("usermod"));
+    }
+
+    [Test]
+    public void A_port_its_group_may_not_use_gets_the_udev_rule()
+    {
+        string advice = Doctor.PermissionAdvice("/dev/ttyUSB0", 0x2000 | 0x180, "dialout", listedInGroup: true, processHasGroup: true, "aigerim"); // crw-------
+        Assert.That(advice, Does.Contain("mode 600").And.Contain("MODE=\"0660\""));
+    }
+}
+
 [Category("Integration")]
 [Platform("Linux")]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
