@@ -34,4 +34,16 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "{Device} opened on {Port}.")]
     public static partial void DeviceOpened(ILogger logger, string device, string port);
+
+    [LoggerMessage(EventId = 2040, Level = LogLevel.Warning, Message = "Could not notify systemd on {Socket}: {Problem}. The service may be reported as failed to start or be restarted by the watchdog; check the unit has Type=notify and NotifyAccess=main.")]
+    public static partial void SystemdNotifyFailed(ILogger logger, string socket, string problem);
+
+    [LoggerMessage(EventId = 2041, Level = LogLevel.Error, Message = "The agent's health check failed: systemd watchdog pings are withheld, so systemd restarts the agent after {WatchdogSeconds} s unless it recovers.")]
+    public static partial void WatchdogWithheld(ILogger logger, double watchdogSeconds);
+
+    [LoggerMessage(EventId = 2042, Level = LogLevel.Information, Message = "The agent's health check passes again: systemd watchdog pings resumed.")]
+    public static partial void WatchdogResumed(ILogger logger);
+
+    [LoggerMessage(EventId = 2043, Level = LogLevel.Error, Message = "The agent's health check threw; counted as unhealthy. This is a bug; report it with this log.")]
+    public static partial void WatchdogHealthCheckFailed(ILogger logger, Exception exception);
 }
