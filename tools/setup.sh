@@ -31,9 +31,10 @@ if ! command -v dotnet >/dev/null 2>&1 || ! dotnet --list-sdks 2>/dev/null | gre
   fi
   cat >&2 <<MSG
     Install the .NET SDK ${DOTNET_MAJOR}, then run this script again. Either:
-      - from the distribution or Microsoft's package feed (Ubuntu 24.04+, Debian 12+):
+      - as a package, from Ubuntu's archive or backports, or Microsoft's feed on Debian
+        (https://learn.microsoft.com/dotnet/core/install/linux says which for your release):
           sudo apt-get install -y dotnet-sdk-${DOTNET_MAJOR}.0
-        (see https://learn.microsoft.com/dotnet/core/install/linux), or
+        or
       - per user, with Microsoft's install script:
           curl -sSL https://dot.net/v1/dotnet-install.sh | bash -s -- --channel ${DOTNET_MAJOR}.0
           export PATH="\$HOME/.dotnet:\$PATH" DOTNET_ROOT="\$HOME/.dotnet"
