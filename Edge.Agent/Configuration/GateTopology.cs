@@ -50,21 +50,27 @@ public sealed class GateTopology
             problems.Add($"Edge:DebounceMs = {options.DebounceMs} is out of range 0–60000: 1500 ignores a card held on the reader.");
 
         var devices = new Dictionary<string, DevicePlan>(StringComparer.Ordinal);
+        // The setting each device came from, so bus problems name what to edit; and the devices whose own
+        // problem is already reported, so a gate that uses one does not add a misleading "not a device".
+        var settingOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        var rejected = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < options.Devices.Count; i++)
         {
             var d = options.Devices[i];
             string where = $"Edge:Devices[{i}]{(string.IsNullOrEmpty(d.Name) ? "" : $" (\"{d.Name}\")")}";
             if (string.IsNullOrWhiteSpace(d.Name)) { problems.Add($"{where}: Name is empty: give the device a name such as \"gate1-reader\"."); continue; }
-            if (devices.ContainsKey(d.Name)) { problems.Add($"{where}: the name \"{d.Name}\" is used twice; device names must be unique."); continue; }
+            if (!settingOf.TryAdd(d.Name, where)) { problems.Add($"{where}: the name \"{d.Name}\" is used twice; device names must be unique."); continue; }
             if (string.IsNullOrWhiteSpace(d.Port)) problems.Add($"{where}: Port is empty: set the serial port, e.g. /dev/ttyUSB0 or /dev/serial/by-id/usb-FTDI_… (Linux), COM3 (Windows).");
             if (!catalog.TryGet(d.Profile, out var profile))
             {
                 problems.Add($"{where}: Profile \"{d.Profile}\" is not a known hardware profile; known: {string.Join(", ", catalog.Profiles.Where(p => p.Serial is not null).Select(p => p.Model).Order(StringComparer.Ordinal))}.");
+                rejected.Add(d.Name);
                 continue;
             }
             if (profile.Serial is null)
             {
                 problems.Add($"{where}: Profile \"{d.Profile}\" is a {HardwareProfileCatalog.KindName(profile.Kind)}, which is not on a serial port; use it in a gate (Turnstile) or in FireAlarm instead.");
+                rejected.Add(d.Name);
                 continue;
             }
             int address = d.Address ?? profile.Kind switch
@@ -89,35 +95,39 @@ public sealed class GateTopology
             var protocols = members.Select(m => ProtocolOf(m.Profile.Kind)).Distinct().ToList();
             if (protocols.Count > 1)
             {
-                problems.Add($"Port {group.Key}: devices {string.Join(", ", members.Select(m => m.Name))} speak different protocols ({string.Join(" and ", protocols)}); put each protocol on its own RS-485 adapter.");
+                problems.Add($"Port {group.Key}: {string.Join(", ", members.Select(m => $"{settingOf[m.Name]} {ProtocolOf(m.Profile.Kind)}"))} speak different protocols on one port; put each protocol on its own RS-485 adapter (change Port).");
                 continue;
             }
             if (protocols[0] == BusProtocol.LineReader && members.Count > 1)
                 problems.Add($"Port {group.Key}: {members.Count} line readers on one port; a USB line reader has a port of its own.");
-            var bauds = members.Select(m => options.Devices.First(o => o.Name == m.Name).BaudRate ?? m.Profile.Serial!.BaudRate).Distinct().ToList();
+            int BaudOf(DevicePlan m) => options.Devices.First(o => o.Name == m.Name).BaudRate ?? m.Profile.Serial!.BaudRate;
+            var bauds = members.Select(BaudOf).Distinct().ToList();
             if (bauds.Count > 1)
-                problems.Add($"Port {group.Key}: devices disagree on the baud rate ({string.Join(", ", bauds)}); every device on one bus must be set to the same rate.");
+                problems.Add($"Port {group.Key}: devices disagree on the baud rate ({string.Join(", ", members.Select(m => $"{settingOf[m.Name]} {BaudOf(m)}"))}); every device on one bus must be set to the same rate (BaudRate, or the device's own setting).");
             foreach (var duplicate in members.GroupBy(m => m.Address).Where(g => g.Count() > 1 && protocols[0] != BusProtocol.LineReader))
-                problems.Add($"Port {group.Key}: {string.Join(" and ", duplicate.Select(m => m.Name))} share address {duplicate.Key}; set a different address on each device (DIP switches or the reader's configuration card).");
+                problems.Add($"Port {group.Key}: {string.Join(" and ", duplicate.Select(m => settingOf[m.Name]))} share address {duplicate.Key}; set a different Address on each device (and the same on the device: DIP switches or the reader's configuration card).");
             buses.Add(new BusPlan(group.Key, protocols[0], members[0].Profile.Serial!, bauds[0], members));
         }
 
         var gates = new List<GatePlan>();
         var readersUsed = new Dictionary<string, string>(StringComparer.Ordinal);
+        var gateNames = new HashSet<string>(StringComparer.Ordinal);
+        // (device, channel) -> who uses it: two gates on one board must not share a relay or a sensor input.
+        var channelsUsed = new Dictionary<(string Device, int Channel), string>();
         for (int i = 0; i < options.Gates.Count; i++)
         {
             var g = options.Gates[i];
             string where = $"Edge:Gates[{i}]{(string.IsNullOrEmpty(g.Name) ? "" : $" (\"{g.Name}\")")}";
             if (string.IsNullOrWhiteSpace(g.Name)) { problems.Add($"{where}: Name is empty."); continue; }
-            if (gates.Any(x => x.Name == g.Name)) { problems.Add($"{where}: the gate name \"{g.Name}\" is used twice."); continue; }
+            if (!gateNames.Add(g.Name)) { problems.Add($"{where}: the gate name \"{g.Name}\" is used twice."); continue; }
             if (!catalog.TryGet(g.Turnstile, out var turnstileProfile) || turnstileProfile.Kind != ProfileKind.Turnstile)
             {
                 problems.Add($"{where}: Turnstile \"{g.Turnstile}\" is not a turnstile profile; known: {string.Join(", ", catalog.Profiles.Where(p => p.Kind == ProfileKind.Turnstile).Select(p => p.Model))}.");
                 continue;
             }
             var turnstile = turnstileProfile.Turnstile!;
-            var relay = Resolve(g.RelayBoard, ProfileKind.ModbusRelayBoard, $"{where}: RelayBoard", devices, problems);
-            var input = g.InputModule is null ? null : Resolve(g.InputModule, ProfileKind.ModbusInputModule, $"{where}: InputModule", devices, problems);
+            var relay = Resolve(g.RelayBoard, ProfileKind.ModbusRelayBoard, $"{where}: RelayBoard", devices, rejected, problems);
+            var input = string.IsNullOrWhiteSpace(g.InputModule) ? null : Resolve(g.InputModule, ProfileKind.ModbusInputModule, $"{where}: InputModule", devices, rejected, problems);
             if (relay is not null)
             {
                 int channels = relay.Profile.Modbus!.Channels;
@@ -127,6 +137,8 @@ public sealed class GateTopology
                     int actual = channel + g.RelayChannelOffset;
                     if (actual < 1 || actual > channels)
                         problems.Add($"{where}: the {label} is channel {actual} (profile {channel} + RelayChannelOffset {g.RelayChannelOffset}), but {relay.Name} has channels 1–{channels}.");
+                    else if (!channelsUsed.TryAdd((relay.Name, actual), $"{where} {label}"))
+                        problems.Add($"{where}: the {label} is channel {actual} of {relay.Name}, already used by {channelsUsed[(relay.Name, actual)]}; set RelayChannelOffset so the gates use different relays.");
                 }
             }
             if (input is not null)
@@ -137,11 +149,13 @@ public sealed class GateTopology
                     int actual = channel + g.SensorChannelOffset;
                     if (actual < 1 || actual > channels)
                         problems.Add($"{where}: the {label} is input {actual} (profile {channel} + SensorChannelOffset {g.SensorChannelOffset}), but {input.Name} has inputs 1–{channels}.");
+                    else if (!channelsUsed.TryAdd((input.Name, actual), $"{where} {label}"))
+                        problems.Add($"{where}: the {label} is input {actual} of {input.Name}, already used by {channelsUsed[(input.Name, actual)]}; set SensorChannelOffset so the gates use different inputs.");
                 }
             }
             DevicePlan? ResolveReader(string? name, string label)
             {
-                if (name is null) return null;
+                if (string.IsNullOrWhiteSpace(name) || rejected.Contains(name)) return null;
                 if (!devices.TryGetValue(name, out var reader)) { problems.Add($"{where}: {label} \"{name}\" is not a device in Edge:Devices."); return null; }
                 if (reader.Profile.Kind is not (ProfileKind.OsdpReader or ProfileKind.LineReader))
                 {
@@ -154,7 +168,7 @@ public sealed class GateTopology
             }
             var entryReader = ResolveReader(g.EntryReader, "EntryReader");
             var exitReader = ResolveReader(g.ExitReader, "ExitReader");
-            if (g.EntryReader is null && g.ExitReader is null)
+            if (string.IsNullOrWhiteSpace(g.EntryReader) && string.IsNullOrWhiteSpace(g.ExitReader))
                 problems.Add($"{where}: no EntryReader or ExitReader: a gate needs at least one card reader.");
             AntiPassbackMode? antiPassback = g.AntiPassback switch { "off" => AntiPassbackMode.Off, "soft" => AntiPassbackMode.Soft, "hard" => AntiPassbackMode.Hard, _ => null };
             if (antiPassback is null) problems.Add($"{where}: AntiPassback \"{g.AntiPassback}\" must be \"off\", \"soft\" (allow and flag) or \"hard\" (refuse).");
@@ -166,13 +180,15 @@ public sealed class GateTopology
         if (options.FireAlarm is { } fa)
         {
             const string where = "Edge:FireAlarm";
-            var module = Resolve(fa.InputModule, ProfileKind.ModbusInputModule, $"{where}: InputModule", devices, problems);
+            var module = Resolve(fa.InputModule, ProfileKind.ModbusInputModule, $"{where}: InputModule", devices, rejected, problems);
             if (!catalog.TryGet(fa.Profile, out var faProfile) || faProfile.Kind != ProfileKind.FireAlarmInput)
                 problems.Add($"{where}: Profile \"{fa.Profile}\" is not a fire-alarm-input profile; known: {string.Join(", ", catalog.Profiles.Where(p => p.Kind == ProfileKind.FireAlarmInput).Select(p => p.Model))}.");
             else if (module is not null)
             {
                 if (fa.Input < 1 || fa.Input > module.Profile.Modbus!.Channels)
                     problems.Add($"{where}: Input {fa.Input} is not an input of {module.Name} (1–{module.Profile.Modbus!.Channels}).");
+                else if (channelsUsed.TryGetValue((module.Name, fa.Input), out var user))
+                    problems.Add($"{where}: Input {fa.Input} of {module.Name} is already used by {user}; wire the fire-alarm contact to a free input.");
                 else fireAlarm = new FireAlarmPlan(faProfile.FireAlarm!, module, fa.Input);
             }
         }
@@ -186,8 +202,9 @@ public sealed class GateTopology
 
     public static readonly int[] StandardBaudRates = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600];
 
-    private static DevicePlan? Resolve(string name, ProfileKind kind, string where, Dictionary<string, DevicePlan> devices, List<string> problems)
+    private static DevicePlan? Resolve(string name, ProfileKind kind, string where, Dictionary<string, DevicePlan> devices, HashSet<string> rejected, List<string> problems)
     {
+        if (rejected.Contains(name)) return null; // its own problem is already reported
         if (string.IsNullOrWhiteSpace(name)) { problems.Add($"{where} is empty: name a device from Edge:Devices whose profile is a {HardwareProfileCatalog.KindName(kind)}."); return null; }
         if (!devices.TryGetValue(name, out var device)) { problems.Add($"{where} \"{name}\" is not a device in Edge:Devices."); return null; }
         if (device.Profile.Kind != kind) { problems.Add($"{where} \"{name}\" is a {HardwareProfileCatalog.KindName(device.Profile.Kind)}, but a {HardwareProfileCatalog.KindName(kind)} is needed."); return null; }

@@ -20,6 +20,10 @@ public enum ProfileKind
 /// <remarks>
 /// Profiles are data, not code, so that supporting another reader or relay board is a new file that
 /// school IT or an integrator can write, checked against <see cref="HardwareProfileSchema"/> on load.
+/// The kind-specific section records use <c>set</c>, not <c>init</c>: the System.Text.Json source
+/// generator assigns every init-only property in one object initializer, so a field left out of the
+/// file got <c>default</c> (0 data bits, a null line suffix, CRC off, a 0 ms poll) instead of the
+/// default written on the property (dotnet/runtime#84484). Treat a loaded profile as read-only.
 /// </remarks>
 public sealed record HardwareProfile
 {
@@ -49,37 +53,37 @@ public enum SerialParity
 /// <summary>The serial line a device speaks: speed, framing, and whether it is an RS-485 bus.</summary>
 public sealed record SerialLineProfile
 {
-    public int BaudRate { get; init; } = 9600;
-    public int DataBits { get; init; } = 8;
-    public SerialParity Parity { get; init; } = SerialParity.None;
-    public int StopBits { get; init; } = 1;
+    public int BaudRate { get; set; } = 9600;
+    public int DataBits { get; set; } = 8;
+    public SerialParity Parity { get; set; } = SerialParity.None;
+    public int StopBits { get; set; } = 1;
     /// <summary>True for a two-wire RS-485 bus (half duplex: direction control needed).</summary>
-    public bool Rs485 { get; init; }
+    public bool Rs485 { get; set; }
     /// <summary>How long the device takes to start answering after a request, in milliseconds.</summary>
-    public int ReplyTimeMs { get; init; } = 50;
+    public int ReplyTimeMs { get; set; } = 50;
 }
 
 /// <summary>OSDP card reader specifics.</summary>
 public sealed record OsdpReaderProfile
 {
-    public int DefaultAddress { get; init; }
-    public bool UseCrc { get; init; } = true;
-    public int GrantLedColour { get; init; } = 2;
-    public int DenyLedColour { get; init; } = 1;
-    public int GrantLedMs { get; init; } = 1000;
-    public int DenyBeeps { get; init; } = 2;
-    public bool HasKeypad { get; init; }
+    public int DefaultAddress { get; set; }
+    public bool UseCrc { get; set; } = true;
+    public int GrantLedColour { get; set; } = 2;
+    public int DenyLedColour { get; set; } = 1;
+    public int GrantLedMs { get; set; } = 1000;
+    public int DenyBeeps { get; set; } = 2;
+    public bool HasKeypad { get; set; }
 }
 
 /// <summary>A Modbus RTU relay board or input module.</summary>
 public sealed record ModbusModuleProfile
 {
-    public int DefaultAddress { get; init; } = 1;
-    public int Channels { get; init; } = 8;
+    public int DefaultAddress { get; set; } = 1;
+    public int Channels { get; set; } = 8;
     /// <summary>Modbus address of channel 1 (coils for relay boards, discrete inputs for input modules).</summary>
-    public int FirstRegister { get; init; }
+    public int FirstRegister { get; set; }
     /// <summary>How often an input module is read, in milliseconds.</summary>
-    public int PollIntervalMs { get; init; } = 20;
+    public int PollIntervalMs { get; set; } = 20;
 }
 
 public enum CardNumberFormat
@@ -98,11 +102,11 @@ public enum Wiegand26Conversion
 /// <summary>A USB-serial reader that prints one card number per line.</summary>
 public sealed record LineReaderProfile
 {
-    public string Prefix { get; init; } = "";
-    public string Suffix { get; init; } = "\r\n";
-    public CardNumberFormat NumberFormat { get; init; } = CardNumberFormat.Decimal;
-    public Wiegand26Conversion Wiegand26 { get; init; } = Wiegand26Conversion.None;
-    public int DebounceMs { get; init; } = 1500;
+    public string Prefix { get; set; } = "";
+    public string Suffix { get; set; } = "\r\n";
+    public CardNumberFormat NumberFormat { get; set; } = CardNumberFormat.Decimal;
+    public Wiegand26Conversion Wiegand26 { get; set; } = Wiegand26Conversion.None;
+    public int DebounceMs { get; set; } = 1500;
 }
 
 public enum TurnstileType
@@ -115,21 +119,21 @@ public enum TurnstileType
 /// <summary>How a turnstile is wired: which relay frees which direction, which input sees a passage.</summary>
 public sealed record TurnstileProfile
 {
-    public TurnstileType Type { get; init; }
+    public TurnstileType Type { get; set; }
     /// <summary>Relay channel (1-based) that frees the entry direction.</summary>
-    public int EntryRelay { get; init; } = 1;
+    public int EntryRelay { get; set; } = 1;
     /// <summary>Relay channel (1-based) that frees the exit direction.</summary>
-    public int ExitRelay { get; init; } = 2;
+    public int ExitRelay { get; set; } = 2;
     /// <summary>How long the relay is closed; tripod controllers need at least 100 ms to latch.</summary>
-    public int PulseMs { get; init; } = 200;
+    public int PulseMs { get; set; } = 200;
     /// <summary>Input channel (1-based) of the pass sensor for entry.</summary>
-    public int EntrySensor { get; init; } = 1;
+    public int EntrySensor { get; set; } = 1;
     /// <summary>Input channel (1-based) of the pass sensor for exit.</summary>
-    public int ExitSensor { get; init; } = 2;
+    public int ExitSensor { get; set; } = 2;
     /// <summary>How long a pupil has to pass after the arm is freed before the passage counts as not made.</summary>
-    public int PassTimeMs { get; init; } = 5000;
+    public int PassTimeMs { get; set; } = 5000;
     /// <summary>Optional relay channel that drops the arm / opens the wings fully for an emergency.</summary>
-    public int? EmergencyRelay { get; init; }
+    public int? EmergencyRelay { get; set; }
 }
 
 public enum ContactType
@@ -147,9 +151,9 @@ public enum InputLossBehaviour
 /// <summary>The fire-alarm panel's dry contact wired to an input module.</summary>
 public sealed record FireAlarmProfile
 {
-    public ContactType Contact { get; init; } = ContactType.NormallyClosed;
+    public ContactType Contact { get; set; } = ContactType.NormallyClosed;
     /// <summary>The contact must stay in the alarm state this long before the alarm is believed (noise on long wires).</summary>
-    public int DebounceMs { get; init; } = 100;
+    public int DebounceMs { get; set; } = 100;
     /// <summary>What to do when the input module stops answering. "assume-alarm" frees every gate: fail safe.</summary>
-    public InputLossBehaviour OnInputModuleOffline { get; init; } = InputLossBehaviour.AssumeAlarm;
+    public InputLossBehaviour OnInputModuleOffline { get; set; } = InputLossBehaviour.AssumeAlarm;
 }

@@ -72,6 +72,15 @@ public static class HardwareProfileSchema
 
     private static readonly string[] s_sections = ["serial", "osdp", "modbus", "lineReader", "turnstile", "fireAlarm"];
 
+    /// <summary>The values "kind" may take.</summary>
+    /// <remarks>Exposed so that <c>hardware-profiles/profile.schema.json</c> (for editors) can be checked against this schema.</remarks>
+    public static IReadOnlyCollection<string> Kinds => s_kinds.Keys;
+
+    /// <summary>Each section's fields and whether they are required, for the same check.</summary>
+    internal static IReadOnlyDictionary<string, IReadOnlyDictionary<string, bool>> SectionFields { get; } =
+        new[] { ("serial", s_serial), ("osdp", s_osdp), ("modbus", s_modbus), ("lineReader", s_lineReader), ("turnstile", s_turnstile), ("fireAlarm", s_fireAlarm) }
+            .ToDictionary(s => s.Item1, s => (IReadOnlyDictionary<string, bool>)s.Item2.Fields!.ToDictionary(f => f.Key, f => f.Value.Required));
+
     /// <summary>Checks a parsed profile; returns every problem as "file: field 'x.y': what is wrong — how to fix it".</summary>
     public static IReadOnlyList<string> Validate(string fileName, JsonElement root)
     {
@@ -121,10 +130,13 @@ public static class HardwareProfileSchema
                     Fail(other, $"does not belong in a \"{kindElement.GetString()}\" profile; remove it or change \"kind\".");
             }
 
-            if (kind.Section == "turnstile" && root.TryGetProperty("turnstile", out var t)
+            // The section's own type errors are already reported above; only compare well-formed values
+            // (a non-object section, a fractional relay or a non-string type must not throw here).
+            if (kind.Section == "turnstile" && root.TryGetProperty("turnstile", out var t) && t.ValueKind == JsonValueKind.Object
                 && t.TryGetProperty("entryRelay", out var er) && t.TryGetProperty("exitRelay", out var xr)
-                && er.ValueKind == JsonValueKind.Number && xr.ValueKind == JsonValueKind.Number && er.GetInt32() == xr.GetInt32()
-                && t.TryGetProperty("type", out var type) && type.GetString() == "tripod")
+                && er.ValueKind == JsonValueKind.Number && xr.ValueKind == JsonValueKind.Number
+                && er.TryGetInt32(out int entryRelay) && xr.TryGetInt32(out int exitRelay) && entryRelay == exitRelay
+                && t.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "tripod")
             {
                 Fail("turnstile.exitRelay", "a tripod needs separate relay channels for entry and exit; wire exit to another relay.");
             }
@@ -182,7 +194,9 @@ public static class HardwareProfileSchema
                     fail(path, $"must be a whole number, found {Describe(value)}{(node.Hint is null ? "." : $"; {node.Hint}.")}");
                     return;
                 }
-                if (n < node.Min || n > node.Max)
+                if (node.Min == node.Max && n != node.Min)
+                    fail(path, $"{n} is not supported, it must be {node.Min}: {node.Hint}.");
+                else if (n < node.Min || n > node.Max)
                     fail(path, $"{n} is out of range {node.Min}–{node.Max}: {node.Hint}.");
                 else if (node.OneOf is not null && !node.OneOf.Contains(n))
                     fail(path, $"{n} is not a supported value: {node.Hint}.");
