@@ -8,7 +8,10 @@ public static class EdgeCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("Kezekshi Edge: school gate, card reader and turnstile agent.");
+        root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(InstallServiceCommand.Create());
         return root;
     }
 }

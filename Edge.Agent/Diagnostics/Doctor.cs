@@ -1,3 +1,4 @@
+using Kezekshi.Edge.Agent.Runtime;
 using System.Globalization;
 using Kezekshi.Edge.Agent.Configuration;
 using Kezekshi.Edge.Agent.Store;
@@ -313,20 +314,4 @@ public sealed class Doctor
         else
             checks.Add(new DoctorCheck(DoctorStatus.Info, "systemd", "systemd is not this machine's service manager (a container?): run the agent with `kezekshi-edge run` under your own supervisor"));
     }
-}
-
-/// <summary>Serial port settings from a hardware profile's serial line.</summary>
-internal static class SerialSettings
-{
-    /// <summary>
-    /// The port settings for <paramref name="line"/> at <paramref name="baudRate"/>. An RS-485 line gets
-    /// <see cref="Rs485Mode.Auto"/> (kernel mode, else RTS toggle, else an adapter that switches by itself).
-    /// </summary>
-    public static SerialPortSettings For(string port, SerialLineProfile line, int baudRate) => new(
-        port,
-        baudRate,
-        line.DataBits,
-        line.Parity switch { SerialParity.Even => Parity.Even, SerialParity.Odd => Parity.Odd, _ => Parity.None },
-        line.StopBits == 2 ? StopBits.Two : StopBits.One,
-        line.Rs485 ? Rs485Mode.Auto : Rs485Mode.Off);
 }

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using Kezekshi.Edge.Agent.Configuration;
+using Kezekshi.Edge.Agent.Hosting;
+using Kezekshi.Edge.Agent.Store;
+using Kezekshi.Edge.Devices.Profiles;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Kezekshi.Edge.Agent.Cli;
+
+/// <summary><c>run</c>: the service itself, from appsettings.json, environment (Edge__…) and --Edge:… arguments.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "The configuration file (default: appsettings.json beside the executable)." };
+        var command = new Command("run", "Run the gates from the configuration (what the systemd service runs).") { TreatUnmatchedTokensAsErrors = false };
+        command.Options.Add(config);
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config), parse.UnmatchedTokens, ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string? configPath, IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        AgentConfiguration loaded;
+        try
+        {
+            loaded = AgentConfiguration.Load(configPath, args);
+        }
+        catch (AgentConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 2;
+        }
+        if (configPath is not null && !loaded.ConfigFileFound)
+        {
+            await Console.Error.WriteLineAsync($"The configuration file {loaded.ConfigFile} does not exist. Create it (see README, Configuration) or run without --config to use the one beside the executable.").ConfigureAwait(false);
+            return 2;
+        }
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddConfiguration(loaded.Configuration);
+        builder.Logging.AddConfiguration(loaded.Configuration.GetSection("Logging"));
+        builder.Logging.AddConsole();
+        // The host logs a failed start with a stack trace; the clear message below says the same without it.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        builder.Services.AddEdgeAgent(loaded.Configuration);
+        using var host = builder.Build();
+        try
+        {
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        catch (OptionsValidationException e)
+        {
+            await Console.Error.WriteLineAsync($"The configuration in {loaded.ConfigFile} has {e.Failures.Count()} problem(s); nothing was started:").ConfigureAwait(false);
+            foreach (var failure in e.Failures) await Console.Error.WriteLineAsync("  " + failure).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("Run `kezekshi-edge doctor` for a full check.").ConfigureAwait(false);
+            return 2;
+        }
+        catch (Exception e) when (e is StoreException or HardwareProfileException)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using Kezekshi.Edge.Agent.Configuration;
+using Kezekshi.Edge.Agent.Runtime;
+using Kezekshi.Edge.Agent.Store;
+using Kezekshi.Edge.Devices.Profiles;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Kezekshi.Edge.Agent.Hosting;
+
+/// <summary>Runs the gates for as long as the host runs.</summary>
+public sealed class GateService(IOptions<EdgeOptions> options, ILoggerFactory loggers) : BackgroundService
+{
+    private AgentRuntime? _runtime;
+
+    /// <summary>True while starting and while every gate loop is alive: what the systemd watchdog pings for.</summary>
+    public bool IsHealthy => _runtime is null || _runtime.IsHealthy;
+
+    public AgentRuntime? Runtime => _runtime;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var edge = options.Value;
+        var catalog = HardwareProfileCatalog.Load(edge.ResolvedProfilesDirectory);
+        var topology = GateTopology.Build(edge, catalog, []) ?? throw new InvalidOperationException("Configuration became invalid after validation.");
+        var database = EdgeDatabase.Open(edge.ResolvedDatabasePath);
+        _runtime = AgentRuntime.Create(edge, topology, database, loggers);
+        await _runtime.StartAsync().ConfigureAwait(false);
+        loggers.CreateLogger("Kezekshi.Edge.Agent").LogInformation(
+            "Kezekshi Edge running for school {School}: {Gates} gate(s) on {Ports} serial port(s); database {Database}.",
+            edge.SchoolId, topology.Gates.Count, topology.Buses.Count, database.Path);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the runtime lets pending passages commit before the process ends.
+        }
+        await _runtime.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Checks the configuration against the hardware profiles when the host starts (and refuses to start on a mistake).</summary>
+public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EdgeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new List<string>();
+        try
+        {
+            var catalog = HardwareProfileCatalog.Load(options.ResolvedProfilesDirectory);
+            GateTopology.Build(options, catalog, problems);
+        }
+        catch (HardwareProfileException e)
+        {
+            problems.AddRange(e.Problems.Count > 0 ? e.Problems : [e.Message]);
+        }
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
+
+/// <summary>The agent's services for the Generic Host.</summary>
+public static class EdgeAgentServiceCollectionExtensions
+{
+    public static IServiceCollection AddEdgeAgent(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        services.AddOptions<EdgeOptions>().Bind(configuration.GetSection(EdgeOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
+        services.AddSingleton<GateService>();
+        services.AddHostedService(sp => sp.GetRequiredService<GateService>());
+        services.AddSystemdIntegration(sp => () => sp.GetRequiredService<GateService>().IsHealthy);
+        return services;
+    }
+}
