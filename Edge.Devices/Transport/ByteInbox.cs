@@ -14,15 +14,38 @@ internal sealed class ByteInbox
     private TaskCompletionSource? _dataArrived;
     private Exception? _fault;
 
+    /// <summary>
+    /// Most bytes kept unread. A device that streams while nobody reads (a reader on the wrong baud rate
+    /// spewing noise, a session being reopened) must not grow memory without bound: past this the oldest
+    /// bytes are dropped, which the protocol layer then sees as a garbled frame and counts.
+    /// </summary>
+    public const int MaxUnread = 1 << 20;
+
     public ByteInbox(int capacity = 4096) => _buffer = new byte[capacity];
 
     public int Count { get { lock (_gate) return _count; } }
+
+    /// <summary>Bytes dropped because more than <see cref="MaxUnread"/> were waiting.</summary>
+    public long Dropped { get { lock (_gate) return _dropped; } }
+    private long _dropped;
 
     public void Write(ReadOnlySpan<byte> data)
     {
         TaskCompletionSource? toSignal;
         lock (_gate)
         {
+            if (data.Length > MaxUnread)
+            {
+                _dropped += data.Length - MaxUnread;
+                data = data[^MaxUnread..];
+            }
+            if (_count + data.Length > MaxUnread)
+            {
+                int excess = _count + data.Length - MaxUnread;
+                _start = (_start + excess) % _buffer.Length;
+                _count -= excess;
+                _dropped += excess;
+            }
             EnsureCapacity(_count + data.Length);
             int end = (_start + _count) % _buffer.Length;
             int first = Math.Min(data.Length, _buffer.Length - end);
@@ -75,8 +98,10 @@ internal sealed class ByteInbox
             }
             catch (TimeoutException)
             {
-                // The deadline passed with no byte: that is a result (0), not an error.
+                // Timers may fire up to a millisecond early; a frame-end silence (Modbus t3.5 is 1.75 ms) cut short
+                // would split a frame, so only a deadline that really passed counts. Then: 0 is a result, not an error.
                 lock (_gate) { if (_count > 0) return Take(destination.Span); }
+                if (time.GetTimestamp() < deadline) continue;
                 return 0;
             }
         }
