@@ -6,6 +6,7 @@ using Kezekshi.Edge.Agent.Gate;
 using Kezekshi.Edge.Agent.Runtime;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Devices.Profiles;
+using Kezekshi.Edge.Devices.Protocols.ModbusRtu;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -79,9 +80,10 @@ public static class DemoCommand
         var topology = GateTopology.Build(options, catalog, problems) ?? throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
         await using var runtime = AgentRuntime.Create(options, topology, database, loggers, time, new RuntimeTuning { OsdpPollInterval = TimeSpan.FromMilliseconds(5) });
         AddMorningRushRule(database);
-        var probe = new WireLatencyProbe(coil => coil switch { 0 => 1, 1 => 2, 2 => 3, 3 => 4, _ => null });
+        var probe = new WireLatencyProbe(coil => coil switch { 0 => 1, 1 => 2, 2 => 3, 3 => 4, _ => null }, ModbusRtuMaster.InterFrameGap(baud));
         rig.OsdpWire.AfterWrite = probe.OnReaderWrite;
         rig.ModbusWire.AfterRead = probe.OnRelayBoardRead;
+        rig.ModbusWire.AfterWrite = probe.OnRelayBoardWrite;
         var decisions = new List<Passage>();
         foreach (var gate in runtime.Gates)
         {
@@ -174,6 +176,8 @@ public static class DemoCommand
         await output.WriteLineAsync("      decision latency (software only; pseudo-terminals have no wire time):").ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"        card frame on the wire -> relay command on the wire: n={probe.Histogram.Count}  p50 {Ms(Percentile(probe.Samples, 50))}  p99 {Ms(Percentile(probe.Samples, 99))}  max {Ms(probe.Samples.Count == 0 ? 0 : probe.Samples.Max())}")).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"        the same less the Modbus t3.5 silence the bus imposed: p50 {Ms(Percentile(probe.SoftwareSamples, 50))}  p99 {Ms(Percentile(probe.SoftwareSamples, 99))}  max {Ms(probe.SoftwareSamples.Count == 0 ? 0 : probe.SoftwareSamples.Max())}")).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"        card frame parsed -> relay acknowledged (in the agent): n={inProcess.Count}  p50 ≤{Ms(inProcess.Percentile(50))}  p99 ≤{Ms(inProcess.Percentile(99))}  max {Ms(inProcess.MaxMicroseconds)}")).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

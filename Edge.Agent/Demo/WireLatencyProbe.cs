@@ -14,13 +14,24 @@ public sealed class WireLatencyProbe
     private readonly long[] _lastCardFrame = new long[128];
     private readonly Func<int, byte?> _readerForCoil;
     private readonly TimeProvider _time;
+    private readonly long _interFrameGapTicks;
+    private long _lastModbusActivity;
 
     /// <param name="readerForCoil">Maps a relay coil (0-based) to the OSDP address whose grant closes it.</param>
-    public WireLatencyProbe(Func<int, byte?> readerForCoil, TimeProvider? time = null)
+    /// <param name="interFrameGap">The Modbus t3.5 silence at the bus's baud rate.</param>
+    /// <param name="time">The clock the transports stamp with.</param>
+    public WireLatencyProbe(Func<int, byte?> readerForCoil, TimeSpan interFrameGap, TimeProvider? time = null)
     {
         _readerForCoil = readerForCoil;
         _time = time ?? TimeProvider.System;
+        _interFrameGapTicks = (long)(interFrameGap.TotalSeconds * _time.TimestampFrequency);
     }
+
+    /// <summary>
+    /// The same latencies less the part the Modbus protocol forced: a request may only start t3.5 after the
+    /// last frame on the bus, so time from the card until that moment is waiting the wire would impose too.
+    /// </summary>
+    public List<double> SoftwareSamples { get; } = [];
 
     /// <summary>While true, nothing is measured (an emergency re-asserts relays with no card behind them).</summary>
     public bool Paused { get; set; }
@@ -47,9 +58,14 @@ public sealed class WireLatencyProbe
             Volatile.Write(ref _lastCardFrame[span[1] & 0x7F], timestamp);
     }
 
+    /// <summary>Attach to the relay board's <c>TappedTransport.AfterWrite</c> (its replies are bus activity).</summary>
+    public void OnRelayBoardWrite(ReadOnlyMemory<byte> data, long timestamp) => Volatile.Write(ref _lastModbusActivity, timestamp);
+
     /// <summary>Attach to the relay board's <c>TappedTransport.AfterRead</c>.</summary>
     public void OnRelayBoardRead(ReadOnlyMemory<byte> data, long timestamp)
     {
+        long previousActivity = Volatile.Read(ref _lastModbusActivity);
+        Volatile.Write(ref _lastModbusActivity, timestamp);
         var span = data.Span;
         for (int i = 0; i + 5 < span.Length; i++)
         {
@@ -65,7 +81,13 @@ public sealed class WireLatencyProbe
                 continue;
             }
             Histogram.Record((long)us);
-            lock (Samples) Samples.Add(us);
+            long earliestLegalStart = Math.Max(cardAt, previousActivity + _interFrameGapTicks);
+            double softwareUs = Math.Max(0, (timestamp - earliestLegalStart) * 1_000_000.0 / _time.TimestampFrequency);
+            lock (Samples)
+            {
+                Samples.Add(us);
+                SoftwareSamples.Add(softwareUs);
+            }
             Measured?.Invoke(us);
         }
     }
