@@ -83,7 +83,8 @@ public sealed class GateController
             DecidedAt = now,
             Outcome = decision.Granted ? PassageOutcome.Unknown : PassageOutcome.Denied,
         };
-        _journal?.Append(passage);
+        if (_journal is not null && !_journal.Append(passage) && _journal.FailedWrites % 100 == 1)
+            AgentLog.JournalWriteFailed(_logger, _journal.Path, _journal.LastFailure ?? "");
 
         if (decision.Granted && decision.Reason != DecisionReason.Emergency)
         {
@@ -119,7 +120,20 @@ public sealed class GateController
         {
             Complete(passage, passage.Outcome);
         }
-        Decided?.Invoke(passage);
+        RaiseDecided(passage);
+    }
+
+    private void RaiseDecided(Passage passage)
+    {
+        try
+        {
+            Decided?.Invoke(passage);
+        }
+        catch (Exception e)
+        {
+            // A console or board listener must never stop the gate.
+            _logger.LogWarning(e, "{Gate}: a decision listener failed", Name);
+        }
     }
 
     /// <summary>A guard lets a person through by hand; recorded against the person and the guard.</summary>
@@ -142,7 +156,7 @@ public sealed class GateController
         await _turnstile.PulseAsync(direction, cancellationToken).ConfigureAwait(false);
         lock (_waitingToPass) _waitingToPass[(int)direction].Enqueue(passage);
         _ = ExpireAsync(passage, cancellationToken);
-        Decided?.Invoke(passage);
+        RaiseDecided(passage);
         return passage;
     }
 

@@ -11,6 +11,12 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Recovered {Count} actuation(s) from the journal {Path} after an unclean stop; they are stored with outcome 'unknown'.")]
     public static partial void JournalRecovered(ILogger logger, int count, string path);
 
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Cannot write the actuation journal {Path}: {Problem}. Gates keep working and passages are still stored by the recorder, but a crash now could lose the record of an arm already freed: free disk space (df -h).")]
+    public static partial void JournalWriteFailed(ILogger logger, string path, string problem);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Error, Message = "{Gate}: handling a card read failed; the gate goes on with the next one. This is a bug; report it with this log.")]
+    public static partial void GateLoopError(ILogger logger, string gate, Exception exception);
+
     [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "{Gate} {Direction}: card {Card} {Decision} ({Reason}) {Holder} in {LatencyUs} µs")]
     public static partial void Decision(ILogger logger, string gate, string direction, ulong card, string decision, string reason, string holder, long latencyUs);
 

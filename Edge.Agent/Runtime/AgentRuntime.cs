@@ -181,12 +181,22 @@ public sealed class AgentRuntime : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private static async Task GateLoopAsync(GateController gate, Channel<CardRead> queue, CancellationToken cancellationToken)
+    private async Task GateLoopAsync(GateController gate, Channel<CardRead> queue, CancellationToken cancellationToken)
     {
         try
         {
             await foreach (var read in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                await gate.HandleCardAsync(read, cancellationToken).ConfigureAwait(false);
+            {
+                try
+                {
+                    await gate.HandleCardAsync(read, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One bad read must not take the gate down for the rest of the day.
+                    AgentLog.GateLoopError(_logger, gate.Name, e);
+                }
+            }
         }
         catch (OperationCanceledException) { }
     }

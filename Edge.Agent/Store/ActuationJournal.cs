@@ -33,17 +33,37 @@ public sealed class ActuationJournal : IDisposable
 
     public string Path { get; }
 
-    /// <summary>Records an actuation about to happen. Called on the gate's hot path: one write syscall.</summary>
-    public void Append(Passage passage)
+    /// <summary>Writes that failed (full disk, I/O error) since start.</summary>
+    public long FailedWrites { get; private set; }
+
+    /// <summary>The last write failure, for the log and doctor.</summary>
+    public string? LastFailure { get; private set; }
+
+    /// <summary>
+    /// Records an actuation about to happen. Called on the gate's hot path: one write syscall. Never throws:
+    /// a full disk must not keep a gate shut; the passage still goes to the recorder, which retries until stored.
+    /// </summary>
+    /// <returns>False if the entry could not be written.</returns>
+    public bool Append(Passage passage)
     {
         ArgumentNullException.ThrowIfNull(passage);
         lock (_gate)
         {
-            var written = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-                $"{passage.Uid}|{passage.Gate}|{Passage.DirectionCode(passage.Direction)}|{passage.CardNumber}|{(passage.Holder is { } h ? AccessRepository.FormatHolderKind(h.Kind) : "")}|{passage.Holder?.Id}|{GateDecision.ReasonCode(passage.Decision.Reason)}|{passage.DecidedAt.UtcTicks}\n"), _line);
-            _file.Write(_line, 0, written);
-            _pending++;
-            passage.Journaled = true;
+            try
+            {
+                var written = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                    $"{passage.Uid}|{passage.Gate}|{Passage.DirectionCode(passage.Direction)}|{passage.CardNumber}|{(passage.Holder is { } h ? AccessRepository.FormatHolderKind(h.Kind) : "")}|{passage.Holder?.Id}|{GateDecision.ReasonCode(passage.Decision.Reason)}|{passage.DecidedAt.UtcTicks}\n"), _line);
+                _file.Write(_line, 0, written);
+                _pending++;
+                passage.Journaled = true;
+                return true;
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or ArgumentException)
+            {
+                FailedWrites++;
+                LastFailure = e.Message;
+                return false;
+            }
         }
     }
 
@@ -53,7 +73,14 @@ public sealed class ActuationJournal : IDisposable
         lock (_gate)
         {
             _pending = Math.Max(0, _pending - count);
-            if (_pending == 0 && _file.Length > 64 * 1024) _file.SetLength(0);
+            try
+            {
+                if (_pending == 0 && _file.Length > 64 * 1024) _file.SetLength(0);
+            }
+            catch (IOException)
+            {
+                // Emptying is housekeeping; it is tried again after the next commit.
+            }
         }
     }
 

@@ -101,6 +101,24 @@ public class FullDiskTests
     }
 
     [Test]
+    public void Actuation_journal_on_a_full_disk_reports_the_failure_instead_of_stopping_the_gate()
+    {
+        using var journal = new ActuationJournal(Path.Combine(_mount, "actuations.journal"));
+        FillDisk(Path.Combine(_mount, "filler.bin"));
+        var passage = new Passage
+        {
+            Uid = "x", Gate = "gate1", Direction = Direction.Entry, CardNumber = 1,
+            Decision = GateDecision.Deny(DecisionReason.UnknownCard), DecidedAt = DateTimeOffset.UtcNow, Outcome = PassageOutcome.Denied,
+        };
+        bool written = true;
+        Assert.DoesNotThrow(() => written = journal.Append(passage));
+        Assert.That(written, Is.False);
+        Assert.That(journal.FailedWrites, Is.EqualTo(1));
+        Assert.That(journal.LastFailure, Is.Not.Empty);
+        Assert.That(passage.Journaled, Is.False);
+    }
+
+    [Test]
     public void A_new_database_on_a_full_disk_gives_a_clear_message()
     {
         FillDisk(Path.Combine(_mount, "filler.bin"));
