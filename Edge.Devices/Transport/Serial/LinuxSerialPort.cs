@@ -27,8 +27,7 @@ public sealed class LinuxSerialPort : ISerialPort
     private readonly FdPump _pump;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private int _disposed;
+    private readonly FdEndpoint _endpoint;
 
     private LinuxSerialPort(int fd, SerialPortSettings settings, Rs485Mode effective, ILogger logger, TimeProvider time)
     {
@@ -40,6 +39,7 @@ public sealed class LinuxSerialPort : ISerialPort
         _pump = new FdPump(fd, settings.PortName,
             (errno, operation) => LinuxSerialErrors.Broken(settings.PortName, errno, operation),
             failure => DeviceLog.SerialPortBroken(_logger, Name, failure.Message));
+        _endpoint = new FdEndpoint(fd, _pump, time, this);
         _pump.Start();
     }
 
@@ -78,62 +78,37 @@ public sealed class LinuxSerialPort : ISerialPort
     public Rs485Mode EffectiveRs485Mode { get; }
     public string Name => Settings.PortName;
     public int BaudRate => Settings.BaudRate;
-    public bool IsBroken => _pump.IsBroken || Volatile.Read(ref _disposed) != 0;
+    public bool IsBroken => _endpoint.IsBroken;
 
     /// <summary>Bytes received and not yet read (for tests that must know data arrived without reading it).</summary>
-    internal int BytesAvailable => _pump.Inbox.Count;
+    internal int BytesAvailable => _endpoint.BytesAvailable;
 
     /// <summary>
     /// Writes all bytes. With <see cref="Rs485Mode.RtsToggle"/> it completes when the last byte left
     /// the UART and RTS is low again; otherwise when the kernel has queued the bytes.
     /// </summary>
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (EffectiveRs485Mode == Rs485Mode.RtsToggle)
-                await WriteWithRtsToggleAsync(data, cancellationToken).ConfigureAwait(false);
-            else
-                await _pump.WriteAllAsync(data, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        _endpoint.WriteAsync(data, cancellationToken, EffectiveRs485Mode == Rs485Mode.RtsToggle ? WriteWithRtsToggleAsync : null);
 
-    public ValueTask<int> ReadAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _pump.Inbox.ReadAsync(buffer, timeout, _time, cancellationToken);
-    }
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken) =>
+        _endpoint.ReadAsync(buffer, timeout, cancellationToken);
 
     /// <summary>Drops bytes received and not yet read, in our queue and in the kernel's (tcflush TCIFLUSH).</summary>
-    public void DiscardInput()
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        _pump.Discard(() => _ = Libc.tcflush(_fd, Libc.TCIFLUSH));
-    }
+    public void DiscardInput() => _endpoint.DiscardInput();
 
     /// <summary>Stops the reader thread, releases exclusivity (TIOCNXCL) and closes the port.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _pump.StopAsync().ConfigureAwait(false);
-        await _writeLock.WaitAsync().ConfigureAwait(false); // a write in flight has now failed or finished
-        _pump.Close();
-        unsafe
+        bool closed = await _endpoint.CloseAsync(Name, fd =>
         {
-            if (EffectiveRs485Mode == Rs485Mode.RtsToggle) _ = SetRts(_fd, raised: false);
-            // Our pseudo-terminals keep a slave open, so the tty outlives us; clear the flag or the next open is refused.
-            _ = Libc.ioctl(_fd, Libc.TIOCNXCL, null);
-        }
-        _ = Libc.close(_fd);
-        _pump.Inbox.Fail(new ObjectDisposedException(Name));
-        _writeLock.Dispose();
-        DeviceLog.SerialPortClosed(_logger, Name);
+            unsafe
+            {
+                if (EffectiveRs485Mode == Rs485Mode.RtsToggle) _ = SetRts(fd, raised: false);
+                // Our pseudo-terminals keep a slave open, so the tty outlives us; clear the flag or the next open is refused.
+                _ = Libc.ioctl(fd, Libc.TIOCNXCL, null);
+            }
+        }).ConfigureAwait(false);
+        if (closed) DeviceLog.SerialPortClosed(_logger, Name);
     }
 
     private async ValueTask WriteWithRtsToggleAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
