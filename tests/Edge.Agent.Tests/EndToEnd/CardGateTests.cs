@@ -189,6 +189,35 @@ public sealed class CardGateTests : EndToEndTest
     }
 
     [Test]
+    public async Task Unplugged_adapter_of_the_fire_alarm_input_counts_as_an_alarm_fail_safe()
+    {
+        var gates = await StartGatesAsync();
+        string port = gates.Hardware.ModbusPty.SlavePath;
+        ExpectErrorLogs(e => e.EventId.Id == 2020);                                                     // FIRE ALARM (fail safe)
+        ExpectErrorLogs(e => e.EventId.Id == 1102 && e.Message.Contains(port, StringComparison.Ordinal)); // serial port broken
+        ExpectErrorLogs(e => e.EventId.Id == 2022);                                                     // cannot hold the gates: same bus
+
+        await gates.Hardware.ModbusPty.UnplugAsync();
+
+        // The profile says assume-alarm when the module with the contact cannot be read; an unplugged adapter is that too.
+        await GateRig.WaitUntilAsync(() => gates.Runtime.Emergency.IsActive, "emergency mode is on");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(gates.Runtime.Emergency.Cause, Does.Contain("stopped answering"));
+            Assert.That(gates.Logs.Entries.Where(e => e.Level == LogLevel.Critical).Select(e => e.Message), Has.Some.Contains("FIRE ALARM"));
+        }
+
+        // Cards are not checked while the alarm cannot be ruled out.
+        ulong blocked = DemoSchool.PupilCard(194);
+        gates.Hardware.Tap(Gate2In, blocked);
+        var passage = (await gates.WaitForPassagesAsync(blocked)).Single();
+        Assert.That((passage.Reason, passage.Outcome), Is.EqualTo(("emergency-free-pass", "free-pass")));
+        // The bus session has ended (every loop on the lost port stopped and observed); the supervisor keeps trying.
+        await GateRig.WaitUntilAsync(() => gates.Runtime.Devices.Any(d => !d.IsUp && d.LastProblem?.Contains(port, StringComparison.Ordinal) == true),
+            "the Modbus bus supervisor reports the port as down");
+    }
+
+    [Test]
     public async Task Reader_that_stops_answering_is_offline_and_the_other_gate_keeps_working()
     {
         var gates = await StartGatesAsync();

@@ -139,10 +139,22 @@ public sealed class GateRig : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Runtime is not null) await Runtime.DisposeAsync().ConfigureAwait(false);
-        await Hardware.DisposeAsync().ConfigureAwait(false);
-        Loggers.Dispose();
-        SqliteConnection.ClearAllPools();
-        Directory.Dispose();
+        try
+        {
+            if (Runtime is not null) await Runtime.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await Hardware.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                Loggers.Dispose();
+                SqliteConnection.ClearAllPools();
+                Directory.Dispose();
+            }
+        }
     }
 }
