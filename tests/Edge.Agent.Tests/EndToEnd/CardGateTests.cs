@@ -90,6 +90,46 @@ public sealed class CardGateTests : EndToEndTest
     }
 
     [Test]
+    public async Task A_staff_card_at_the_line_reader_opens_the_staff_door()
+    {
+        var gates = await StartGatesAsync();
+        ulong card = DemoSchool.StaffCard(3);
+
+        await gates.Hardware.StaffDoor.SendCardAsync(card, CancellationToken.None);
+
+        var passage = (await gates.WaitForPassagesAsync(card)).Single();
+        await GateRig.WaitUntilAsync(() => gates.CoilChanges(4).Count >= 2, "the staff door's entry relay was closed and opened again");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((passage.Gate, passage.Direction, passage.Decision, passage.Outcome), Is.EqualTo(("staff-door", "entry", "granted", "passed")));
+            Assert.That(gates.CoilChanges(4).Select(c => c.Value), Is.EqualTo(new[] { true, false }));
+            Assert.That(gates.CoilChanges(6), Is.Empty, "the emergency release is not touched");
+        }
+    }
+
+    [Test]
+    public async Task A_clean_stop_stores_the_passages_still_waiting_for_the_pass_sensor()
+    {
+        var gates = await StartGatesAsync();
+        gates.Hardware.PupilsWalkThrough = false;
+        ulong card = DemoSchool.PupilCard(13);
+        gates.Hardware.Tap(Gate1In, card);
+        await GateRig.WaitUntilAsync(() => gates.Runtime.Gates.Single(g => g.Name == "gate1").WaitingToPass == 1, "the pupil's passage waits for the pass sensor");
+
+        await gates.Runtime.DisposeAsync();
+
+        var passage = gates.Passages(card).Single();
+        var journal = Kezekshi.Edge.Agent.Store.ActuationJournal.ReadEntries(gates.Runtime.JournalPath);
+        var stored = gates.Passages().Select(p => p.Uid).ToHashSet();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((passage.Decision, passage.Outcome), Is.EqualTo(("granted", "unknown")), "stopped before the pass time ran out: outcome unknown");
+            Assert.That(passage.Note, Is.Null, "stored by the recorder, not recovered from the journal");
+            Assert.That(journal.Where(e => !stored.Contains(e.Uid)), Is.Empty, "nothing is left for the next start to recover");
+        }
+    }
+
+    [Test]
     public async Task Hard_anti_passback_refuses_a_second_entry_at_gate2()
     {
         var gates = await StartGatesAsync();
