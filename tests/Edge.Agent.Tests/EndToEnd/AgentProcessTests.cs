@@ -53,6 +53,7 @@ public sealed class AgentProcessTests
         }
         SqliteConnection.ClearAllPools();
 
+        var outputs = new List<string>();
         var random = new Random(9);
         int nextPupil = 0;
         int rounds = 8;
@@ -74,6 +75,12 @@ public sealed class AgentProcessTests
             Assert.That(agent.HasExited, Is.False, $"round {round}: the agent is still running before the kill. Its output:{Environment.NewLine}{agent.Output}");
             agent.KillHard();
             await agent.WaitForExitAsync(s_hangGuard);
+            outputs.Add($"round {round}:{Environment.NewLine}{agent.Output}");
+            // The kernel clears a real port's exclusive claim when the killed process's descriptor closes; these
+            // pseudo-terminals keep a slave descriptor open, so the test does it.
+            rig.OsdpPty.ReleaseExclusive();
+            rig.ModbusPty.ReleaseExclusive();
+            rig.LinePty.ReleaseExclusive();
         }
 
         // One more start recovers what the last kill left in the journal; then a clean stop (SIGTERM, as systemd does).
@@ -82,7 +89,11 @@ public sealed class AgentProcessTests
             agent.Terminate();
             int exitCode = await agent.WaitForExitAsync(s_hangGuard);
             Assert.That(exitCode, Is.Zero, $"a clean stop on SIGTERM. Output:{Environment.NewLine}{agent.Output}");
+            outputs.Add($"last start:{Environment.NewLine}{agent.Output}");
         }
+        // Warnings are expected (journal recovered); an error or critical line (a port refused, a fire alarm) is not.
+        var alarming = outputs.SelectMany(o => o.Split(Environment.NewLine)).Where(l => l.Contains(" fail: ", StringComparison.Ordinal) || l.Contains(" crit: ", StringComparison.Ordinal)).ToList();
+        Assert.That(alarming, Is.Empty, "the agent's error and critical log lines over all rounds");
 
         long gate1On = frames.CountFor(0), gate2On = frames.CountFor(2);
         using var check = database.Connect();
