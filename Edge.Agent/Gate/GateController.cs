@@ -157,6 +157,23 @@ public sealed class GateController
         Complete(passage, PassageOutcome.Passed);
     }
 
+    /// <summary>
+    /// Records every passage still waiting for its pass sensor with outcome unknown: the agent is stopping and will
+    /// not see the sensor. Called after the gate loop has ended and before the recorder stops, so a clean stop leaves
+    /// nothing to the journal (the expiry timers' cancellation may run too late for the recorder).
+    /// </summary>
+    public void AbandonWaiting()
+    {
+        List<Passage> waiting;
+        lock (_waitingToPass)
+        {
+            waiting = [.. _waitingToPass[0], .. _waitingToPass[1]];
+            _waitingToPass[0].Clear();
+            _waitingToPass[1].Clear();
+        }
+        foreach (var passage in waiting) Complete(passage, PassageOutcome.Unknown);
+    }
+
     /// <summary>Passages granted and not yet passed or expired.</summary>
     public int WaitingToPass { get { lock (_waitingToPass) return _waitingToPass[0].Count + _waitingToPass[1].Count; } }
 
