@@ -101,7 +101,8 @@ public sealed class GateController
         long latencyUs = (long)_time.GetElapsedTime(read.ReceivedTimestamp).TotalMicroseconds;
         passage.LatencyMicroseconds = latencyUs;
         Latency.Record(latencyUs);
-        _ = ShowFeedbackAsync(reader.Feedback, decision.Granted, cancellationToken);
+        // Green tells the pupil to push the arm: only if the relay did free it.
+        _ = ShowFeedbackAsync(reader.Feedback, decision.Granted && passage.Outcome != PassageOutcome.NotPassed, cancellationToken);
 
         AgentLog.Decision(_logger, Name, Passage.DirectionCode(reader.Direction), read.CardNumber,
             decision.Granted ? "granted" : "denied", GateDecision.ReasonCode(decision.Reason), passage.Holder?.FullName ?? "", latencyUs);
