@@ -258,6 +258,34 @@ public sealed class CardGateTests : EndToEndTest
     }
 
     [Test]
+    public async Task Relay_board_that_does_not_answer_records_the_grant_as_not_passed_and_shows_red()
+    {
+        ExpectErrorLogs(e => e.EventId.Id == 2012); // the relay command failed: check the relay board
+        var gates = await StartGatesAsync();
+        gates.RelayBoard.Silent = true;
+        ulong card = DemoSchool.PupilCard(14);
+
+        gates.Hardware.Tap(Gate1In, card);
+
+        var passage = (await gates.WaitForPassagesAsync(card)).Single();
+        var reader = gates.Hardware.Readers.Device(Gate1In);
+        await GateRig.WaitUntilAsync(() => reader.LedCommands.Count > 0, "reader 1 got its LED command");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((passage.Decision, passage.Outcome), Is.EqualTo(("granted", "not-passed")));
+            Assert.That(passage.Note, Does.StartWith("relay command failed"));
+            Assert.That(gates.Logs.Entries.Where(e => e.EventId.Id == 2012).Select(e => e.Message), Has.Some.Contains("gate1").And.Contains("check the relay board"));
+            Assert.That(reader.LedCommands.Select(l => l.Command.TemporaryOnColor), Has.No.Member(OsdpLedColor.Green), "the arm stayed locked: green would tell the pupil to push it");
+        }
+
+        gates.RelayBoard.Silent = false;
+        ulong next = DemoSchool.PupilCard(15);
+        gates.Hardware.Tap(Gate1In, next);
+        var after = (await gates.WaitForPassagesAsync(next)).Single();
+        Assert.That((after.Decision, after.Outcome), Is.EqualTo(("granted", "passed")), "the board answers again: the gate works");
+    }
+
+    [Test]
     public async Task Reader_that_stops_answering_is_offline_and_the_other_gate_keeps_working()
     {
         var gates = await StartGatesAsync();
