@@ -148,6 +148,7 @@ public sealed class DemoRig : IAsyncDisposable
         try { await Task.WhenAll(_tasks).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         catch (DeviceException) { }
+        catch (ObjectDisposedException) { } // a bus "unplugged" with UnplugAsync: its simulator's reads failed
         await Readers.DisposeAsync().ConfigureAwait(false);
         await Modules.DisposeAsync().ConfigureAwait(false);
         await OsdpPty.DisposeAsync().ConfigureAwait(false);

@@ -102,7 +102,8 @@ public sealed class GateController
         long latencyUs = (long)_time.GetElapsedTime(read.ReceivedTimestamp).TotalMicroseconds;
         passage.LatencyMicroseconds = latencyUs;
         Latency.Record(latencyUs);
-        _ = ShowFeedbackAsync(reader.Feedback, decision.Granted, cancellationToken);
+        // Green tells the pupil to push the arm: only if the relay did free it.
+        _ = ShowFeedbackAsync(reader.Feedback, decision.Granted && passage.Outcome != PassageOutcome.NotPassed, cancellationToken);
 
         AgentLog.Decision(_logger, Name, Passage.DirectionCode(reader.Direction), read.CardNumber,
             decision.Granted ? "granted" : "denied", GateDecision.ReasonCode(decision.Reason), passage.Holder?.FullName ?? "", latencyUs);
@@ -169,6 +170,23 @@ public sealed class GateController
             if (!_waitingToPass[(int)direction].TryDequeue(out passage)) return; // a push without a grant: ignore
         }
         Complete(passage, PassageOutcome.Passed);
+    }
+
+    /// <summary>
+    /// Records every passage still waiting for its pass sensor with outcome unknown: the agent is stopping and will
+    /// not see the sensor. Called after the gate loop has ended and before the recorder stops, so a clean stop leaves
+    /// nothing to the journal (the expiry timers' cancellation may run too late for the recorder).
+    /// </summary>
+    public void AbandonWaiting()
+    {
+        List<Passage> waiting;
+        lock (_waitingToPass)
+        {
+            waiting = [.. _waitingToPass[0], .. _waitingToPass[1]];
+            _waitingToPass[0].Clear();
+            _waitingToPass[1].Clear();
+        }
+        foreach (var passage in waiting) Complete(passage, PassageOutcome.Unknown);
     }
 
     /// <summary>Passages granted and not yet passed or expired.</summary>

@@ -276,6 +276,8 @@ public sealed class AgentRuntime : IAsyncDisposable
         try { await Task.WhenAll(_running).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         _running.Clear();
+        // Passages still waiting for a pass sensor are stored now, with outcome unknown, before the recorder stops.
+        foreach (var (gate, _) in _gates) gate.AbandonWaiting();
     }
 
     public async ValueTask DisposeAsync()

@@ -49,7 +49,7 @@ public sealed class DeviceSupervisor(string device, string port, ILogger logger,
                 IsUp = false;
                 LastProblem = e.Message;
                 if (time.GetElapsedTime(started) > s_maxDelay) delay = s_firstDelay; // it ran fine for a while: start over
-                AgentLog.DeviceFailed(logger, device, e.Message, delay.TotalSeconds);
+                AgentLog.DeviceFailed(logger, device, e.Message.TrimEnd('.'), delay.TotalSeconds);
                 try { await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, s_maxDelay.Ticks));

@@ -47,6 +47,26 @@ internal sealed class ModbusBus
 
     public Task RunAsync(CancellationToken cancellationToken) => _supervisor.RunAsync(async (opened, ct) =>
     {
+        try
+        {
+            await RunSessionAsync(opened, ct).ConfigureAwait(false);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            // The port is gone or cannot be opened (unplugged adapter): no input module on it can be read, which is what
+            // "input module offline" means to the fire-alarm watch (assume-alarm: fail safe). The supervisor reopens it.
+            ReportInputsOffline();
+            throw;
+        }
+    }, cancellationToken);
+
+    private void ReportInputsOffline()
+    {
+        foreach (var input in _inputs.Values) input.Report(new bool[input.Device.Profile.Modbus!.Channels], online: false);
+    }
+
+    private async Task RunSessionAsync(Action opened, CancellationToken ct)
+    {
         await using var port = SerialPortFactory.Open(SerialSettings.For(_bus), _logger, _time);
         var options = new ModbusRtuMasterOptions { DefaultReplyTime = TimeSpan.FromMilliseconds(_bus.Line.ReplyTimeMs) };
         foreach (var device in _bus.Devices)
@@ -54,19 +74,27 @@ internal sealed class ModbusBus
         await using var master = new ModbusRtuMaster(port, ownsTransport: false, options, _logger, _time);
         _current = master;
         opened();
+        using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            var loops = _inputs.Values.Select(input => PollAsync(master, port, input, ct)).ToList();
-            loops.Add(WatchPortAsync(port, ct));
-            // The first loop to fail (a broken port) ends the session; the supervisor reopens the port.
+            var loops = _inputs.Values.Select(input => PollAsync(master, port, input, sessionEnd.Token)).ToList();
+            loops.Add(WatchPortAsync(port, sessionEnd.Token));
+            // The first loop to fail (a broken port) ends the session; the supervisor reopens the port. The other loops
+            // are stopped and awaited before the master is disposed under them, so none fails unobserved.
             var first = await Task.WhenAny(loops).ConfigureAwait(false);
+            await sessionEnd.CancelAsync().ConfigureAwait(false);
+            foreach (var loop in loops.Where(l => l != first))
+            {
+                try { await loop.ConfigureAwait(false); }
+                catch (Exception e) when (e is OperationCanceledException or DeviceException) { }
+            }
             await first.ConfigureAwait(false);
         }
         finally
         {
             _current = null;
         }
-    }, cancellationToken);
+    }
 
     private static async Task WatchPortAsync(IByteTransport port, CancellationToken cancellationToken)
     {

@@ -93,6 +93,18 @@ public sealed class PseudoTerminal : IAsyncDisposable
     /// </summary>
     public ValueTask UnplugAsync() => Master.DisposeAsync();
 
+    /// <summary>
+    /// Clears the slave's exclusive-use flag (TIOCNXCL), as the kernel does when the last descriptor of a real
+    /// serial port closes. Because this pair keeps a slave descriptor open, a process killed while holding the
+    /// port exclusively (TIOCEXCL) would otherwise leave it "in use" for good; tests that kill the agent call
+    /// this before starting it again.
+    /// </summary>
+    public unsafe void ReleaseExclusive()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Libc.ioctl(_slaveFd, Libc.TIOCNXCL, null) != 0) throw Failure("ioctl(TIOCNXCL) on the slave");
+    }
+
     /// <summary>Closes the master (if still open) and the slave descriptor kept by this pair.</summary>
     public async ValueTask DisposeAsync()
     {

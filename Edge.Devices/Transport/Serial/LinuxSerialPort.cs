@@ -56,9 +56,11 @@ public sealed class LinuxSerialPort : ISerialPort
 
         int fd = Libc.open(port, Libc.O_RDWR | Libc.O_NOCTTY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
         if (fd < 0) throw LinuxSerialErrors.Open(port, Libc.LastErrno);
+        bool exclusive = false;
         try
         {
             TakeExclusive(fd, port);
+            exclusive = true;
             ApplyLineSettings(fd, settings);
             var effective = ConfigureRs485(fd, settings, logger);
             _ = Libc.tcflush(fd, Libc.TCIOFLUSH); // whatever arrived before we were ready is stale
@@ -68,7 +70,9 @@ public sealed class LinuxSerialPort : ISerialPort
         }
         catch
         {
-            _ = Libc.ioctl(fd, Libc.TIOCNXCL, null);
+            // Only our own claim is released: TIOCNXCL acts on the tty, so releasing after "in use" would take the
+            // port away from the program that holds it, and our next attempt would then share the bus with it.
+            if (exclusive) _ = Libc.ioctl(fd, Libc.TIOCNXCL, null);
             _ = Libc.close(fd);
             throw;
         }

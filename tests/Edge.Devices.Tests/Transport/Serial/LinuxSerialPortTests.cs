@@ -217,6 +217,19 @@ public class LinuxSerialPortTests
     }
 
     [Test]
+    public async Task A_refused_second_open_leaves_the_port_to_the_program_that_holds_it()
+    {
+        await using var first = OpenPort();
+
+        Assert.Throws<TransportException>(() => OpenPort());
+
+        // A second agent retries: it must be refused again, not handed the bus because its first attempt
+        // released the holder's exclusive claim on the way out.
+        var again = Assert.Throws<TransportException>(() => OpenPort())!;
+        Assert.That(again.Errno, Is.EqualTo(Libc.EBUSY));
+    }
+
+    [Test]
     public async Task The_port_can_be_reopened_after_it_is_closed_and_the_device_keeps_working()
     {
         var first = OpenPort();
