@@ -7,8 +7,9 @@
 set -euo pipefail
 
 # Debian/Ubuntu packages the tests use (socat: pseudo-terminal pairs; sqlite3: inspecting test
-# databases). Later tiers add here: mosquitto postgresql ffmpeg chromium.
-APT_PACKAGES="socat sqlite3 ca-certificates"
+# databases; openssl, mosquitto, libmosquitto1: the MQTT sync and its TLS test certificates; postgresql: the
+# centre). Later tiers add here: ffmpeg chromium.
+APT_PACKAGES="socat sqlite3 ca-certificates openssl mosquitto mosquitto-clients libmosquitto1 postgresql"
 
 # The SDK major version global.json asks for.
 DOTNET_MAJOR=10
