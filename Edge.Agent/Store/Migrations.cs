@@ -126,5 +126,17 @@ internal static class Migrations
                 acknowledged_at TEXT
             );
             """),
+        (2, "sync state: epoch, uplink watermark, applied downlink version", """
+            -- One row. The epoch is made when the database is created: a reinstalled gate PC starts a
+            -- new one, so its restarted outbox seq is never taken for duplicates at the centre.
+            CREATE TABLE sync_state (
+                id              INTEGER PRIMARY KEY CHECK (id = 1),
+                epoch           TEXT NOT NULL,
+                watermark       INTEGER NOT NULL DEFAULT 0,
+                applied_version INTEGER NOT NULL DEFAULT 0
+            );
+            INSERT INTO sync_state(id, epoch) VALUES (1, lower(hex(randomblob(16))));
+            CREATE INDEX outbox_unacknowledged ON outbox(seq) WHERE acknowledged_at IS NULL;
+            """),
     ];
 }
