@@ -75,9 +75,7 @@ public static class DemoCommand
 
         // 3. The agent, configured exactly as `run` would be.
         var options = rig.CreateOptions(dataDirectory);
-        var catalog = HardwareProfileCatalog.Load(options.ResolvedProfilesDirectory);
-        var problems = new List<string>();
-        var topology = GateTopology.Build(options, catalog, problems) ?? throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
+        var topology = GateTopology.Load(options);
         await using var runtime = AgentRuntime.Create(options, topology, database, loggers, time, new RuntimeTuning { OsdpPollInterval = TimeSpan.FromMilliseconds(5) });
         AddMorningRushRule(database);
         var probe = new WireLatencyProbe(coil => coil switch { 0 => 1, 1 => 2, 2 => 3, 3 => 4, _ => null }, ModbusRtuMaster.InterFrameGap(baud));

@@ -200,6 +200,18 @@ public sealed class GateTopology
         return problems.Count == before ? new GateTopology(buses, gates, fireAlarm) : null;
     }
 
+    /// <summary>
+    /// Loads the hardware profiles named by <paramref name="options"/> and resolves the configuration;
+    /// throws one <see cref="HardwareProfileException"/> listing every problem.
+    /// </summary>
+    public static GateTopology Load(EdgeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new List<string>();
+        var topology = Build(options, HardwareProfileCatalog.Load(options.ResolvedProfilesDirectory), problems);
+        return topology ?? throw new HardwareProfileException(problems);
+    }
+
     public static readonly int[] StandardBaudRates = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600];
 
     private static DevicePlan? Resolve(string name, ProfileKind kind, string where, Dictionary<string, DevicePlan> devices, HashSet<string> rejected, List<string> problems)

@@ -22,8 +22,7 @@ public sealed class GateService(IOptions<EdgeOptions> options, ILoggerFactory lo
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var edge = options.Value;
-        var catalog = HardwareProfileCatalog.Load(edge.ResolvedProfilesDirectory);
-        var topology = GateTopology.Build(edge, catalog, []) ?? throw new InvalidOperationException("Configuration became invalid after validation.");
+        var topology = GateTopology.Load(edge);
         var database = EdgeDatabase.Open(edge.ResolvedDatabasePath);
         _runtime = AgentRuntime.Create(edge, topology, database, loggers);
         await _runtime.StartAsync().ConfigureAwait(false);

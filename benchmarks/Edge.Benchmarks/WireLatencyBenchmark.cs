@@ -52,7 +52,7 @@ public static class WireLatencyBenchmark
             await using var rig = DemoRig.Start(baud);
             rig.PupilsWalkThrough = false; // passages time out; presence never changes, so anti-passback never refuses
             var options = rig.CreateOptions(dir);
-            var topology = GateTopology.Build(options, HardwareProfileCatalog.Load(options.ResolvedProfilesDirectory), []) ?? throw new InvalidOperationException("demo topology invalid");
+            var topology = GateTopology.Load(options);
             await using var runtime = AgentRuntime.Create(options, topology, database, loggers, time, new RuntimeTuning { OsdpPollInterval = TimeSpan.FromMilliseconds(ArgValue(Environment.GetCommandLineArgs(), "--osdp-poll-ms", 20)) });
             var probe = new WireLatencyProbe(coil => coil switch { 0 => 1, 2 => 3, _ => null }, ModbusRtuMaster.InterFrameGap(baud));
             using var measured = new SemaphoreSlim(0);

@@ -63,9 +63,7 @@ public sealed class GateRig : IAsyncDisposable
         var rig = new GateRig(directory, database, hardware, options, logs, loggers);
         try
         {
-            var problems = new List<string>();
-            var topology = GateTopology.Build(options, HardwareProfileCatalog.Load(options.ResolvedProfilesDirectory), problems)
-                ?? throw new InvalidOperationException("The demo configuration is invalid: " + string.Join("; ", problems));
+            var topology = GateTopology.Load(options);
             rig.Runtime = AgentRuntime.Create(options, topology, database, loggers, new ShiftedTimeProvider(start),
                 new RuntimeTuning { OsdpPollInterval = TimeSpan.FromMilliseconds(5) });
             await rig.Runtime.StartAsync().ConfigureAwait(false);
