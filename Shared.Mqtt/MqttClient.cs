@@ -339,7 +339,6 @@ public sealed class MqttClient : IAsyncDisposable
             _lifecycle.Release();
         }
         await _eventPump.ConfigureAwait(false);
-        _lifecycle.Dispose();
     }
 
     private async Task PumpEventsAsync()
