@@ -36,6 +36,7 @@ public sealed class MqttClient : IAsyncDisposable
     private volatile bool _connected;
     private volatile bool _disposed;
     private TaskCompletionSource? _connectCompletion;
+    private volatile string? _lastTlsError;
 
     /// <summary>Creates the native client (no network activity yet).</summary>
     /// <exception cref="MqttException">libmosquitto refused an option (e.g. an unreadable CA file).</exception>
@@ -151,7 +152,8 @@ public sealed class MqttClient : IAsyncDisposable
                 _connectCompletion = completion;
             }
             // mosquitto_connect_bind_v5 blocks (TCP connect + TLS handshake): keep it off the caller's thread.
-            var rc = await Task.Run(ConnectNative, CancellationToken.None).ConfigureAwait(false);
+            _lastTlsError = null;
+            var (rc, errno) = await Task.Run(ConnectNative, CancellationToken.None).ConfigureAwait(false);
             Check(LibMosquitto.loop_start(_mosq), "mosquitto_loop_start");
             _loopStarted = true;
             if (rc != LibMosquitto.MOSQ_ERR_SUCCESS)
@@ -160,7 +162,13 @@ public sealed class MqttClient : IAsyncDisposable
                 {
                     _connectCompletion = null;
                 }
-                var error = MqttException.FromError(rc, $"Connecting to {_options.Host}:{_options.Port}");
+                var tlsRefused = _options.UseTls && (_lastTlsError is not null || rc == LibMosquitto.MOSQ_ERR_TLS
+                    || (rc == LibMosquitto.MOSQ_ERR_ERRNO && !IsNetworkErrno(errno)));
+                var error = tlsRefused
+                    ? new MqttException(LibMosquitto.MOSQ_ERR_TLS,
+                        $"The TLS handshake with {_options.Host}:{_options.Port} failed ({_lastTlsError ?? $"connection closed, errno {errno}"}): the broker refused the client certificate " +
+                        "(missing, or not issued by its CA), or its own certificate does not verify against CaFile.", isTransient: false)
+                    : MqttException.FromError(rc, $"Connecting to {_options.Host}:{_options.Port}", rc == LibMosquitto.MOSQ_ERR_ERRNO ? errno : null);
                 if (error.IsTransient)
                 {
                     MqttLog.Offline(_logger, _options.ClientId, _options.Host, _options.Port, error.Message);
@@ -180,7 +188,13 @@ public sealed class MqttClient : IAsyncDisposable
         await waitForConnack.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private int ConnectNative()
+    /// <summary>
+    /// errno values meaning the TCP connection itself failed (Linux and Windows WSA codes). Any other errno after
+    /// TCP succeeded, with TLS on, is the broker closing the handshake: libmosquitto reports that only as MOSQ_ERR_ERRNO.
+    /// </summary>
+    private static bool IsNetworkErrno(int errno) => errno is 101 or 110 or 111 or 113 or 10051 or 10060 or 10061 or 10065;
+
+    private (int Rc, int Errno) ConnectNative()
     {
         nint props = 0;
         try
@@ -190,7 +204,8 @@ public sealed class MqttClient : IAsyncDisposable
                 var seconds = (uint)Math.Min(uint.MaxValue, _options.SessionExpiry.TotalSeconds);
                 Check(LibMosquitto.property_add_int32(ref props, LibMosquitto.MQTT_PROP_SESSION_EXPIRY_INTERVAL, seconds), "mosquitto_property_add_int32");
             }
-            return LibMosquitto.connect_bind_v5(_mosq, _options.Host, _options.Port, (int)_options.KeepAlive.TotalSeconds, null, props);
+            var rc = LibMosquitto.connect_bind_v5(_mosq, _options.Host, _options.Port, (int)_options.KeepAlive.TotalSeconds, null, props);
+            return (rc, Marshal.GetLastPInvokeError());
         }
         finally
         {
@@ -444,7 +459,7 @@ public sealed class MqttClient : IAsyncDisposable
         {
             // The connection ended before any CONNACK: with mutual TLS this is the broker rejecting our certificate.
             var error = new MqttException(rc,
-                $"The broker at {_options.Host}:{_options.Port} closed the connection before CONNACK ({reason}, libmosquitto error {rc}). " +
+                $"The broker at {_options.Host}:{_options.Port} closed the connection before CONNACK ({reason}, libmosquitto error {rc}{(_lastTlsError is { } tls ? "; " + tls : "")}). " +
                 (_options.UseTls ? "With TLS this means the broker refused the client certificate (missing, or not issued by its CA)." : "Check the broker log."),
                 isTransient: false);
             MqttLog.Refused(_logger, _options.ClientId, _options.Host, _options.Port, error.Message);
@@ -552,9 +567,23 @@ public sealed class MqttClient : IAsyncDisposable
         try
         {
             client = From(obj);
-            if (client is not null && client._logger.IsEnabled(LogLevel.Debug))
+            if (client is null)
             {
-                MqttLog.Native(client._logger, client._options.ClientId, level, Marshal.PtrToStringUTF8((nint)text) ?? "");
+                return;
+            }
+            const int MosqLogErr = 8;
+            var debug = client._logger.IsEnabled(LogLevel.Debug);
+            if (level == MosqLogErr || debug)
+            {
+                var line = Marshal.PtrToStringUTF8((nint)text) ?? "";
+                if (level == MosqLogErr && line.StartsWith("OpenSSL Error", StringComparison.Ordinal))
+                {
+                    client._lastTlsError = line; // kept to explain a failed handshake (libmosquitto only returns MOSQ_ERR_ERRNO)
+                }
+                if (debug)
+                {
+                    MqttLog.Native(client._logger, client._options.ClientId, level, line);
+                }
             }
         }
         catch (Exception e)

@@ -33,12 +33,11 @@ public sealed class MqttException : Exception
         or LibMosquitto.MOSQ_ERR_TIMEOUT or LibMosquitto.MOSQ_ERR_NOMEM or LibMosquitto.MOSQ_ERR_CONN_PENDING;
 
     /// <summary>Translates a libmosquitto return code (the single boundary).</summary>
-    internal static MqttException FromError(int code, string operation)
+    internal static MqttException FromError(int code, string operation, int? errno = null)
     {
-        var text = code == LibMosquitto.MOSQ_ERR_ERRNO
-            ? $"{LibMosquitto.StrError(code)} ({System.Runtime.InteropServices.Marshal.GetLastPInvokeErrorMessage()})"
-            : LibMosquitto.StrError(code);
-        return new MqttException(code, $"{operation} failed: {text} (libmosquitto error {code})", IsTransientError(code));
+        var text = LibMosquitto.StrError(code);
+        var detail = errno is { } e ? $", {new System.ComponentModel.Win32Exception(e).Message} (errno {e})" : "";
+        return new MqttException(code, $"{operation} failed: {text} (libmosquitto error {code}{detail})", IsTransientError(code));
     }
 
     /// <summary>A refused CONNACK (reason code ≥ 128, MQTT 5 §3.2.2.2) or 3.1.1 return code.</summary>

@@ -130,7 +130,7 @@ internal static unsafe partial class LibMosquitto
     [LibraryImport(Lib, EntryPoint = "mosquitto_reconnect_delay_set")]
     public static partial int reconnect_delay_set(nint mosq, uint reconnectDelay, uint reconnectDelayMax, [MarshalAs(UnmanagedType.U1)] bool exponentialBackoff);
 
-    [LibraryImport(Lib, EntryPoint = "mosquitto_connect_bind_v5", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(Lib, EntryPoint = "mosquitto_connect_bind_v5", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int connect_bind_v5(nint mosq, string host, int port, int keepalive, string? bindAddress, nint properties);
 
     [LibraryImport(Lib, EntryPoint = "mosquitto_connect_async", StringMarshalling = StringMarshalling.Utf8)]
