@@ -116,6 +116,21 @@ public sealed class MqttClientTests
     }
 
     [Test]
+    public async Task A_publish_before_connecting_is_queued_and_completes_after_the_CONNACK()
+    {
+        var broker = await BrokerAsync();
+        var subscriber = Client(broker, "sub");
+        await subscriber.ConnectAsync().WaitAsync(s_wait);
+        await subscriber.SubscribeAsync("early/#", 1);
+        var publisher = Client(broker, "pub");
+        var early = publisher.PublishAsync("early/x", "before connect"u8.ToArray(), 1, false);
+        Assert.That(early.IsCompleted, Is.False);
+        await publisher.ConnectAsync().WaitAsync(s_wait);
+        Assert.That((await early.WaitAsync(s_wait)).IsSuccess, Is.True);
+        Assert.That(Encoding.UTF8.GetString((await NextAsync(subscriber)).Payload.Span), Is.EqualTo("before connect"));
+    }
+
+    [Test]
     public async Task A_thousand_qos1_messages_all_arrive_exactly_as_sent()
     {
         var broker = await BrokerAsync();
