@@ -15,11 +15,20 @@ public sealed class MqttClientTests
     [TearDown]
     public async Task TearDown()
     {
+        var errors = new List<Exception>();
         for (var i = _cleanup.Count - 1; i >= 0; i--)
         {
-            await _cleanup[i].DisposeAsync();
+            try
+            {
+                await _cleanup[i].DisposeAsync(); // every broker is stopped even when a client's dispose fails
+            }
+            catch (Exception e)
+            {
+                errors.Add(e);
+            }
         }
         _cleanup.Clear();
+        if (errors.Count > 0) throw new AggregateException(errors);
     }
 
     private async Task<MosquittoBroker> BrokerAsync(MosquittoBrokerOptions? options = null)

@@ -161,6 +161,17 @@ public sealed partial class MosquittoBroker : IAsyncDisposable
         {
             if (e.Data is not null) lock (_log) _log.AppendLine(e.Data);
         };
+        // Safety net: a test host that dies without DisposeAsync must not leave a broker behind.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         _process = process;
