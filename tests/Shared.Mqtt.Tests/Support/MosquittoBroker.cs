@@ -12,7 +12,10 @@ public sealed class MosquittoBrokerOptions
     /// <summary>Null: plain TCP, anonymous. Otherwise TLS with require_certificate, CN as username and client ID, and the ACL of the sync protocol.</summary>
     public TestCertificates? Certificates { get; init; }
 
-    /// <summary>Keep sessions across a graceful restart (<c>persistence true</c>, saved on SIGTERM).</summary>
+    /// <summary>
+    /// Keep sessions across a restart: <c>persistence true</c>, saved on SIGTERM and after every change
+    /// (<c>autosave_on_changes</c>, interval 1), so they also survive <see cref="MosquittoBroker.KillAsync"/>.
+    /// </summary>
     public bool Persistence { get; init; }
 }
 
@@ -104,6 +107,8 @@ public sealed partial class MosquittoBroker : IAsyncDisposable
         {
             conf.AppendLine("persistence true");
             conf.AppendLine($"persistence_location {Directory}/");
+            conf.AppendLine("autosave_on_changes true");
+            conf.AppendLine("autosave_interval 1");
         }
         else
         {
