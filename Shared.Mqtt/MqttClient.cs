@@ -423,7 +423,7 @@ public sealed class MqttClient : IAsyncDisposable
         }
         else
         {
-            var error = MqttException.Refused(rc);
+            var error = MqttException.Refused(rc, _options.ProtocolVersion == MqttProtocolVersion.V311);
             MqttLog.Refused(_logger, _options.ClientId, _options.Host, _options.Port, error.Message);
             completion?.TrySetException(error);
         }

@@ -40,10 +40,21 @@ public sealed class MqttException : Exception
         return new MqttException(code, $"{operation} failed: {text} (libmosquitto error {code}{detail})", IsTransientError(code));
     }
 
-    /// <summary>A refused CONNACK (reason code ≥ 128, MQTT 5 §3.2.2.2) or 3.1.1 return code.</summary>
-    internal static MqttException Refused(int reasonCode) =>
-        new(LibMosquitto.MOSQ_ERR_CONN_REFUSED,
-            $"The broker refused the connection: {LibMosquitto.ReasonString(reasonCode)} (reason code {reasonCode}).",
-            isTransient: reasonCode is 136 or 137 or 151 or 159, // server unavailable, busy, quota exceeded, rate exceeded
-            reasonCode);
+    /// <summary>A refused CONNACK: MQTT 5 reason code ≥ 128 (§3.2.2.2) or MQTT 3.1.1 return code 1–5 (§3.2.2.3).</summary>
+    internal static MqttException Refused(int reasonCode, bool mqtt311)
+    {
+        var text = mqtt311
+            ? reasonCode switch
+            {
+                1 => "Unacceptable protocol version",
+                2 => "Identifier rejected",
+                3 => "Server unavailable",
+                4 => "Bad user name or password",
+                5 => "Not authorized",
+                _ => "Unknown return code",
+            }
+            : LibMosquitto.ReasonString(reasonCode);
+        var transient = mqtt311 ? reasonCode == 3 : reasonCode is 136 or 137 or 151 or 159; // unavailable, busy, quota, rate
+        return new(LibMosquitto.MOSQ_ERR_CONN_REFUSED, $"The broker refused the connection: {text} (CONNACK code {reasonCode}).", transient, reasonCode);
+    }
 }

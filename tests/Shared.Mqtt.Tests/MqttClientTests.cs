@@ -139,6 +139,21 @@ public sealed class MqttClientTests
         Assert.That(Encoding.UTF8.GetString((await NextAsync(subscriber)).Payload.Span), Is.EqualTo("before connect"));
     }
 
+    [TestCase(MqttProtocolVersion.V5, 135)]
+    [TestCase(MqttProtocolVersion.V311, 5)]
+    public async Task A_refused_CONNACK_is_a_non_transient_MqttException_with_the_reason(MqttProtocolVersion version, int code)
+    {
+        var broker = await BrokerAsync(new MosquittoBrokerOptions { AllowAnonymous = false });
+        var client = Client(broker, "nobody", version: version);
+        var error = Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync().WaitAsync(s_wait));
+        Assert.Multiple(() =>
+        {
+            Assert.That(error!.ReasonCode, Is.EqualTo(code));
+            Assert.That(error.Message, Does.Contain("Not authorized"));
+            Assert.That(error.IsTransient, Is.False);
+        });
+    }
+
     [Test]
     public async Task A_thousand_qos1_messages_all_arrive_exactly_as_sent()
     {

@@ -17,6 +17,9 @@ public sealed class MosquittoBrokerOptions
     /// (<c>autosave_on_changes</c>, interval 1), so they also survive <see cref="MosquittoBroker.KillAsync"/>.
     /// </summary>
     public bool Persistence { get; init; }
+
+    /// <summary>Plain listener only: false refuses every client at CONNACK (no password file), to test refusals.</summary>
+    public bool AllowAnonymous { get; init; } = true;
 }
 
 /// <summary>
@@ -132,7 +135,7 @@ public sealed partial class MosquittoBroker : IAsyncDisposable
         }
         else
         {
-            conf.AppendLine("allow_anonymous true");
+            conf.AppendLine(_options.AllowAnonymous ? "allow_anonymous true" : "allow_anonymous false");
             conf.AppendLine($"listener {Port} 127.0.0.1");
         }
         File.WriteAllText(Path.Combine(Directory, "mosquitto.conf"), conf.ToString());
