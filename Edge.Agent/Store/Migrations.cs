@@ -135,7 +135,10 @@ internal static class Migrations
                 watermark       INTEGER NOT NULL DEFAULT 0,
                 applied_version INTEGER NOT NULL DEFAULT 0
             );
-            INSERT INTO sync_state(id, epoch) VALUES (1, lower(hex(randomblob(16))));
+            -- A random (version 4) UUID in its usual 8-4-4-4-12 form, as the centre expects it.
+            INSERT INTO sync_state(id, epoch) VALUES (1,
+                lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-'
+                || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
             CREATE INDEX outbox_unacknowledged ON outbox(seq) WHERE acknowledged_at IS NULL;
             """),
     ];

@@ -35,7 +35,8 @@ public class OutboxBatcherTests
         var batcher = new OutboxBatcher(database, "sch-0001", "almaty");
         var (epoch, watermark) = batcher.ReadState();
         Assert.That(watermark, Is.Zero);
-        Assert.That(epoch, Has.Length.EqualTo(32));
+        Assert.That(Guid.TryParseExact(epoch, "D", out var parsed), Is.True, epoch);
+        Assert.That(parsed.Version, Is.EqualTo(4));
 
         var batches = new List<OutboxBatch>();
         long cursor = 0;
