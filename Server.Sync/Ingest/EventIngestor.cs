@@ -268,11 +268,11 @@ public sealed partial class EventIngestor
             }
 
             // 2. Lock the stream first, so two workers holding batches of one school run one after the other (no deadlock on event keys).
-            await using (var stream = new NpgsqlCommand("""
-                INSERT INTO school_streams(school, epoch) VALUES ($1, $2) ON CONFLICT DO NOTHING;
-                SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR UPDATE;
-                """, connection, transaction))
+            foreach (string sql in (string[])[
+                "INSERT INTO school_streams(school, epoch) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                "SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR UPDATE"])
             {
+                await using var stream = new NpgsqlCommand(sql, connection, transaction);
                 stream.Parameters.Add(new NpgsqlParameter { Value = school });
                 stream.Parameters.Add(new NpgsqlParameter { Value = epoch });
                 await stream.ExecuteNonQueryAsync(ct).ConfigureAwait(false);

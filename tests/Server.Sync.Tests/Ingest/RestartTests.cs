@@ -1,0 +1,28 @@
+using Kezekshi.Server.Sync.Ingest;
+using Kezekshi.Server.Sync.Tests.Support;
+
+namespace Kezekshi.Server.Sync.Tests.Ingest;
+
+public sealed class RestartTests : CentreFixture
+{
+    [Test]
+    public async Task PostgreSQL_restarted_between_two_batches_loses_nothing_and_doubles_nothing()
+    {
+        var epoch = Guid.NewGuid();
+        var first = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, epoch, 1, 100));
+        Assert.That(first.Watermark, Is.EqualTo(100));
+
+        await PostgresSetUp.Server.RestartAsync(); // the pool still holds connections to the old server process
+
+        var second = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, epoch, 101, 200));
+        var again = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, epoch, 1, 100));
+
+        Assert.That((second.Outcome, second.Inserted, second.Watermark), Is.EqualTo((IngestOutcome.Applied, 100, (long?)200)));
+        Assert.That((again.Inserted, again.Watermark), Is.EqualTo((0, (long?)200)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(200));
+        Assert.That(await CountAsync("SELECT count(DISTINCT seq) FROM events"), Is.EqualTo(200));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(200));
+        var (healthy, detail) = await Database.CheckHealthAsync();
+        Assert.That(healthy, Is.True, detail);
+    }
+}
