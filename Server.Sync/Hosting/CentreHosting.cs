@@ -40,7 +40,8 @@ public static class CentreHosting
             .Validate(o => !string.IsNullOrEmpty(o.ConnectionString),
                 "No centre database configured: set ConnectionStrings:Centre (e.g. ConnectionStrings__Centre=\"Host=127.0.0.1;Port=5432;Username=kezekshi;Database=kezekshi_sync\").")
             .ValidateOnStart();
-        builder.Services.AddSingleton(sp => CentreDatabase.Create(sp.GetRequiredService<IOptions<CentreOptions>>().Value.ConnectionString));
+        builder.Services.AddSingleton(sp => CentreDatabase.Create(sp.GetRequiredService<IOptions<CentreOptions>>().Value.ConnectionString,
+            sp.GetRequiredService<ILogger<CentreDatabase>>()));
         builder.Services.AddSingleton(sp => new EventIngestor(sp.GetRequiredService<CentreDatabase>(),
             sp.GetRequiredService<IOptions<CentreOptions>>().Value.Ingest, sp.GetRequiredService<ILogger<EventIngestor>>()));
         builder.Services.AddHostedService<MigrationService>();

@@ -16,4 +16,7 @@ internal static partial class SyncLog
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Centre database ready (schema {Version}).")]
     public static partial void DatabaseReady(ILogger logger, int version);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Attempt {Attempt} of {MaxAttempts} failed, retrying: {Problem}")]
+    public static partial void DatabaseRetry(ILogger logger, int attempt, int maxAttempts, string problem);
 }

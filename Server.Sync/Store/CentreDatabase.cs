@@ -1,4 +1,7 @@
 using System.Globalization;
+using Kezekshi.Server.Sync.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Kezekshi.Server.Sync.Store;
@@ -36,9 +39,12 @@ public sealed class CentreDatabase : IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _where;
 
-    private CentreDatabase(NpgsqlDataSource dataSource)
+    private readonly ILogger _logger;
+
+    private CentreDatabase(NpgsqlDataSource dataSource, ILogger? logger)
     {
         _dataSource = dataSource;
+        _logger = logger ?? NullLogger.Instance;
         var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
         _where = $"{builder.Host}:{builder.Port}/{builder.Database}";
     }
@@ -47,9 +53,9 @@ public sealed class CentreDatabase : IAsyncDisposable
     public int MaxAttempts { get; init; } = 8;
 
     /// <summary>Creates the pool for <paramref name="connectionString"/> and migrates the schema to the latest version.</summary>
-    public static async Task<CentreDatabase> OpenAsync(string connectionString, CancellationToken cancellationToken = default)
+    public static async Task<CentreDatabase> OpenAsync(string connectionString, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
-        var database = Create(connectionString);
+        var database = Create(connectionString, logger);
         try
         {
             await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
@@ -63,7 +69,7 @@ public sealed class CentreDatabase : IAsyncDisposable
     }
 
     /// <summary>Creates the pool without touching the server; call <see cref="MigrateAsync"/> before use.</summary>
-    public static CentreDatabase Create(string connectionString)
+    public static CentreDatabase Create(string connectionString, ILogger? logger = null)
     {
         NpgsqlDataSource dataSource;
         try
@@ -74,7 +80,7 @@ public sealed class CentreDatabase : IAsyncDisposable
         {
             throw new CentreStoreException($"The centre connection string is invalid ({e.Message}): fix ConnectionStrings:Centre, e.g. Host=127.0.0.1;Port=5432;Username=kezekshi;Database=kezekshi_sync", isTransient: false, e);
         }
-        return new CentreDatabase(dataSource);
+        return new CentreDatabase(dataSource, logger);
     }
 
     internal NpgsqlDataSource DataSource => _dataSource;
@@ -189,6 +195,7 @@ public sealed class CentreDatabase : IAsyncDisposable
             {
                 var error = Translate(e, doing);
                 if (!error.IsTransient || attempt >= MaxAttempts) throw error;
+                SyncLog.DatabaseRetry(_logger, attempt, MaxAttempts, error.Message);
                 // The broken connection is not returned to the pool; drop idle ones that died with the server too.
                 if (e is NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException } || e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" })
                     _dataSource.Clear();

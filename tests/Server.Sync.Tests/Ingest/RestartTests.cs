@@ -22,6 +22,9 @@ public sealed class RestartTests : CentreFixture
         Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(200));
         Assert.That(await CountAsync("SELECT count(DISTINCT seq) FROM events"), Is.EqualTo(200));
         Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(200));
+        var retries = Logged.Where(l => l.Contains(" 4005:", StringComparison.Ordinal)).ToList();
+        foreach (var line in retries) await TestContext.Out.WriteLineAsync(line);
+        Assert.That(retries, Is.Not.Empty, "the first batch after the restart should have met a dead pooled connection and retried");
         var (healthy, detail) = await Database.CheckHealthAsync();
         Assert.That(healthy, Is.True, detail);
     }

@@ -29,7 +29,7 @@ public abstract class CentreFixture
     public async Task CreateDatabaseAsync()
     {
         ConnectionString = await PostgresSetUp.Server.CreateDatabaseAsync("t_" + GetType().Name.ToLowerInvariant());
-        Database = await CentreDatabase.OpenAsync(ConnectionString);
+        Database = await CentreDatabase.OpenAsync(ConnectionString, _logger);
         Ingestor = new EventIngestor(Database, logger: _logger);
     }
 
