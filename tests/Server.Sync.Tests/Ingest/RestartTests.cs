@@ -28,4 +28,23 @@ public sealed class RestartTests : CentreFixture
         var (healthy, detail) = await Database.CheckHealthAsync();
         Assert.That(healthy, Is.True, detail);
     }
+
+    [Test]
+    public async Task An_unreachable_database_is_reported_as_a_transient_store_error_after_the_retries()
+    {
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        await using var nowhere = Kezekshi.Server.Sync.Store.CentreDatabase.Create($"Host=127.0.0.1;Port={port};Username=kezekshi;Database=none;Timeout=2");
+        var ingestor = new EventIngestor(nowhere);
+
+        var error = Assert.ThrowsAsync<Kezekshi.Server.Sync.Store.CentreStoreException>(() =>
+            ingestor.IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, Guid.NewGuid(), 1, 10), CancellationToken.None));
+
+        Assert.That(error!.IsTransient, Is.True);
+        Assert.That(error.Message, Does.Contain($"127.0.0.1:{port}"));
+    }
 }
