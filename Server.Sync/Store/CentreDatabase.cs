@@ -173,6 +173,7 @@ public sealed class CentreDatabase : IAsyncDisposable
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
+            _dataSource.Clear(); // idle connections may have died with a restarted server: the next check opens fresh ones
             return (false, Translate(e, "checking").Message);
         }
     }
