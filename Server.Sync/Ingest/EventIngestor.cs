@@ -1,0 +1,476 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Kezekshi.Server.Sync.Hosting;
+using Kezekshi.Server.Sync.Store;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Kezekshi.Server.Sync.Ingest;
+
+/// <summary>Limits of the ingestor (docs/sync-protocol.md §3 "Limits").</summary>
+public sealed class IngestOptions
+{
+    /// <summary>Largest accepted message; larger ones are dead-lettered as <c>oversized</c>.</summary>
+    public int MaxMessageBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Most events in one batch (the protocol's array limit).</summary>
+    public int MaxEventsPerBatch { get; set; } = 1000;
+
+    /// <summary>How much of a rejected payload <c>dead_letters</c> keeps.</summary>
+    public int MaxDeadLetterBytes { get; set; } = 64 * 1024;
+}
+
+/// <summary>
+/// Applies <c>up/events</c> batches to PostgreSQL: validation, idempotent insert, passage projection and the
+/// contiguous watermark, all in one transaction per batch (docs/sync-protocol.md §4.4).
+/// </summary>
+/// <remarks>
+/// Bad input never throws: it is stored in <c>dead_letters</c> with its reason and the result says so, so one bad
+/// message cannot stop a school's stream. The method throws only <see cref="CentreStoreException"/> (the database is
+/// unreachable after retries) or <see cref="OperationCanceledException"/>; then nothing was committed and the edge's
+/// ordinary re-send brings the batch again. Arrival order is never assumed (shared subscriptions spread a school's
+/// batches over workers): the row lock on <c>school_streams</c> serialises one school's batches, and the watermark only
+/// moves over seqs actually stored.
+/// </remarks>
+public sealed partial class EventIngestor
+{
+    /// <summary>Envelope schema versions of <c>up/events</c> this build reads.</summary>
+    public const int EnvelopeSchemaVersion = 1;
+
+    private const int MaxMissingRanges = 16;
+
+    private static readonly Dictionary<string, int> s_eventSchemas = new(StringComparer.Ordinal)
+    {
+        ["passage"] = 1,
+        ["canteen.charge"] = 1,
+        ["canteen.refund"] = 1,
+        ["library.loan"] = 1,
+        ["library.return"] = 1,
+        ["consent.recorded"] = 1,
+        ["enrollment.done"] = 1,
+        ["template.purged"] = 1,
+        ["device.health"] = 1,
+    };
+
+    private readonly CentreDatabase _database;
+    private readonly IngestOptions _options;
+    private readonly ILogger _logger;
+
+    public EventIngestor(CentreDatabase database, IngestOptions? options = null, ILogger<EventIngestor>? logger = null)
+    {
+        _database = database;
+        _options = options ?? new IngestOptions();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    [GeneratedRegex("^kz/v1/([a-z0-9-]{2,32})/([a-z0-9-]{3,40})/up/events$", RegexOptions.CultureInvariant)]
+    private static partial Regex EventsTopic();
+
+    /// <summary>Validates and applies one received <c>up/events</c> message.</summary>
+    /// <param name="topic">The MQTT topic it arrived on: <c>kz/v1/{region}/{school}/up/events</c>.</param>
+    /// <param name="payload">The message payload as received.</param>
+    public async Task<IngestResult> IngestAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        topic ??= "";
+        var match = EventsTopic().Match(topic);
+        string? topicRegion = match.Success ? match.Groups[1].Value : null;
+        string? topicSchool = match.Success ? match.Groups[2].Value : null;
+
+        if (payload.Length > _options.MaxMessageBytes)
+            return await RejectAsync(topic, topicSchool, null, payload, DeadLetterReasons.Oversized,
+                string.Create(CultureInfo.InvariantCulture, $"{payload.Length} bytes, limit {_options.MaxMessageBytes}"), cancellationToken).ConfigureAwait(false);
+        if (!match.Success)
+            return await RejectAsync(topic, null, null, payload, DeadLetterReasons.TopicMismatch, "not a kz/v1/{region}/{school}/up/events topic", cancellationToken).ConfigureAwait(false);
+
+        var (envelope, parseReason, parseDetail) = Parse(payload.Span);
+        if (envelope is null)
+            return await RejectAsync(topic, topicSchool, null, payload, parseReason!, parseDetail!, cancellationToken).ConfigureAwait(false);
+
+        if (envelope.SchemaVersion != EnvelopeSchemaVersion)
+            return await RejectAsync(topic, topicSchool, null, payload, DeadLetterReasons.UnsupportedEnvelope,
+                $"schemaVersion {Show(envelope.SchemaVersion)}, this centre reads {EnvelopeSchemaVersion}: upgrade the centre", cancellationToken).ConfigureAwait(false);
+        if (envelope.Type != "events")
+            return await RejectAsync(topic, topicSchool, null, payload, DeadLetterReasons.UnsupportedEnvelope,
+                $"type '{envelope.Type}' on an up/events topic", cancellationToken).ConfigureAwait(false);
+        if (envelope.School != topicSchool || envelope.Region != topicRegion)
+            return await RejectAsync(topic, topicSchool, null, payload, DeadLetterReasons.TopicMismatch,
+                $"payload says {envelope.Region}/{envelope.School}, topic says {topicRegion}/{topicSchool}", cancellationToken).ConfigureAwait(false);
+        if (!Guid.TryParseExact(envelope.Epoch ?? "", "D", out var epoch))
+            return await RejectAsync(topic, topicSchool, null, payload, DeadLetterReasons.InvalidEnvelope,
+                $"epoch '{Truncate(envelope.Epoch, 64)}' is not a UUID", cancellationToken).ConfigureAwait(false);
+
+        var events = envelope.Events;
+        if (events is null || events.Count == 0)
+            return await RejectAsync(topic, topicSchool, epoch, payload, DeadLetterReasons.BadRange, "no events", cancellationToken).ConfigureAwait(false);
+        if (events.Count > _options.MaxEventsPerBatch)
+            return await RejectAsync(topic, topicSchool, epoch, payload, DeadLetterReasons.Oversized,
+                string.Create(CultureInfo.InvariantCulture, $"{events.Count} events, limit {_options.MaxEventsPerBatch}"), cancellationToken).ConfigureAwait(false);
+        if (CheckRange(envelope, events) is { } rangeProblem)
+            return await RejectAsync(topic, topicSchool, epoch, payload, DeadLetterReasons.BadRange, rangeProblem, cancellationToken).ConfigureAwait(false);
+
+        var batch = Prepare(events);
+        return await ApplyAsync(topic, topicSchool!, topicRegion!, epoch, batch, payload, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static (EventsEnvelope? Envelope, string? Reason, string? Detail) Parse(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty) return (null, DeadLetterReasons.Truncated, "empty payload");
+        try
+        {
+            var envelope = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.EventsEnvelope);
+            return envelope is null ? (null, DeadLetterReasons.MalformedJson, "payload is JSON null") : (envelope, null, null);
+        }
+        catch (JsonException e)
+        {
+            return IsTruncated(payload)
+                ? (null, DeadLetterReasons.Truncated, $"the JSON ends early after {payload.Length} bytes")
+                : (null, DeadLetterReasons.MalformedJson, Truncate(e.Message, 300));
+        }
+    }
+
+    /// <summary>True when <paramref name="payload"/> is a valid beginning of a JSON document that stops before its end.</summary>
+    private static bool IsTruncated(ReadOnlySpan<byte> payload)
+    {
+        var reader = new Utf8JsonReader(payload, isFinalBlock: false, state: default);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.CurrentDepth == 0 && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray) return false;
+            }
+            return true; // the reader wants more data: everything so far was valid
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string? CheckRange(EventsEnvelope envelope, List<UplinkEvent> events)
+    {
+        if (envelope.FirstSeq is not { } first || envelope.LastSeq is not { } last)
+            return "firstSeq or lastSeq missing";
+        if (first <= 0 || last < first)
+            return string.Create(CultureInfo.InvariantCulture, $"firstSeq {first}, lastSeq {last}: seqs start at 1 and firstSeq ≤ lastSeq");
+        if (last - first + 1 > events.Count)
+            return string.Create(CultureInfo.InvariantCulture, $"{first}..{last} needs {last - first + 1} events, the batch has {events.Count}");
+        var seen = new HashSet<long>();
+        foreach (var e in events)
+        {
+            if (e is null || e.Seq is not { } seq) return "an event without seq";
+            if (seq < first || seq > last) return string.Create(CultureInfo.InvariantCulture, $"seq {seq} outside {first}..{last}");
+            seen.Add(seq);
+        }
+        return seen.Count == last - first + 1 ? null : string.Create(CultureInfo.InvariantCulture, $"{first}..{last} has holes: {seen.Count} distinct seqs");
+    }
+
+    private sealed record PreparedEvent(long Seq, string Type, int SchemaVersion, string PayloadJson, DateTime? CreatedAt,
+        PassageRow? Passage, string? Rejection, string? RejectionDetail);
+
+    private sealed record PassageRow(string Uid, string Gate, string Direction, string? HolderKind, long? HolderId, string Decision,
+        string Reason, string Outcome, DateTime DecidedAt, DateTime? CompletedAt, long? ManualBy);
+
+    private sealed record PreparedBatch(List<PreparedEvent> Events, int DuplicatesInBatch);
+
+    private static PreparedBatch Prepare(List<UplinkEvent> events)
+    {
+        var seen = new HashSet<long>();
+        var prepared = new List<PreparedEvent>(events.Count);
+        foreach (var e in events)
+        {
+            long seq = e.Seq!.Value;
+            if (!seen.Add(seq)) continue; // the same seq twice in one batch: the first one counts
+            string type = e.Type ?? "";
+            int schema = e.SchemaVersion ?? 0;
+            string json = e.Payload is { ValueKind: not JsonValueKind.Undefined } p ? p.GetRawText() : "null";
+            DateTime? created = ParseTime(e.CreatedAt);
+            string? rejection = null, detail = null;
+            PassageRow? passage = null;
+            if (type.Length is 0 or > 64 || !s_eventSchemas.TryGetValue(type, out int supported))
+            {
+                rejection = DeadLetterReasons.UnsupportedEventSchema;
+                detail = $"unknown event type '{Truncate(type, 64)}'";
+                type = Truncate(type, 64);
+            }
+            else if (schema != supported)
+            {
+                rejection = DeadLetterReasons.UnsupportedEventSchema;
+                detail = string.Create(CultureInfo.InvariantCulture, $"{type} schemaVersion {schema}, this centre reads {supported}: upgrade the centre and replay");
+            }
+            else if (e.Payload is not { ValueKind: JsonValueKind.Object } payloadElement)
+            {
+                rejection = DeadLetterReasons.InvalidEvent;
+                detail = "payload is not a JSON object";
+            }
+            else if (type == "passage")
+            {
+                (passage, detail) = ParsePassage(payloadElement);
+                if (passage is null) rejection = DeadLetterReasons.InvalidEvent;
+            }
+            prepared.Add(new PreparedEvent(seq, type, schema, json, created, passage, rejection, detail));
+        }
+        prepared.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        return new PreparedBatch(prepared, events.Count - prepared.Count);
+    }
+
+    private static (PassageRow? Row, string? Problem) ParsePassage(JsonElement element)
+    {
+        PassagePayload? p;
+        try
+        {
+            p = element.Deserialize(SyncJsonContext.Default.PassagePayload);
+        }
+        catch (JsonException e)
+        {
+            return (null, Truncate(e.Message, 300));
+        }
+        if (p is null) return (null, "payload is null");
+        if (p.SchemaVersion != 1) return (null, $"passage payload schemaVersion {Show(p.SchemaVersion)}, expected 1");
+        if (string.IsNullOrEmpty(p.Uid) || p.Uid.Length > 64) return (null, "uid missing or longer than 64");
+        if (string.IsNullOrEmpty(p.Gate) || p.Gate.Length > 64) return (null, "gate missing or longer than 64");
+        if (p.Direction is not ("entry" or "exit")) return (null, $"direction '{Truncate(p.Direction, 32)}'");
+        if (p.Decision is not ("granted" or "denied")) return (null, $"decision '{Truncate(p.Decision, 32)}'");
+        if (string.IsNullOrEmpty(p.Reason) || p.Reason.Length > 64) return (null, "reason missing or longer than 64");
+        if (string.IsNullOrEmpty(p.Outcome) || p.Outcome.Length > 64) return (null, "outcome missing or longer than 64");
+        if (p.HolderKind is { Length: > 32 }) return (null, "holderKind longer than 32");
+        if (ParseTime(p.DecidedAt) is not { } decided) return (null, $"decidedAt '{Truncate(p.DecidedAt, 64)}' is not a timestamp");
+        DateTime? completed = null;
+        if (p.CompletedAt is not null && (completed = ParseTime(p.CompletedAt)) is null) return (null, $"completedAt '{Truncate(p.CompletedAt, 64)}' is not a timestamp");
+        return (new PassageRow(p.Uid, p.Gate, p.Direction, p.HolderKind, p.HolderId, p.Decision, p.Reason, p.Outcome, decided, completed, p.ManualBy), null);
+    }
+
+    private async Task<IngestResult> ApplyAsync(string topic, string school, string region, Guid epoch, PreparedBatch batch,
+        ReadOnlyMemory<byte> raw, CancellationToken cancellationToken)
+    {
+        var result = await _database.RunAsync("applying a batch to", async (connection, ct) =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+            // 1. Registry: the broker's ACL cannot stop a school publishing under a wrong region (§2).
+            string? registeredRegion;
+            await using (var registry = new NpgsqlCommand("SELECT region FROM schools WHERE id = $1", connection, transaction))
+            {
+                registry.Parameters.Add(new NpgsqlParameter { Value = school });
+                registeredRegion = await registry.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+            }
+            if (registeredRegion != region)
+            {
+                var (reason, detail) = registeredRegion is null
+                    ? (DeadLetterReasons.UnknownSchool, $"school {school} is not in the registry: register it before it connects")
+                    : (DeadLetterReasons.RegionMismatch, $"school {school} is registered in {registeredRegion}, the topic says {region}");
+                await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
+                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                return IngestResult.Rejected(school, epoch, reason, detail);
+            }
+
+            // 2. Lock the stream first, so two workers holding batches of one school run one after the other (no deadlock on event keys).
+            long stored = 0;
+            foreach (string sql in (string[])[
+                "INSERT INTO school_streams(school, epoch) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                "SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR UPDATE"])
+            {
+                await using var stream = new NpgsqlCommand(sql, connection, transaction);
+                stream.Parameters.Add(new NpgsqlParameter { Value = school });
+                stream.Parameters.Add(new NpgsqlParameter { Value = epoch });
+                if (await stream.ExecuteScalarAsync(ct).ConfigureAwait(false) is long current) stored = current;
+            }
+
+            // 3. Events, idempotent by (school, epoch, seq).
+            var inserted = new HashSet<long>();
+            await using (var insert = new NpgsqlCommand("""
+                INSERT INTO events(school, epoch, seq, type, schema_version, payload, created_at)
+                SELECT $1, $2, e.seq, e.type, e.schema_version, e.payload::jsonb, e.created_at
+                FROM unnest($3::bigint[], $4::text[], $5::integer[], $6::text[], $7::timestamptz[]) AS e(seq, type, schema_version, payload, created_at)
+                ON CONFLICT (school, epoch, seq) DO NOTHING
+                RETURNING seq
+                """, connection, transaction))
+            {
+                var events = batch.Events;
+                insert.Parameters.Add(new NpgsqlParameter { Value = school });
+                insert.Parameters.Add(new NpgsqlParameter { Value = epoch });
+                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Seq).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Type).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.SchemaVersion).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.PayloadJson).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.CreatedAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+                await using var reader = await insert.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) inserted.Add(reader.GetInt64(0));
+            }
+
+            // 4. Domain effects only for rows stored now, each idempotent by its natural key too.
+            var passages = batch.Events.Where(e => e.Passage is not null && inserted.Contains(e.Seq)).ToList();
+            if (passages.Count > 0) await ProjectPassagesAsync(connection, transaction, school, epoch, passages, ct).ConfigureAwait(false);
+            foreach (var rejected in batch.Events.Where(e => e.Rejection is not null && inserted.Contains(e.Seq)))
+            {
+                await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
+                    Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
+            }
+
+            // 5. The contiguous watermark and the missing ranges, in one walk over the stored seqs above the watermark.
+            var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
+            await using (var advance = new NpgsqlCommand("""
+                UPDATE school_streams SET watermark = GREATEST(watermark, $3), max_seq_seen = GREATEST(max_seq_seen, $4), updated_at = now()
+                WHERE school = $1 AND epoch = $2
+                RETURNING watermark
+                """, connection, transaction))
+            {
+                advance.Parameters.Add(new NpgsqlParameter { Value = school });
+                advance.Parameters.Add(new NpgsqlParameter { Value = epoch });
+                advance.Parameters.Add(new NpgsqlParameter { Value = watermark });
+                advance.Parameters.Add(new NpgsqlParameter { Value = batch.Events[^1].Seq });
+                watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            }
+
+            await using (var seen = new NpgsqlCommand("UPDATE schools SET last_seen = now() WHERE id = $1", connection, transaction))
+            {
+                seen.Parameters.Add(new NpgsqlParameter { Value = school });
+                await seen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+
+            var deadLettered = batch.Events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
+            return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, inserted.Count,
+                batch.DuplicatesInBatch + batch.Events.Count - inserted.Count, deadLettered, missing);
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (result.Outcome == IngestOutcome.DeadLettered)
+        {
+            SyncLog.MessageDeadLettered(_logger, school, topic, result.Reason!, result.Detail!);
+        }
+        else
+        {
+            foreach (var group in batch.Events.Where(e => e.Rejection is not null).GroupBy(e => e.Rejection!))
+                SyncLog.EventsDeadLettered(_logger, school, epoch, group.Count(), group.Key, group.First().Seq);
+            SyncLog.BatchApplied(_logger, school, epoch, result.Inserted, result.Duplicates, result.Watermark!.Value);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Walks the stored seqs above <paramref name="stored"/> in index order, in chunks: the watermark moves over the
+    /// contiguous run from <c>stored + 1</c>; the gaps after it (at most 16, looked for in the chunk where the run
+    /// ended) are the <c>missing</c> hint.
+    /// </summary>
+    /// <remarks>
+    /// Each batch costs the seqs the watermark advances over plus at most one chunk, so a backlog arriving in the worst
+    /// order (every batch above a hole) stays linear; a gaps-and-islands query over every seq above the watermark was
+    /// quadratic there (measured: 72,000 events in reverse order at ~4,000 events/s against ~9,000 in order).
+    /// </remarks>
+    private static async Task<(long Watermark, List<SeqRange> Missing)> WalkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string school, Guid epoch, long stored, CancellationToken ct)
+    {
+        const int chunk = 4096;
+        long watermark = stored, previous = stored;
+        bool inRun = true;
+        var missing = new List<SeqRange>();
+        await using var scan = new NpgsqlCommand(
+            "SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4", connection, transaction);
+        scan.Parameters.Add(new NpgsqlParameter { Value = school });
+        scan.Parameters.Add(new NpgsqlParameter { Value = epoch });
+        var after = new NpgsqlParameter { Value = stored };
+        scan.Parameters.Add(after);
+        scan.Parameters.Add(new NpgsqlParameter { Value = chunk });
+        while (true)
+        {
+            after.Value = previous;
+            int count = 0;
+            await using (var reader = await scan.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    long seq = reader.GetInt64(0);
+                    count++;
+                    if (seq != previous + 1)
+                    {
+                        inRun = false;
+                        if (missing.Count < MaxMissingRanges) missing.Add(new SeqRange(previous + 1, seq - 1));
+                    }
+                    else if (inRun)
+                    {
+                        watermark = seq;
+                    }
+                    previous = seq;
+                }
+            }
+            if (count < chunk || !inRun) return (watermark, missing);
+        }
+    }
+
+    private static async Task ProjectPassagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string school, Guid epoch,
+        List<PreparedEvent> events, CancellationToken ct)
+    {
+        var rows = events.Select(e => e.Passage!).ToList();
+        await using var project = new NpgsqlCommand("""
+            INSERT INTO passages(uid, school, epoch, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
+            SELECT p.uid, $1, $2, p.seq, p.gate, p.direction, p.holder_kind, p.holder_id, p.decision, p.reason, p.outcome, p.decided_at, p.completed_at, p.manual_by
+            FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[],
+                        $12::timestamptz[], $13::timestamptz[], $14::bigint[])
+                 AS p(uid, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
+            ON CONFLICT (uid) DO NOTHING
+            """, connection, transaction);
+        project.Parameters.Add(new NpgsqlParameter { Value = school });
+        project.Parameters.Add(new NpgsqlParameter { Value = epoch });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Uid).ToArray() });
+        project.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Seq).ToArray() });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Gate).ToArray() });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Direction).ToArray() });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.HolderKind).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.HolderId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Decision).ToArray() });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Reason).ToArray() });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Outcome).ToArray() });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.DecidedAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.CompletedAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.ManualBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        await project.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task<IngestResult> RejectAsync(string topic, string? school, Guid? epoch, ReadOnlyMemory<byte> payload, string reason, string detail,
+        CancellationToken cancellationToken)
+    {
+        await _database.RunAsync("storing a dead letter in", async (connection, ct) =>
+        {
+            await InsertDeadLetterAsync(connection, null, topic, school, epoch, null, reason, detail, payload.Span, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        SyncLog.MessageDeadLettered(_logger, school ?? "(unknown)", topic, reason, detail);
+        return IngestResult.Rejected(school, epoch, reason, detail);
+    }
+
+    private Task InsertDeadLetterAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string topic, string? school, Guid? epoch, long? seq,
+        string reason, string? detail, ReadOnlySpan<byte> payload, CancellationToken ct)
+    {
+        byte[] kept = payload.Length > _options.MaxDeadLetterBytes ? payload[.._options.MaxDeadLetterBytes].ToArray() : payload.ToArray();
+        return InsertAsync(connection, transaction, Truncate(topic, 512), school, epoch, seq, reason, detail, kept, payload.Length, ct);
+
+        static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string topic, string? school, Guid? epoch, long? seq,
+            string reason, string? detail, byte[] kept, int size, CancellationToken ct)
+        {
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO dead_letters(topic, school, epoch, seq, reason, detail, payload, payload_size)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                ON CONFLICT (school, epoch, seq) WHERE seq IS NOT NULL DO NOTHING
+                """, connection, transaction);
+            insert.Parameters.Add(new NpgsqlParameter { Value = topic });
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)school ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter { Value = epoch.HasValue ? epoch.Value : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+            insert.Parameters.Add(new NpgsqlParameter { Value = seq.HasValue ? seq.Value : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+            insert.Parameters.Add(new NpgsqlParameter { Value = reason });
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)detail ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter { Value = kept });
+            insert.Parameters.Add(new NpgsqlParameter { Value = size });
+            await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    private static DateTime? ParseTime(string? text) =>
+        text is not null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at) ? at.UtcDateTime : null;
+
+    private static string Show(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "missing";
+
+    private static string Truncate(string? text, int max) => text is null ? "" : text.Length <= max ? text : text[..max] + "…";
+}

@@ -1,0 +1,169 @@
+using Kezekshi.Server.Sync.Ingest;
+using Kezekshi.Server.Sync.Tests.Support;
+
+namespace Kezekshi.Server.Sync.Tests.Ingest;
+
+public sealed class EventIngestorTests : CentreFixture
+{
+    private static readonly Guid s_epoch = Guid.Parse("7f3c2a9e-5d41-4b7a-9f0e-2c6d8b1a4e55");
+
+    [Test]
+    public async Task A_batch_delivered_three_times_is_stored_once()
+    {
+        var batch = Batches.Passages(SchoolA, s_epoch, 1, 10);
+
+        var first = await IngestAsync(Batches.Topic(SchoolA), batch);
+        var second = await IngestAsync(Batches.Topic(SchoolA), batch);
+        var third = await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That(first.Outcome, Is.EqualTo(IngestOutcome.Applied));
+        Assert.That((first.Inserted, first.Duplicates, first.Watermark), Is.EqualTo((10, 0, (long?)10)));
+        Assert.That((second.Inserted, second.Duplicates, second.Watermark), Is.EqualTo((0, 10, (long?)10)));
+        Assert.That((third.Inserted, third.Duplicates, third.Watermark), Is.EqualTo((0, 10, (long?)10)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(10));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(10));
+    }
+
+    [Test]
+    public async Task Duplicate_events_inside_one_batch_are_stored_once()
+    {
+        var seqs = new long[] { 1, 2, 2, 3, 3, 3, 4 };
+        var batch = Batches.Passages(SchoolA, s_epoch, 1, 4, seqs: seqs);
+
+        var result = await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That(result.Outcome, Is.EqualTo(IngestOutcome.Applied), result.Detail);
+        Assert.That((result.Inserted, result.Duplicates, result.Watermark), Is.EqualTo((4, 3, (long?)4)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(4));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(4));
+    }
+
+    [Test]
+    public async Task Out_of_order_batches_hold_the_watermark_until_the_gap_is_filled()
+    {
+        var later = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 11, 20));
+        Assert.That(later.Watermark, Is.EqualTo(0));
+        Assert.That(later.Missing, Is.EqualTo(new[] { new SeqRange(1, 10) }));
+
+        var earlier = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 10));
+        Assert.That(earlier.Watermark, Is.EqualTo(20));
+        Assert.That(earlier.Missing, Is.Empty);
+
+        var status = await Database.GetSchoolStatusAsync(SchoolA);
+        Assert.That((status!.Watermark, status.Lag, status.Epoch), Is.EqualTo((20L, 0L, (Guid?)s_epoch)));
+        Assert.That(status.LastSeen, Is.Not.Null);
+    }
+
+    [Test]
+    public async Task The_watermark_stops_at_each_hole_and_reports_the_missing_ranges()
+    {
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 5));
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 11, 15));
+        var result = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 21, 25));
+
+        Assert.That(result.Watermark, Is.EqualTo(5));
+        Assert.That(result.Missing, Is.EqualTo(new[] { new SeqRange(6, 10), new SeqRange(16, 20) }));
+        var status = await Database.GetSchoolStatusAsync(SchoolA);
+        Assert.That(status!.Lag, Is.EqualTo(20));
+
+        result = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 6, 10));
+        Assert.That(result.Watermark, Is.EqualTo(15));
+        Assert.That(result.Missing, Is.EqualTo(new[] { new SeqRange(16, 20) }));
+    }
+
+    [Test]
+    public async Task Two_schools_interleaved_keep_their_own_watermarks()
+    {
+        var epochB = Guid.NewGuid();
+        var a1 = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 10));
+        var b2 = await IngestAsync(Batches.Topic(SchoolB), Batches.Passages(SchoolB, epochB, 11, 20));
+        var a3 = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 21, 30));
+        var b1 = await IngestAsync(Batches.Topic(SchoolB), Batches.Passages(SchoolB, epochB, 1, 10));
+        var a2 = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 11, 20));
+
+        Assert.That(new[] { a1.Watermark, a3.Watermark, a2.Watermark }, Is.EqualTo(new long?[] { 10, 10, 30 }));
+        Assert.That(new[] { b2.Watermark, b1.Watermark }, Is.EqualTo(new long?[] { 0, 20 }));
+        Assert.That(await CountAsync($"SELECT count(*) FROM events WHERE school = '{SchoolA}'"), Is.EqualTo(30));
+        Assert.That(await CountAsync($"SELECT count(*) FROM events WHERE school = '{SchoolB}'"), Is.EqualTo(20));
+    }
+
+    [Test]
+    public async Task Concurrent_batches_of_one_school_from_several_workers_end_at_the_full_watermark()
+    {
+        var batches = Enumerable.Range(0, 20).Select(i => Batches.Passages(SchoolA, s_epoch, i * 25 + 1, i * 25 + 25)).Reverse().ToList();
+
+        var results = await Task.WhenAll(batches.Concat(batches).Select(b => Task.Run(() => IngestAsync(Batches.Topic(SchoolA), b))));
+
+        Assert.That(results.Max(r => r.Watermark), Is.EqualTo(500));
+        Assert.That(results.Sum(r => r.Inserted), Is.EqualTo(500));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(500));
+        Assert.That(await CountAsync("SELECT watermark FROM school_streams"), Is.EqualTo(500));
+    }
+
+    [Test]
+    public async Task A_new_epoch_after_a_reinstall_starts_a_new_seq_space()
+    {
+        var reinstalled = Guid.NewGuid();
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 10));
+
+        var fresh = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, reinstalled, 1, 5));
+
+        Assert.That((fresh.Inserted, fresh.Duplicates, fresh.Watermark, fresh.Epoch), Is.EqualTo((5, 0, (long?)5, (Guid?)reinstalled)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(15));
+        Assert.That(await CountAsync($"SELECT watermark FROM school_streams WHERE epoch = '{s_epoch}'"), Is.EqualTo(10));
+        var status = await Database.GetSchoolStatusAsync(SchoolA);
+        Assert.That((status!.Epoch, status.Watermark), Is.EqualTo(((Guid?)reinstalled, 5L)));
+    }
+
+    [Test]
+    public async Task Passage_projection_is_idempotent_by_uid()
+    {
+        // The same passage re-sent under a new seq (a journal recovery that re-created the outbox row) is one passage.
+        var batch = Batches.Passages(SchoolA, s_epoch, 1, 3, uid: _ => "019aa4c1f3a67c2e9d0b5f8e1a2c3d4e");
+        var result = await IngestAsync(Batches.Topic(SchoolA), batch);
+        await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That(result.Inserted, Is.EqualTo(3));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(1));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages WHERE seq = 1 AND holder_id = 480001 AND gate = 'main-2' AND direction = 'entry'"), Is.EqualTo(1));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages WHERE decided_at = '2026-11-21T02:30:58.902Z'"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Other_event_types_are_stored_and_an_unknown_one_is_dead_lettered_but_counts_as_applied()
+    {
+        AllowErrors = true;
+        var batch = Batches.Build(SchoolA, s_epoch, 1, 4,
+        [
+            (1, "passage", 1, Batches.PassageJson("u-1", 1)),
+            (2, "canteen.charge", 1, """{ "schemaVersion": 1, "chargeId": "c-1", "pupilId": 480112, "amountTiyn": 45000 }"""),
+            (3, "teleport", 1, """{ "schemaVersion": 1 }"""),
+            (4, "passage", 2, Batches.PassageJson("u-4", 4)),
+        ]);
+
+        var result = await IngestAsync(Batches.Topic(SchoolA), batch);
+        await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That(result.Outcome, Is.EqualTo(IngestOutcome.Applied));
+        Assert.That(result.Watermark, Is.EqualTo(4));
+        Assert.That(result.DeadLetteredSeqs, Is.EqualTo(new long[] { 3, 4 }));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(4));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(1));
+        Assert.That(await CountAsync("SELECT count(*) FROM dead_letters WHERE reason = 'unsupported-event-schema' AND seq IN (3, 4)"), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task An_invalid_passage_payload_is_dead_lettered_as_one_event()
+    {
+        var batch = Batches.Build(SchoolA, s_epoch, 1, 2,
+        [
+            (1, "passage", 1, Batches.PassageJson("u-1", 1)),
+            (2, "passage", 1, """{ "schemaVersion": 1, "uid": "u-2", "gate": "main-1", "direction": "sideways" }"""),
+        ]);
+
+        var result = await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That((result.Watermark, result.DeadLetteredSeqs.Single()), Is.EqualTo(((long?)2, 2L)));
+        Assert.That(await CountAsync("SELECT count(*) FROM dead_letters WHERE reason = 'invalid-event' AND detail LIKE '%sideways%'"), Is.EqualTo(1));
+    }
+}
