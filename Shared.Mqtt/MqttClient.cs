@@ -33,6 +33,8 @@ public sealed class MqttClient : IAsyncDisposable
     private GCHandle _self;
     private nint _mosq;
     private bool _loopStarted;
+    private Task? _loopWatch;
+    private long _disconnectedSince = long.MaxValue;
     private volatile bool _connected;
     private volatile bool _disposed;
     private TaskCompletionSource? _connectCompletion;
@@ -156,6 +158,7 @@ public sealed class MqttClient : IAsyncDisposable
             var (rc, errno) = await Task.Run(ConnectNative, CancellationToken.None).ConfigureAwait(false);
             Check(LibMosquitto.loop_start(_mosq), "mosquitto_loop_start");
             _loopStarted = true;
+            _loopWatch ??= Task.Run(WatchLoopThreadAsync);
             if (rc != LibMosquitto.MOSQ_ERR_SUCCESS)
             {
                 lock (_lock)
@@ -356,6 +359,47 @@ public sealed class MqttClient : IAsyncDisposable
         await _eventPump.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// libmosquitto's loop thread gives up for good when a lost connection surfaces as a TLS or protocol error
+    /// (its loop_forever returns on MOSQ_ERR_TLS / MOSQ_ERR_PROTOCOL; seen when a TLS broker is killed), so the
+    /// library's own reconnect never happens. When the client has been offline for longer than the reconnect
+    /// back-off allows, stop that thread and start a fresh one with a reconnect.
+    /// </summary>
+    private async Task WatchLoopThreadAsync()
+    {
+        long grace = (long)(_options.ReconnectDelayMax.TotalMilliseconds + 3000);
+        while (!_disposed)
+        {
+            await Task.Delay(1000).ConfigureAwait(false);
+            long since = Interlocked.Read(ref _disconnectedSince);
+            if (_connected || _disposed || since == long.MaxValue || Environment.TickCount64 - since < grace) continue;
+            try
+            {
+                if (!await _lifecycle.WaitAsync(0).ConfigureAwait(false)) continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            try
+            {
+                if (_disposed || _connected) continue;
+                MqttLog.Offline(_logger, _options.ClientId, _options.Host, _options.Port, "still offline; restarting libmosquitto's network thread");
+                await Task.Run(() =>
+                {
+                    LibMosquitto.loop_stop(_mosq, true);
+                    _ = LibMosquitto.reconnect(_mosq); // may fail while the broker is down: the new loop thread retries
+                    _ = LibMosquitto.loop_start(_mosq);
+                }).ConfigureAwait(false);
+                Interlocked.Exchange(ref _disconnectedSince, Environment.TickCount64);
+            }
+            finally
+            {
+                _lifecycle.Release();
+            }
+        }
+    }
+
     private async Task PumpEventsAsync()
     {
         await foreach (var e in _events.Reader.ReadAllAsync().ConfigureAwait(false))
@@ -448,6 +492,7 @@ public sealed class MqttClient : IAsyncDisposable
     {
         var wasConnected = _connected;
         _connected = false;
+        if (wasConnected) Interlocked.Exchange(ref _disconnectedSince, Environment.TickCount64);
         TaskCompletionSource? completion;
         lock (_lock)
         {

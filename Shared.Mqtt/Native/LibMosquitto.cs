@@ -136,6 +136,9 @@ internal static unsafe partial class LibMosquitto
     [LibraryImport(Lib, EntryPoint = "mosquitto_connect_async", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int connect_async(nint mosq, string host, int port, int keepalive);
 
+    [LibraryImport(Lib, EntryPoint = "mosquitto_reconnect", SetLastError = true)]
+    public static partial int reconnect(nint mosq);
+
     [LibraryImport(Lib, EntryPoint = "mosquitto_loop_start")]
     public static partial int loop_start(nint mosq);
 

@@ -1,0 +1,103 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Kezekshi.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace Kezekshi.Server.Sync.Ingest;
+
+/// <summary>
+/// One centre ingest worker: takes school event batches from the broker (a shared subscription, so any
+/// number of workers on any broker node split the load), applies each through <see cref="EventIngestor"/>
+/// and, only after it is committed, answers the school with its watermark on <c>down/acks</c>
+/// (docs/sync-protocol.md §4.2). A bad message is dead-lettered by the ingestor and the stream goes on.
+/// </summary>
+public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, ILogger<MqttIngestWorker> logger, TimeProvider? time = null)
+{
+    /// <summary>The shared subscription all workers use.</summary>
+    public const string UplinkFilter = "$share/kz-ingest/kz/v1/+/+/up/events";
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public long BatchesApplied => Interlocked.Read(ref _applied);
+    private long _applied;
+
+    public long MessagesDeadLettered => Interlocked.Read(ref _deadLettered);
+    private long _deadLettered;
+
+    /// <summary>Subscribes (again after every connection) and ingests until cancelled.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        client.Connected += (_, _) => _ = SubscribeAsync(cancellationToken);
+        if (client.IsConnected) await SubscribeAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await foreach (var message in client.Messages.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var result = await ingestor.IngestAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
+                if (result.Outcome == IngestOutcome.DeadLettered) Interlocked.Increment(ref _deadLettered);
+                else Interlocked.Increment(ref _applied);
+                if (result.School is { } school && result.Epoch is { } epoch && result.Watermark is { } watermark
+                    && RegionOf(message.Topic) is { } region)
+                {
+                    var ack = BuildWatermark(region, school, epoch, watermark, result);
+                    var published = await client.PublishAsync($"kz/v1/{region}/{school}/down/acks", ack, 1, false, cancellationToken).ConfigureAwait(false);
+                    if (!published.IsSuccess)
+                        logger.LogWarning("The broker refused the watermark for {School} ({Reason}); the school will send again and be answered then.", school, published.ReasonText);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SubscribeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.SubscribeAsync(UplinkFilter, 1, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MqttException or OperationCanceledException)
+        {
+            logger.LogError("Could not subscribe to {Filter}: {Problem}. Check this worker's certificate and the broker ACL.", UplinkFilter, e.Message);
+        }
+    }
+
+    private static string? RegionOf(string topic)
+    {
+        var parts = topic.Split('/');
+        return parts.Length >= 4 && parts[0] == "kz" && parts[1] == "v1" ? parts[2] : null;
+    }
+
+    private ReadOnlyMemory<byte> BuildWatermark(string region, string school, Guid epoch, long watermark, IngestResult result)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using var json = new Utf8JsonWriter(buffer);
+        var now = _time.GetUtcNow();
+        json.WriteStartObject();
+        json.WriteNumber("schemaVersion", 1);
+        json.WriteString("type", "watermark");
+        json.WriteString("school", school);
+        json.WriteString("region", region);
+        json.WriteString("msgId", Guid.CreateVersion7(now).ToString("N"));
+        json.WriteString("sentAt", now.ToString("O", CultureInfo.InvariantCulture));
+        json.WriteString("epoch", epoch.ToString("D"));
+        json.WriteNumber("watermark", watermark);
+        json.WriteStartArray("missing");
+        foreach (var range in result.Missing)
+        {
+            json.WriteStartArray();
+            json.WriteNumberValue(range.From);
+            json.WriteNumberValue(range.To);
+            json.WriteEndArray();
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("deadLettered");
+        foreach (long seq in result.DeadLetteredSeqs) json.WriteNumberValue(seq);
+        json.WriteEndArray();
+        json.WriteEndObject();
+        json.Flush();
+        return buffer.WrittenMemory;
+    }
+}
