@@ -61,13 +61,33 @@ public sealed class OutboxPublisher
 
     public long EventsSent { get; private set; }
 
+    /// <summary>Batches published and not yet acknowledged by the broker (libmosquitto's in-flight window).</summary>
+    public int MaxInFlight { get; init; } = 8;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var acks = Task.Run(() => ReadAcksAsync(cancellationToken), CancellationToken.None);
+        var inFlight = new List<Task<(bool Ok, OutboxBatch Batch)>>(MaxInFlight);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                // Collect finished publishes; a refusal sends everything again from the watermark, after a pause.
+                bool refused = false;
+                for (int i = inFlight.Count - 1; i >= 0; i--)
+                {
+                    if (!inFlight[i].IsCompleted) continue;
+                    var (ok, done) = await inFlight[i].ConfigureAwait(false);
+                    inFlight.RemoveAt(i);
+                    if (ok) EventsSent += done.Count;
+                    else
+                    {
+                        SyncLog.PublishRefused(_logger, done.FirstSeq, done.LastSeq);
+                        _resend = true;
+                        refused = true;
+                    }
+                }
+                if (refused) await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
                 if (!_connection.IsConnected)
                 {
                     await Task.Delay(IdlePoll, _time, cancellationToken).ConfigureAwait(false);
@@ -79,28 +99,44 @@ public sealed class OutboxPublisher
                     _cursor = Watermark;
                     Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
                 }
+                if (inFlight.Count >= MaxInFlight)
+                {
+                    await Task.WhenAny(inFlight).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
                 var batch = _batcher.Next(_cursor, _epoch, _time.GetUtcNow());
                 if (batch is null)
                 {
-                    await Task.Delay(IdlePoll, _time, cancellationToken).ConfigureAwait(false);
+                    if (inFlight.Count > 0) await Task.WhenAny([Task.WhenAny(inFlight), Task.Delay(IdlePoll, _time, cancellationToken)]).ConfigureAwait(false);
+                    else await Task.Delay(IdlePoll, _time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                if (await _connection.PublishAsync(_topicPrefix + "up/events", batch.Payload, cancellationToken).ConfigureAwait(false))
-                {
-                    _cursor = batch.LastSeq;
-                    EventsSent += batch.Count;
-                }
-                else
-                {
-                    SyncLog.PublishRefused(_logger, batch.FirstSeq, batch.LastSeq);
-                    await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
-                }
+                _cursor = batch.LastSeq;
+                inFlight.Add(PublishAsync(batch, cancellationToken));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
         await acks.ConfigureAwait(false);
+    }
+
+    private async Task<(bool Ok, OutboxBatch Batch)> PublishAsync(OutboxBatch batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _connection.PublishAsync(_topicPrefix + "up/events", batch.Payload, cancellationToken).ConfigureAwait(false), batch);
+        }
+        catch (OperationCanceledException)
+        {
+            return (false, batch);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The connection failed the publish (disposed, offline for good): send again from the watermark.
+            _logger.LogDebug(e, "Publishing outbox events {First}–{Last} failed", batch.FirstSeq, batch.LastSeq);
+            return (false, batch);
+        }
     }
 
     private async Task ReadAcksAsync(CancellationToken cancellationToken)
