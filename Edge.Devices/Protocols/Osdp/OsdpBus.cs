@@ -459,21 +459,23 @@ public sealed class OsdpBus : IAsyncDisposable
         reader.ConsecutiveFailures = 0;
         reader.LastSeen = _time.GetUtcNow();
         if (reader.State == LinkState.Online) return;
-        reader.State = LinkState.Online;
         reader.NeedsId = true;
         reader.NeedsCapabilities = true;
+        // Log before the state changes: whoever sees the new state can rely on the log line being written.
         DeviceLog.DeviceOnline(_logger, reader.Name, reader.Address);
+        reader.State = LinkState.Online;
         ReaderStatusChanged?.Invoke(this, reader.Snapshot());
     }
 
     private void MarkOffline(ReaderState reader)
     {
+        // Log before the state changes: whoever sees the reader offline can rely on the log line being written.
+        DeviceLog.DeviceOffline(_logger, reader.Name, reader.Address);
         reader.State = LinkState.Offline;
         reader.Sequence = 0;
         reader.ProbeInterval = _options.OfflineProbeInitialInterval;
         reader.NextProbe = _time.GetTimestamp() + ToTimestamp(reader.ProbeInterval);
         _secureChannel.Reset(reader.Address);
-        DeviceLog.DeviceOffline(_logger, reader.Name, reader.Address);
         FailQueued(reader, new DeviceException($"OSDP reader {reader.Name} (address {reader.Address}) is offline.", isTransient: true));
         ReaderStatusChanged?.Invoke(this, reader.Snapshot());
     }
