@@ -48,16 +48,7 @@ internal sealed class LineReaderPort
         await using var reader = new LineCardReader(port, ownsTransport: false, device.Name, options, _logger, _time);
         opened();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var pump = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var read in reader.CardReads.ReadAllAsync(stop.Token).ConfigureAwait(false))
-                    await _onCard(read, stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { }
-            catch (Exception e) when (e is Devices.Transport.DeviceException) { } // the reader's run loop reports it
-        }, CancellationToken.None);
+        var pump = Task.Run(() => CardReadPump.RunAsync(reader.CardReads, _onCard, stop.Token), CancellationToken.None);
         try
         {
             await reader.RunAsync(ct).ConfigureAwait(false);

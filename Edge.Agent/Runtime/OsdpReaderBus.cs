@@ -47,7 +47,7 @@ internal sealed class OsdpReaderBus
         _current = osdp;
         opened();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var pump = PumpAsync(osdp, stop.Token);
+        var pump = CardReadPump.RunAsync(osdp.CardReads, _onCard, stop.Token);
         try
         {
             await osdp.RunAsync(ct).ConfigureAwait(false);
@@ -59,19 +59,6 @@ internal sealed class OsdpReaderBus
             await pump.ConfigureAwait(false);
         }
     }, cancellationToken);
-
-    private async Task PumpAsync(OsdpBus osdp, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await foreach (var read in osdp.CardReads.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                await _onCard(read, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The bus is being reopened or the agent stops.
-        }
-    }
 
     /// <summary>The LED and buzzer of the reader at <paramref name="device"/>.</summary>
     public IReaderFeedback FeedbackFor(DevicePlan device) => new Feedback(this, (byte)device.Address, device.Profile.Osdp!);

@@ -80,15 +80,8 @@ public sealed class GateRig : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds; fails the test naming <paramref name="what"/> if it does not within the hang guard.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? limit = null)
-    {
-        var until = DateTime.UtcNow + (limit ?? HangGuard);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until) Assert.Fail($"Gave up waiting (hang guard {(limit ?? HangGuard).TotalSeconds:F0} s) until {what}.");
-            await Task.Delay(10).ConfigureAwait(false);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? limit = null) =>
+        Eventually.UntilAsync(condition, what, limit ?? HangGuard);
 
     /// <summary>Stored passages (optionally of one card), oldest first.</summary>
     public IReadOnlyList<StoredPassage> Passages(ulong? card = null) => ReadPassages(Database, card);

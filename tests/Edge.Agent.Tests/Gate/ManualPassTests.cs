@@ -27,14 +27,14 @@ public class ManualPassTests
         var topology = GateTopology.Load(options);
         await using var runtime = AgentRuntime.Create(options, topology, database, NullLoggerFactory.Instance, new ShiftedTimeProvider(start));
         await runtime.StartAsync();
-        await Until(() => runtime.Devices.All(d => d.IsUp));
+        await Eventually.UntilAsync(() => runtime.Devices.All(d => d.IsUp), "every serial port is open");
 
         var gate = runtime.Gates.Single(g => g.Name == "gate1");
         var pupil = runtime.Snapshot.Credentials[DemoSchool.PupilCard(7)].Holder;
         var passage = await gate.ManualPassAsync(Direction.Entry, pupil, guardStaffId: 3, "forgot the card", CancellationToken.None);
 
-        await Until(() => rig.Modules.Requests.Any(r => r.Slave == DemoRig.RelaySlave && r.Address == 0));
-        await Until(() => Count(database, $"SELECT COUNT(*) FROM passages WHERE passage_uid = '{passage.Uid}'") == 1);
+        await Eventually.UntilAsync(() => rig.Modules.Requests.Any(r => r.Slave == DemoRig.RelaySlave && r.Address == 0), "the entry relay is commanded");
+        await Eventually.UntilAsync(() => Count(database, $"SELECT COUNT(*) FROM passages WHERE passage_uid = '{passage.Uid}'") == 1, "the passage is stored");
         using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT holder_kind, holder_id, manual_by, reason, outcome, note FROM passages WHERE passage_uid = '{passage.Uid}'";
@@ -55,15 +55,5 @@ public class ManualPassTests
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return (long)command.ExecuteScalar()!;
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        var until = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until) Assert.Fail("condition not reached within 15 s");
-            await Task.Delay(20);
-        }
     }
 }

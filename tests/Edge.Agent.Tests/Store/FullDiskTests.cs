@@ -3,6 +3,7 @@ using Kezekshi.Edge.Agent.Demo;
 using Kezekshi.Edge.Agent.Gate;
 using Kezekshi.Edge.Agent.Store;
 using Microsoft.Data.Sqlite;
+using Kezekshi.Edge.Agent.Tests.EndToEnd;
 using Microsoft.Extensions.Logging;
 
 namespace Kezekshi.Edge.Agent.Tests.Store;
@@ -60,8 +61,8 @@ public class FullDiskTests
         string dbPath = Path.Combine(_mount, "edge.db");
         var database = EdgeDatabase.Open(dbPath);
         DemoSchool.Seed(database, DateTimeOffset.UtcNow, pupils: 20, classes: 2, staff: 2, visitors: 1);
-        var logs = new List<string>();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(logs)));
+        var logs = new RecordingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
         await using var recorder = new PassageRecorder(database, null, loggers.CreateLogger("test"));
         var holder = new Holder(HolderKind.Pupil, 3, "", true, 1, null);
         Passage Make(string uid) => new()
@@ -75,7 +76,7 @@ public class FullDiskTests
         FillDisk(filler);
         var pending = Enumerable.Range(0, 50).Select(i => recorder.RecordAsync(Make($"while-full-{i}"))).ToList();
         var until = DateTime.UtcNow.AddSeconds(15);
-        string[] Lines() { lock (logs) return [.. logs]; }
+        string[] Lines() => [.. logs.Entries.Select(e => e.Message)];
         while (!Lines().Any(l => l.Contains("full", StringComparison.Ordinal)) && DateTime.UtcNow < until) await Task.Delay(50);
         Assert.That(Lines(), Has.Some.Contains("is full").And.Some.Contains("free space"), "the log says what happened and what to do");
         Assert.That(pending.Any(t => t.IsCompleted), Is.False, "nothing is reported as stored while the disk is full");
@@ -124,21 +125,5 @@ public class FullDiskTests
         FillDisk(Path.Combine(_mount, "filler.bin"));
         var error = Assert.Throws<StoreException>(() => EdgeDatabase.Open(Path.Combine(_mount, "edge.db")));
         Assert.That(error!.Message, Does.Contain("full").Or.Contain("Disk I/O"));
-    }
-
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
-        public void Dispose() { }
-
-        private sealed class ListLogger(List<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-            public bool IsEnabled(LogLevel logLevel) => true;
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines) lines.Add(formatter(state, exception));
-            }
-        }
     }
 }

@@ -61,16 +61,6 @@ public class OutboxPublisherTests
         return database;
     }
 
-    private static async Task Until(Func<bool> condition)
-    {
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until) Assert.Fail("not reached within 20 s");
-            await Task.Delay(20);
-        }
-    }
-
     [Test]
     public async Task A_backlog_leaves_the_outbox_only_when_the_centre_acknowledges_it()
     {
@@ -80,7 +70,7 @@ public class OutboxPublisherTests
         var publisher = new OutboxPublisher(batcher, centre, "r", "s", NullLogger.Instance) { IdlePoll = TimeSpan.FromMilliseconds(10) };
         using var stop = new CancellationTokenSource();
         var run = publisher.RunAsync(stop.Token);
-        await Until(() => batcher.Backlog() == 0);
+        await Eventually.UntilAsync(() => batcher.Backlog() == 0, "the outbox is empty", TimeSpan.FromSeconds(20));
         await stop.CancelAsync();
         await run;
         Assert.That(centre.Applied, Has.Count.EqualTo(1200));
@@ -101,7 +91,7 @@ public class OutboxPublisherTests
         };
         using var stop = new CancellationTokenSource();
         var run = publisher.RunAsync(stop.Token);
-        await Until(() => batcher.Backlog() == 0);
+        await Eventually.UntilAsync(() => batcher.Backlog() == 0, "the outbox is empty", TimeSpan.FromSeconds(20));
         await stop.CancelAsync();
         await run;
         Assert.That(centre.Applied, Has.Count.EqualTo(1200), "nothing lost");
@@ -118,12 +108,12 @@ public class OutboxPublisherTests
         var publisher = new OutboxPublisher(batcher, centre, "r", "s", NullLogger.Instance) { IdlePoll = TimeSpan.FromMilliseconds(10) };
         using var stop = new CancellationTokenSource();
         var run = publisher.RunAsync(stop.Token);
-        await Until(() => centre.Received >= 2);
+        await Eventually.UntilAsync(() => centre.Received >= 2, "the centre received two batches", TimeSpan.FromSeconds(20));
         centre.SendRaw("{\"schemaVersion\":1,\"type\":\"watermark\",\"epoch\":");
         centre.SendRaw("{\"schemaVersion\":9,\"type\":\"watermark\",\"epoch\":\"x\",\"watermark\":600}");
         Assert.That(batcher.Backlog(), Is.EqualTo(600), "seq 1–500 were lost, so nothing may leave the outbox");
         centre.Reconnect();
-        await Until(() => batcher.Backlog() == 0);
+        await Eventually.UntilAsync(() => batcher.Backlog() == 0, "the outbox is empty", TimeSpan.FromSeconds(20));
         await stop.CancelAsync();
         await run;
         Assert.That(centre.Applied, Has.Count.EqualTo(600));
