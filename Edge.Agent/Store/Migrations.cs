@@ -141,5 +141,17 @@ internal static class Migrations
                 || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
             CREATE INDEX outbox_unacknowledged ON outbox(seq) WHERE acknowledged_at IS NULL;
             """),
+        (3, "downlink inbox: changes the edge could not apply", """
+            -- A change from the centre that failed validation or has no handler here. It still counts as applied
+            -- (the stream goes on) and is reported to the centre in up/acks; kept for a later replay.
+            CREATE TABLE inbox_rejections (
+                version       INTEGER PRIMARY KEY,
+                kind          TEXT NOT NULL,
+                reason        TEXT NOT NULL,
+                data          TEXT NOT NULL,
+                received_at   TEXT NOT NULL,
+                reported      INTEGER NOT NULL DEFAULT 0
+            );
+            """),
     ];
 }
