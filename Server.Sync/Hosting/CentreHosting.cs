@@ -16,6 +16,9 @@ public sealed class CentreOptions
 
     /// <summary>Ingest limits.</summary>
     public IngestOptions Ingest { get; set; } = new();
+
+    /// <summary>The brokers and this worker's certificate.</summary>
+    public CentreMqttOptions Mqtt { get; set; } = new();
 }
 
 /// <summary>The body of <c>GET /health</c>.</summary>
@@ -45,6 +48,8 @@ public static class CentreHosting
         builder.Services.AddSingleton(sp => new EventIngestor(sp.GetRequiredService<CentreDatabase>(),
             sp.GetRequiredService<IOptions<CentreOptions>>().Value.Ingest, sp.GetRequiredService<ILogger<EventIngestor>>()));
         builder.Services.AddHostedService<MigrationService>();
+        builder.Services.AddSingleton(sp => new Downlink.DownlinkFeed(sp.GetRequiredService<CentreDatabase>()));
+        builder.Services.AddHostedService<CentreMqttService>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, CentreHttpJsonContext.Default));
         return builder;
     }

@@ -44,7 +44,7 @@ public abstract class CentreFixture
     {
         _logger.Clear();
         AllowErrors = false;
-        await ExecuteAsync("TRUNCATE events, passages, dead_letters, school_streams, downlink_changes, schools");
+        await ExecuteAsync("TRUNCATE events, passages, dead_letters, school_streams, downlink_changes, schools CASCADE");
         await Database.RegisterSchoolAsync(SchoolA, "almaty", "School 1");
         await Database.RegisterSchoolAsync(SchoolB, "almaty", "School 2");
     }
