@@ -19,9 +19,9 @@ public sealed class DownlinkRejection : Exception
 }
 
 /// <summary>What a handler works with: the open transaction that also records the applied version, and the clock.</summary>
-public sealed class DownlinkContext(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset now)
+public sealed class DownlinkContext(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset now, List<PurgeReport>? purged = null)
 {
-    private readonly List<PurgeReport> _purged = [];
+    private readonly List<PurgeReport> _purged = purged ?? [];
 
     public SqliteConnection Connection { get; } = connection;
     public SqliteTransaction Transaction { get; } = transaction;
@@ -54,6 +54,13 @@ public interface IDownlinkHandler
 
     /// <summary>The highest <c>schemaVersion</c> of its kinds this handler understands.</summary>
     int SchemaVersion => 1;
+
+    /// <summary>
+    /// True for a handler that writes through its own service and transaction (the canteen ledger, the biometric store):
+    /// the inbox commits what it applied so far, lets the handler run, then records the version. Such a handler must be
+    /// idempotent by the change's natural key and must not use the context's connection.
+    /// </summary>
+    bool OwnTransaction => false;
 
     void Apply(DownlinkChange change, DownlinkContext context);
 }
@@ -196,21 +203,37 @@ public sealed class DownlinkApplier
         var now = _time.GetUtcNow();
         var rejected = new List<(long, string)>();
         using var connection = _database.Connect();
-        using var transaction = connection.BeginTransaction();
+        var transaction = connection.BeginTransaction();
         long applied = ReadApplied(connection, transaction);
-        if (from > applied + 1)
+        if (from > applied + 1 || to <= applied)
         {
+            transaction.Dispose();
+            if (to <= applied) return new DownlinkOutcome(DownlinkStatus.AlreadyApplied, applied, [], []);
             SyncLog.DownlinkGap(_logger, from, applied);
             return new DownlinkOutcome(DownlinkStatus.Gap, applied, [], []);
         }
-        if (to <= applied) return new DownlinkOutcome(DownlinkStatus.AlreadyApplied, applied, [], []);
 
-        var context = new DownlinkContext(connection, transaction, now);
+        var purged = new List<PurgeReport>();
+        var context = new DownlinkContext(connection, transaction, now, purged);
         int count = 0;
         foreach (var change in changes)
         {
             if (change.Version <= applied) continue;
-            string? reason = ApplyOne(change, context);
+            string? reason;
+            if (_handlers.TryGetValue(change.Kind, out var own) && own.Any(h => h.OwnTransaction))
+            {
+                // Commit what is applied so far, so the handler's own transaction is not blocked by ours.
+                SetApplied(context, applied);
+                transaction.Commit();
+                transaction.Dispose();
+                transaction = connection.BeginTransaction(deferred: true);
+                context = new DownlinkContext(connection, transaction, now, purged);
+                reason = ApplyOutside(change, own, context);
+            }
+            else
+            {
+                reason = ApplyOne(change, context);
+            }
             if (reason is not null)
             {
                 rejected.Add((change.Version, reason));
@@ -229,14 +252,36 @@ public sealed class DownlinkApplier
             applied = change.Version;
             count++;
         }
-        using (var update = context.Command("UPDATE sync_state SET applied_version = $v WHERE id = 1"))
-        {
-            update.Parameters.AddWithValue("$v", applied);
-            update.ExecuteNonQuery();
-        }
+        SetApplied(context, applied);
         transaction.Commit();
+        transaction.Dispose();
         ChangesApplied?.Invoke();
-        return new DownlinkOutcome(DownlinkStatus.Applied, applied, rejected, context.Purged) { AppliedChanges = count };
+        return new DownlinkOutcome(DownlinkStatus.Applied, applied, rejected, purged) { AppliedChanges = count };
+    }
+
+    private static void SetApplied(DownlinkContext context, long applied)
+    {
+        using var update = context.Command("UPDATE sync_state SET applied_version = $v WHERE id = 1");
+        update.Parameters.AddWithValue("$v", applied);
+        update.ExecuteNonQuery();
+    }
+
+    /// <summary>Runs handlers that keep their own transaction; returns the rejection reason, or null when applied.</summary>
+    private static string? ApplyOutside(DownlinkChange change, List<IDownlinkHandler> handlers, DownlinkContext context)
+    {
+        foreach (var handler in handlers)
+            if (change.SchemaVersion < 1 || change.SchemaVersion > handler.SchemaVersion)
+                return $"unsupported-schema: {change.Kind} v{change.SchemaVersion} (this agent reads up to v{handler.SchemaVersion})";
+        if (change.Data.ValueKind != JsonValueKind.Object) return "invalid: data is not an object";
+        try
+        {
+            foreach (var handler in handlers) handler.Apply(change, context);
+            return null;
+        }
+        catch (DownlinkRejection e)
+        {
+            return $"invalid: {e.Message}";
+        }
     }
 
     /// <summary>Applies one change under a savepoint; returns the rejection reason, or null when applied.</summary>

@@ -27,9 +27,9 @@ public class DownlinkApplierTests
     public void TearDown() => _dir.Dispose();
 
     /// <summary>A <c>down/changes</c> message with contiguous versions from <paramref name="from"/>.</summary>
-    internal static byte[] Changes(long from, params (string Kind, string Data)[] changes) => Changes("sch-0001", from, changes);
+    public static byte[] Changes(long from, params (string Kind, string Data)[] changes) => Changes("sch-0001", from, changes);
 
-    internal static byte[] Changes(string school, long from, params (string Kind, string Data)[] changes)
+    public static byte[] Changes(string school, long from, params (string Kind, string Data)[] changes)
     {
         var json = new StringBuilder();
         json.Append(CultureInfo.InvariantCulture, $"{{\"schemaVersion\":1,\"type\":\"changes\",\"school\":\"{school}\",\"region\":\"almaty\",\"msgId\":\"m\",\"sentAt\":\"2026-11-21T07:40:00+05:00\",\"fromVersion\":{from},\"toVersion\":{from + changes.Length - 1},\"changes\":[");
