@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using Kezekshi.Edge.Agent.Ledgers.Canteen;
+using Kezekshi.Edge.Agent.Ledgers.Tableau;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Agent.Sync;
 using Kezekshi.Mqtt;
 using Kezekshi.Mqtt.Tests.Support;
+using Kezekshi.Server.Sync.Downlink;
 using Kezekshi.Server.Sync.Ingest;
 using Kezekshi.Server.Sync.Tests.Support;
 using Microsoft.Extensions.Logging;
@@ -36,6 +39,14 @@ public class OfflineCatchUpTests : CentreFixture
         {
             for (int pupil = 1; pupil <= pupils; pupil++)
             {
+                // Lunch: one canteen sale per pupil per day, as the canteen ledger writes it.
+                var lunch = start.AddDays(day).AddHours(5).AddSeconds(pupil);
+                string lunchTime = lunch.ToString("O");
+                payload.Value = $"{{\"schemaVersion\":1,\"uid\":\"{Guid.CreateVersion7(lunch)}\",\"kind\":\"sale\",\"pupilId\":{pupil},\"amountTiyn\":45000,\"items\":[{{\"menuItemId\":31,\"qty\":1,\"priceTiyn\":45000}}],\"offline\":true,\"at\":\"{lunchTime}\"}}";
+                at.Value = lunchTime;
+                command.CommandText = "INSERT INTO outbox(event_type, schema_version, payload, created_at) VALUES ('canteen.charge', 1, $p, $t)";
+                command.ExecuteNonQuery();
+                command.CommandText = "INSERT INTO outbox(event_type, schema_version, payload, created_at) VALUES ('passage', 1, $p, $t)";
                 foreach (var (direction, hour) in new[] { ("entry", 0), ("exit", 6) })
                 {
                     var decided = start.AddDays(day).AddHours(hour).AddSeconds(pupil);
@@ -50,12 +61,27 @@ public class OfflineCatchUpTests : CentreFixture
     }
 
     [Test]
-    public async Task Thirty_school_days_of_passages_arrive_once_through_a_broker_restart()
+    public async Task Thirty_school_days_of_passages_and_sales_arrive_once_through_a_broker_restart_while_the_centre_changes_reach_the_school()
     {
         using var dir = new TempDir();
         var edgeDatabase = EdgeDatabase.Open(Path.Combine(dir.Path, "edge.db"));
         FillOutbox(edgeDatabase, Pupils, SchoolDays);
-        int expected = Pupils * SchoolDays * 2;
+        int passages = Pupils * SchoolDays * 2;
+        int expected = Pupils * SchoolDays * 3;
+
+        // Meanwhile at the centre: a new class with 40 new pupils and their cards, a top-up for each, a card blocked.
+        // (The edge school must know its existing pupils for the top-ups: they arrive first in the same feed.)
+        long version = 0;
+        var changes = new List<(string Kind, string Data)> { ("class.upsert", """{"classId":90,"name":"1A","grade":1}""") };
+        for (int pupil = 1; pupil <= 40; pupil++)
+        {
+            changes.Add(("pupil.upsert", $$"""{"pupilId":{{900000 + pupil}},"classId":90,"displayName":"New pupil {{pupil}}"}"""));
+            changes.Add(("card.upsert", $$"""{"cardNumber":{{3800000000L + pupil}},"holderKind":"pupil","holderId":{{900000 + pupil}}}"""));
+            changes.Add(("topup", $$"""{"topupId":"tu-{{pupil}}","pupilId":{{900000 + pupil}},"amountTiyn":{{100000 + pupil}}}"""));
+        }
+        changes.Add(("card.block", """{"cardNumber":3800000007}"""));
+        foreach (var (kind, data) in changes)
+            await ExecuteAsync($"INSERT INTO downlink_changes(school, version, type, schema_version, payload) VALUES ('{SchoolA}', {++version}, '{kind}', 1, '{data}'::jsonb)");
 
         using var certificates = TestCertificates.Create(SchoolA, "centre-1");
         await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { Certificates = certificates, Persistence = true, AllowAnonymous = false });
@@ -68,9 +94,11 @@ public class OfflineCatchUpTests : CentreFixture
 
         await using var centreClient = new MqttClient(ClientOptions("centre-1"));
         await centreClient.ConnectAsync();
-        var worker = new MqttIngestWorker(centreClient, Ingestor, NullLogger<MqttIngestWorker>.Instance);
+        var sessions = new SchoolSessions(new DownlinkFeed(Database), Ingestor,
+            async (topic, payload, ct) => (await centreClient.PublishAsync(topic, payload, 1, false, ct)).IsSuccess, NullLogger<SchoolSessions>.Instance);
+        var worker = new MqttIngestWorker(centreClient, Ingestor, NullLogger<MqttIngestWorker>.Instance, sessions: sessions);
         using var stop = new CancellationTokenSource();
-        var centre = Task.Run(() => worker.RunAsync(stop.Token));
+        var centre = Task.WhenAll(Task.Run(() => worker.RunAsync(stop.Token)), Task.Run(() => sessions.RunAsync(stop.Token)));
 
         using var loggers = LoggerFactory.Create(_ => { });
         await using var edge = new MqttSyncConnection(ClientOptions(SchoolA), "almaty", SchoolA, loggers);
@@ -82,7 +110,9 @@ public class OfflineCatchUpTests : CentreFixture
         };
         var clock = Stopwatch.StartNew();
         await edge.ConnectAsync(CancellationToken.None);
-        var session = new SyncSession(edge, batcher, publisher, new DownlinkApplier(edgeDatabase, [new RosterHandlers()], SchoolA, "almaty", NullLogger.Instance),
+        var canteen = new CanteenLedger(edgeDatabase);
+        var session = new SyncSession(edge, batcher, publisher,
+            new DownlinkApplier(edgeDatabase, [new RosterHandlers(), new LedgerHandlers(canteen, new Announcements(edgeDatabase))], SchoolA, "almaty", NullLogger.Instance),
             "almaty", SchoolA, NullLogger.Instance);
         var sending = Task.Run(() => session.RunAsync(stop.Token));
 
@@ -95,15 +125,32 @@ public class OfflineCatchUpTests : CentreFixture
         await Until(() =>
         {
             TestContext.Progress.WriteLine($"watermark {publisher.Watermark}, events sent {publisher.EventsSent}, batches applied {worker.BatchesApplied}, edge connected {edge.IsConnected}");
-            return batcher.Backlog() == 0;
-        }, TimeSpan.FromSeconds(120));
+            return session.AppliedVersion == version && batcher.Backlog() == 0; // in this order: applying a top-up adds an event
+        }, TimeSpan.FromSeconds(180));
         clock.Stop();
         await stop.CancelAsync();
         await Task.WhenAll(centre, sending);
 
+        // Each top-up applied at the school is reported back too (canteen.topup-applied): 40 more events.
+        expected += 40;
         Assert.That(await CountAsync("SELECT COUNT(*) FROM events WHERE school = 'sch-0001'"), Is.EqualTo(expected), "every event once");
         Assert.That(await CountAsync("SELECT COUNT(DISTINCT seq) FROM events WHERE school = 'sch-0001'"), Is.EqualTo(expected));
-        Assert.That(await CountAsync("SELECT COUNT(*) FROM passages"), Is.EqualTo(expected), "every passage projected once");
+        Assert.That(await CountAsync("SELECT COUNT(*) FROM events WHERE type = 'canteen.topup-applied'"), Is.EqualTo(40));
+        Assert.That(await CountAsync("SELECT COUNT(*) FROM passages"), Is.EqualTo(passages), "every passage projected once");
+        Assert.That(await CountAsync("SELECT COUNT(*) FROM events WHERE type = 'canteen.charge'"), Is.EqualTo(Pupils * SchoolDays), "every sale once");
+
+        // The centre's changes reached the school once, in order, while its backlog went up.
+        Assert.That(await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'"), Is.EqualTo(version));
+        Assert.That(await CountAsync($"SELECT COUNT(*) FROM downlink_rejections WHERE school = '{SchoolA}'"), Is.Zero);
+        using (var connection = edgeDatabase.Connect())
+        using (var query = connection.CreateCommand())
+        {
+            query.CommandText = "SELECT (SELECT COUNT(*) FROM pupils WHERE class_id = 90), (SELECT COUNT(*) FROM credentials WHERE status = 'blocked')";
+            using var reader = query.ExecuteReader();
+            reader.Read();
+            Assert.That((reader.GetInt64(0), reader.GetInt64(1)), Is.EqualTo((40L, 1L)), "new pupils arrived, one card blocked");
+        }
+        Assert.That(Enumerable.Range(1, 40).Sum(p => canteen.GetBalance(900000 + p)), Is.EqualTo(Enumerable.Range(1, 40).Sum(p => 100000L + p)), "each top-up credited once");
         Assert.That(await CountAsync("SELECT MAX(watermark) FROM school_streams WHERE school = 'sch-0001'"), Is.EqualTo(expected));
         Assert.That(await CountAsync("SELECT COUNT(*) FROM dead_letters"), Is.Zero);
         Assert.That(batcher.ReadState().Watermark, Is.EqualTo(expected));
