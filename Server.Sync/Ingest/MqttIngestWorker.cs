@@ -32,35 +32,75 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
     {
         client.Connected += (_, _) => _ = SubscribeAsync(cancellationToken);
         if (client.IsConnected) await SubscribeAsync(cancellationToken).ConfigureAwait(false);
+        // Several batches in progress: one is parsed while another commits. Batches of one school still apply one at a
+        // time (the stream's row lock), and their watermarks may leave out of order: the edge keeps the highest.
+        using var slots = new SemaphoreSlim(Concurrency);
+        var running = new List<Task>();
         try
         {
             await foreach (var message in client.Messages.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (message.Topic.EndsWith("/up/hello", StringComparison.Ordinal))
+                bool hello = message.Topic.EndsWith("/up/hello", StringComparison.Ordinal);
+                if (hello || message.Topic.EndsWith("/up/acks", StringComparison.Ordinal))
                 {
-                    if (sessions is not null) await sessions.OnHelloAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
+                    if (sessions is null) continue;
+                    try
+                    {
+                        if (hello) await sessions.OnHelloAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
+                        else await sessions.OnAppliedAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Store.CentreStoreException e)
+                    {
+                        logger.LogError("A message on {Topic} could not be handled: {Problem} The school repeats it (hello on reconnect, acks with the next changes).", message.Topic, e.Message);
+                    }
                     continue;
                 }
-                if (message.Topic.EndsWith("/up/acks", StringComparison.Ordinal))
-                {
-                    if (sessions is not null) await sessions.OnAppliedAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                var result = await ingestor.IngestAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
-                if (result.Outcome == IngestOutcome.DeadLettered) Interlocked.Increment(ref _deadLettered);
-                else Interlocked.Increment(ref _applied);
-                if (result.School is { } school && result.Epoch is { } epoch && result.Watermark is { } watermark
-                    && RegionOf(message.Topic) is { } region)
-                {
-                    var ack = BuildWatermark(region, school, epoch, watermark, result.Missing, result.DeadLetteredSeqs, _time.GetUtcNow());
-                    var published = await client.PublishAsync($"kz/v1/{region}/{school}/down/acks", ack, 1, false, cancellationToken).ConfigureAwait(false);
-                    if (!published.IsSuccess)
-                        logger.LogWarning("The broker refused the watermark for {School} ({Reason}); the school will send again and be answered then.", school, published.ReasonText);
-                }
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                running.RemoveAll(t => t.IsCompleted);
+                running.Add(IngestAndAcknowledgeAsync(message, slots, cancellationToken));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+        await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    /// <summary>Event batches ingested at the same time by this worker.</summary>
+    public int Concurrency { get; init; } = 3;
+
+    private async Task IngestAndAcknowledgeAsync(MqttMessage message, SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Yield();
+            var result = await ingestor.IngestAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
+            if (result.Outcome == IngestOutcome.DeadLettered) Interlocked.Increment(ref _deadLettered);
+            else Interlocked.Increment(ref _applied);
+            if (result.School is { } school && result.Epoch is { } epoch && result.Watermark is { } watermark
+                && RegionOf(message.Topic) is { } region)
+            {
+                var ack = BuildWatermark(region, school, epoch, watermark, result.Missing, result.DeadLetteredSeqs, _time.GetUtcNow());
+                var published = await client.PublishAsync($"kz/v1/{region}/{school}/down/acks", ack, 1, false, cancellationToken).ConfigureAwait(false);
+                if (!published.IsSuccess)
+                    logger.LogWarning("The broker refused the watermark for {School} ({Reason}); the school will send again and be answered then.", school, published.ReasonText);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Store.CentreStoreException e)
+        {
+            // Not stored, not acknowledged: the school sends these events again, so nothing is lost.
+            logger.LogError("A batch on {Topic} could not be stored: {Problem} It is not acknowledged; the school sends it again.", message.Topic, e.Message);
+        }
+        catch (MqttException e)
+        {
+            logger.LogWarning("The watermark for {Topic} could not be sent ({Problem}); the school asks again after reconnecting.", message.Topic, e.Message);
+        }
+        finally
+        {
+            slots.Release();
         }
     }
 
