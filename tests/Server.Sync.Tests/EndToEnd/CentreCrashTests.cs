@@ -21,6 +21,19 @@ public class CentreCrashTests : CentreFixture
 {
     private const int Events = 24_000;
 
+    /// <summary>The centre's last output lines, shown when a step times out.</summary>
+    private readonly Queue<string> _centreOutput = new();
+
+    private void Keep(string line)
+    {
+        TestContext.Progress.WriteLine("centre: " + line);
+        lock (_centreOutput)
+        {
+            _centreOutput.Enqueue(line);
+            while (_centreOutput.Count > 60) _centreOutput.Dequeue();
+        }
+    }
+
     private Process StartCentre(MosquittoBroker broker, TestCertificates certificates)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "kezekshi-centre-sync.dll");
@@ -34,10 +47,11 @@ public class CentreCrashTests : CentreFixture
         info.Environment["Centre__Mqtt__CaFile"] = certificates.CaFile;
         info.Environment["Centre__Mqtt__CertFile"] = certificates.CertFile("centre-1");
         info.Environment["Centre__Mqtt__KeyFile"] = certificates.KeyFile("centre-1");
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment["Logging__LogLevel__Default"] = "Information";
+        info.Environment["Logging__LogLevel__Microsoft"] = "Warning";
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) TestContext.Progress.WriteLine("centre: " + e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) TestContext.Progress.WriteLine("centre: " + e.Data); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Keep(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Keep(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
@@ -100,11 +114,13 @@ public class CentreCrashTests : CentreFixture
             centre = StartCentre(broker, certificates);
 
             // 2. Restart PostgreSQL under the running centre.
-            await Until(() => publisher.Watermark >= Events / 2 && publisher.Watermark > atKill, TimeSpan.FromSeconds(180), "half acknowledged after the restart");
+            await Until(() => publisher.Watermark >= Events / 2 && publisher.Watermark > atKill, TimeSpan.FromSeconds(180),
+                $"half acknowledged after the restart (watermark {publisher.Watermark}, events sent {publisher.EventsSent}, edge connected {edge.IsConnected})");
             await PostgresSetUp.Server.RestartAsync();
             await TestContext.Progress.WriteLineAsync($"PostgreSQL restarted at watermark {publisher.Watermark}");
 
             await Until(() => batcher.Backlog() == 0, TimeSpan.FromSeconds(240), "the outbox empty");
+            await TestContext.Progress.WriteLineAsync($"caught up: watermark {publisher.Watermark}, events sent {publisher.EventsSent}");
             await stop.CancelAsync();
             await running;
 
@@ -123,12 +139,17 @@ public class CentreCrashTests : CentreFixture
         }
     }
 
-    private static async Task Until(Func<bool> condition, TimeSpan limit, string what)
+    private async Task Until(Func<bool> condition, TimeSpan limit, string what)
     {
         var until = DateTime.UtcNow + limit;
         while (!condition())
         {
-            if (DateTime.UtcNow > until) Assert.Fail($"not reached within {limit.TotalSeconds} s: {what}");
+            if (DateTime.UtcNow > until)
+            {
+                string output;
+                lock (_centreOutput) output = string.Join('\n', _centreOutput);
+                Assert.Fail($"not reached within {limit.TotalSeconds} s: {what}. The centre's last output:\n{output}");
+            }
             await Task.Delay(100);
         }
     }
