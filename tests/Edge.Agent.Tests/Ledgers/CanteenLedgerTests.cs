@@ -391,4 +391,22 @@ public class CanteenLedgerTests
         Assert.That(rig.Ledger.GetMenu(includeInactive: true).Single(m => m.Code == "tea").Price, Is.EqualTo(6_000));
         Assert.That(rig.Sell(7, rig.Tea).Status, Is.EqualTo(ChargeStatus.UnknownItem));
     }
+
+    [Test]
+    public void Receipt_shows_the_lines_prices_at_sale_time_and_what_was_given_back()
+    {
+        using var rig = new CanteenRig();
+        rig.Ledger.ApplyTopUp("t-1", 7, 100_000, CanteenRig.Lunch);
+        var sale = rig.Ledger.Charge(new ChargeRequest("s-1", rig.Shift.Id, 7, [new ChargeLine(rig.Tea.Id, 2), new ChargeLine(rig.Bun.Id)], CanteenRig.Lunch));
+        rig.Ledger.UpsertMenuItem(new MenuItemDraft("tea", "Tea", 7_000, "drinks"));
+        rig.Ledger.Refund(new RefundRequest("r-1", sale.TransactionId!.Value, 5_000, "one tea spilled", CanteenRig.Cashier, rig.Shift.Id, CanteenRig.Lunch));
+        rig.Ledger.ApplyTopUp("t-2", 8, 100_000, CanteenRig.Lunch);
+        var later = rig.Sell(8, rig.Tea);
+        var receipt = rig.Ledger.GetReceipt(sale.TransactionId!.Value)!;
+        Assert.That(receipt.Lines.Select(l => (l.Code, l.Quantity, l.UnitPrice)), Is.EqualTo(new[] { ("tea", 2, 5_000L), ("bun", 1, 15_000L) }), "the price when sold");
+        Assert.That((receipt.Total, receipt.GivenBack, receipt.Voided, receipt.PupilId), Is.EqualTo((25_000L, 5_000L, false, (long?)7)));
+        Assert.That(rig.Ledger.RecentSales(rig.Shift.Id).Select(r => r.TransactionId), Is.EqualTo(new[] { later.TransactionId, sale.TransactionId }), "newest first");
+        Assert.That(rig.Ledger.GetReceipt(later.TransactionId!.Value)!.Lines.Single().UnitPrice, Is.EqualTo(7_000), "the new price for later sales");
+        Assert.That(rig.Ledger.GetReceipt(99_999), Is.Null);
+    }
 }
