@@ -409,4 +409,23 @@ public class CanteenLedgerTests
         Assert.That(rig.Ledger.GetReceipt(later.TransactionId!.Value)!.Lines.Single().UnitPrice, Is.EqualTo(7_000), "the new price for later sales");
         Assert.That(rig.Ledger.GetReceipt(99_999), Is.Null);
     }
+
+    [Test]
+    public void A_sale_whose_outbox_event_cannot_be_written_leaves_no_trace_in_the_ledger()
+    {
+        using var rig = new CanteenRig();
+        rig.Ledger.ApplyTopUp("t-1", 7, 100_000, CanteenRig.Lunch);
+        using (var connection = rig.Database.Connect())
+        using (var command = connection.CreateCommand())
+        {
+            Assert.That(new SqliteCommand("PRAGMA synchronous", connection).ExecuteScalar(), Is.EqualTo(2L), "synchronous=FULL");
+            command.CommandText = "CREATE TRIGGER outbox_fails BEFORE INSERT ON outbox WHEN NEW.event_type = 'canteen.charge' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END";
+            command.ExecuteNonQuery();
+        }
+        Assert.Throws<SqliteException>(() => rig.Sell(7, rig.Plov));
+        Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(100_000));
+        Assert.That(rig.Scalar("SELECT COUNT(*) FROM canteen_transactions WHERE kind = 'charge'"), Is.Zero);
+        Assert.That(rig.Scalar("SELECT COUNT(*) FROM canteen_entries"), Is.EqualTo(2), "only the top-up's two entries");
+        Assert.That(rig.Ledger.Verify().Balanced, Is.True);
+    }
 }
