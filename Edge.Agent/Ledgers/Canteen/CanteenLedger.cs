@@ -54,7 +54,8 @@ public sealed partial class CanteenLedger
         }
         if (request.Payment == PaymentMethod.Account && request.PupilId is null)
             throw new ArgumentException("Paying from an account needs the pupil: identify them by card or face, or take cash.", nameof(request));
-        string fingerprint = Fingerprint("charge", request.ShiftId, request.PupilId, request.Payment,
+        // The shift is not part of the sale's content: a retry after the till reopened its shift is still the same sale.
+        string fingerprint = Fingerprint("charge", request.PupilId, request.Payment,
             string.Join(';', request.Lines.GroupBy(l => l.MenuItemId).OrderBy(g => g.Key).Select(g => $"{g.Key}x{g.Sum(l => l.Quantity)}")));
 
         lock (_write)
