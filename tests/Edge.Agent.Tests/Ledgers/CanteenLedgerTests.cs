@@ -37,6 +37,11 @@ public class CanteenLedgerTests
         Assert.That(again.TransactionId, Is.EqualTo(first.TransactionId));
         Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(40_000));
         Assert.That(rig.Outbox("canteen.charge"), Has.Count.EqualTo(1));
+        rig.Ledger.CloseShift(rig.Shift.Id, 200_000, CanteenRig.Lunch.AddMinutes(1));
+        var reopened = rig.Ledger.OpenShift("till-1", CanteenRig.Cashier, 200_000, CanteenRig.Lunch.AddMinutes(2));
+        var afterReopen = rig.Ledger.Charge(Request(rig, "sale-42", 7, rig.Plov) with { ShiftId = reopened.Id });
+        Assert.That((afterReopen.Status, afterReopen.TransactionId), Is.EqualTo((ChargeStatus.Replayed, first.TransactionId)), "a retry after the till reopened its shift");
+        Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(40_000));
     }
 
     [Test]
