@@ -40,7 +40,8 @@ public static class LedgerServiceCollectionExtensions
         services.TryAddSingleton<ICentreReachability>(AlwaysReachable.Instance);
         services.TryAddSingleton(sp => SchoolCalendar.Load(sp.GetRequiredService<EdgeDatabase>()));
         services.TryAddSingleton(sp => new CanteenLedger(sp.GetRequiredService<EdgeDatabase>(), sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Canteen,
-            sp.GetRequiredService<ICentreReachability>(), sp.GetRequiredService<SchoolCalendar>()));
+            sp.GetRequiredService<ICentreReachability>(), sp.GetRequiredService<SchoolCalendar>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<CanteenLedger>>()));
         services.TryAddSingleton(sp => new LibraryDesk(sp.GetRequiredService<EdgeDatabase>(), sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Library, sp.GetRequiredService<SchoolCalendar>()));
         services.TryAddSingleton(sp => new SchoolPeople(sp.GetRequiredService<EdgeDatabase>()));
         services.TryAddSingleton(sp => new AttendanceRegisterBuilder(sp.GetRequiredService<EdgeDatabase>(), sp.GetRequiredService<SchoolCalendar>(), sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Register));

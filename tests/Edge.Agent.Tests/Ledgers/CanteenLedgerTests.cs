@@ -54,6 +54,7 @@ public class CanteenLedgerTests
         Assert.That(conflict.Status, Is.EqualTo(ChargeStatus.IdempotencyConflict));
         Assert.That(conflict.Succeeded, Is.False);
         Assert.That(conflict.Message, Does.Contain("sale-42").And.Contain("new key"));
+        Assert.That(rig.Logs.Entries.Single(e => e.EventId.Id == 4002).Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
         Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(40_000));
     }
 
@@ -144,6 +145,9 @@ public class CanteenLedgerTests
         Assert.That(overrides[0].StaffId, Is.EqualTo(CanteenRig.Cashier));
         Assert.That(rig.Outbox("canteen.ban-override"), Has.Count.EqualTo(1));
         Assert.That(rig.Ledger.GetZReport(rig.Shift.Id).BanOverrides, Is.EqualTo(1));
+        var logged = rig.Logs.Entries.Single(e => e.EventId.Id == 4001);
+        Assert.That(logged.Message, Does.Contain("pupil 7").And.Contain("allergen milk").And.Contain("mother phoned"));
+        Assert.That(logged.Message, Does.Not.Contain(rig.Ledger.GetPupilAtTill(7, CanteenRig.Lunch)!.FullName), "logs name pupils by ID only");
     }
 
     [Test]

@@ -19,7 +19,7 @@ public sealed class CanteenRig : IDisposable
     {
         Database = EdgeDatabase.Open(_directory.File("edge.db"));
         DemoSchool.Seed(Database, Lunch, pupils: pupils, classes: 5, staff: 10, visitors: 2);
-        Ledger = new CanteenLedger(Database, options, centre);
+        Ledger = new CanteenLedger(Database, options, centre, logger: Logs.CreateLogger("Kezekshi.Edge.Agent.Ledgers"));
         Plov = Ledger.UpsertMenuItem(new MenuItemDraft("plov", "Plov", 60_000, "hot", IsMeal: true, PhotoPath: "menu/plov.jpg"));
         Soup = Ledger.UpsertMenuItem(new MenuItemDraft("soup", "Chicken soup", 35_000, "hot", IsMeal: true, Allergens: ["celery"]));
         Bun = Ledger.UpsertMenuItem(new MenuItemDraft("bun", "Nut bun", 15_000, "bakery", Allergens: ["Nuts", "gluten", "milk"]));
@@ -28,6 +28,7 @@ public sealed class CanteenRig : IDisposable
     }
 
     public EdgeDatabase Database { get; }
+    public EndToEnd.RecordingLoggerProvider Logs { get; } = new();
     public CanteenLedger Ledger { get; }
     public MenuItem Plov { get; }
     public MenuItem Soup { get; }
