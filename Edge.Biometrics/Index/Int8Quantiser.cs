@@ -1,0 +1,84 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Kezekshi.Edge.Biometrics.Index;
+
+/// <summary>
+/// Symmetric int8 quantisation with one scale per vector, and the widening int8 dot product.
+/// </summary>
+/// <remarks>
+/// TensorPrimitives.Dot over sbyte accumulates in sbyte (it would overflow), so the int8 kernel is
+/// written here: AVX2 widens to int16 and uses vpmaddwd (pairwise multiply-add into int32, exact),
+/// with a portable Vector128 path elsewhere. A unit vector's components are at most 1 in size, and
+/// the per-vector scale keeps the full int8 range for each template.
+/// </remarks>
+internal static class Int8Quantiser
+{
+    /// <summary>Writes the quantised vector into <paramref name="destination"/> and returns its scale (value = code × scale).</summary>
+    public static float Quantise(ReadOnlySpan<float> vector, Span<sbyte> destination)
+    {
+        float maxMagnitude = TensorPrimitives.MaxMagnitude(vector);
+        float absMax = MathF.Abs(maxMagnitude);
+        if (absMax == 0f || !float.IsFinite(absMax))
+        {
+            destination.Clear();
+            return 0f;
+        }
+        float scale = absMax / 127f;
+        float inverse = 1f / scale;
+        for (int i = 0; i < vector.Length; i++)
+            destination[i] = (sbyte)Math.Clamp(MathF.Round(vector[i] * inverse), -127f, 127f);
+        return scale;
+    }
+
+    /// <summary>The exact integer dot product of two int8 vectors of equal length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Dot(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    {
+        int length = a.Length;
+        ref sbyte pa = ref MemoryMarshal.GetReference(a);
+        ref sbyte pb = ref MemoryMarshal.GetReference(b);
+        int i = 0;
+        int sum = 0;
+        if (Avx2.IsSupported && length >= 32)
+        {
+            var acc0 = Vector256<int>.Zero;
+            var acc1 = Vector256<int>.Zero;
+            for (; i <= length - 32; i += 32)
+            {
+                var a0 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pa, (nuint)i));
+                var b0 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pb, (nuint)i));
+                var a1 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pa, (nuint)(i + 16)));
+                var b1 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pb, (nuint)(i + 16)));
+                acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(a0, b0));
+                acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(a1, b1));
+            }
+            sum = Vector256.Sum(Avx2.Add(acc0, acc1));
+        }
+        else if (Vector128.IsHardwareAccelerated && length >= 16)
+        {
+            var acc = Vector128<int>.Zero;
+            for (; i <= length - 16; i += 16)
+            {
+                var (aLow, aHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref pa, (nuint)i));
+                var (bLow, bHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref pb, (nuint)i));
+                acc += MultiplyWiden(aLow, bLow) + MultiplyWiden(aHigh, bHigh);
+            }
+            sum = Vector128.Sum(acc);
+        }
+        for (; i < length; i++)
+            sum += Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MultiplyWiden(Vector128<short> a, Vector128<short> b)
+    {
+        var (aLow, aHigh) = Vector128.Widen(a);
+        var (bLow, bHigh) = Vector128.Widen(b);
+        return (aLow * bLow) + (aHigh * bHigh);
+    }
+}
