@@ -18,6 +18,9 @@ public sealed class BiometricsDatabase
     /// <summary>The file name the agent uses in its data directory.</summary>
     public const string FileName = "biometrics.db";
 
+    /// <summary>The default path, relative to the agent's data directory.</summary>
+    public const string DefaultRelativePath = FileName;
+
     private readonly string _connectionString;
 
     private BiometricsDatabase(string path)
