@@ -42,7 +42,7 @@ public static class NetpbmReader
             throw new InvalidDataException($"{name} has {max} as maximum sample value; only 8-bit images (255) are read.");
         position++; // the single whitespace byte after the header
         long needed = (long)width * height * channels;
-        if (width <= 0 || height <= 0 || data.Length - position < needed)
+        if (width is <= 0 or > 16384 || height is <= 0 or > 16384 || data.Length - position < needed)
             throw new InvalidDataException($"{name} is truncated or damaged: a {width}x{height} image needs {needed} bytes of pixels, the file has {Math.Max(0, data.Length - position)}.");
         return new RawImage(width, height, channels, data.AsSpan(position, (int)needed).ToArray());
     }
@@ -50,7 +50,7 @@ public static class NetpbmReader
     private static int Number(byte[] data, ref int position, string name, string what)
     {
         string token = Token(data, ref position, name);
-        if (!int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value > 16384)
+        if (!int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value > 65535)
             throw new InvalidDataException($"{name}: the image header's {what} '{Printable(token)}' is not a valid number. The file is damaged.");
         return value;
     }
