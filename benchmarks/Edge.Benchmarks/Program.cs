@@ -3,6 +3,9 @@ using Kezekshi.Edge.Benchmarks;
 
 // wire  : card-to-relay latency on real pseudo-terminals (the gate decision as a turnstile sees it)
 // other : BenchmarkDotNet (e.g. --filter *Decision*)
+// index : embedding index search vs FAISS/hnswlib, and the 50k load from biometrics.db (IndexBenchmark.cs)
+if (args.Length > 0 && args[0] == "index")
+    return IndexBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "wire" && OperatingSystem.IsLinux())
     return await WireLatencyBenchmark.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(DecisionBenchmarks).Assembly).Run(args);
