@@ -15,6 +15,9 @@ internal sealed class TemplateCipher : IDisposable
     public const int TagBytes = 16;
     private readonly AesGcm _aes;
 
+    // AesGcm instances are not safe for concurrent use; enrolment and the start-up load may overlap.
+    private readonly Lock _lock = new();
+
     public TemplateCipher(byte[] key) => _aes = new AesGcm(key, TagBytes);
 
     public static byte[] AssociatedData(long pupilId, long rowId, string modelId, string kind) =>
@@ -25,13 +28,18 @@ internal sealed class TemplateCipher : IDisposable
         var nonce = RandomNumberGenerator.GetBytes(NonceBytes);
         var ciphertext = new byte[plain.Length];
         var tag = new byte[TagBytes];
-        _aes.Encrypt(nonce, plain, ciphertext, tag, associatedData);
+        lock (_lock)
+            _aes.Encrypt(nonce, plain, ciphertext, tag, associatedData);
         return (nonce, ciphertext, tag);
     }
 
     public void Decrypt(byte[] nonce, byte[] ciphertext, byte[] tag, byte[] associatedData, Span<byte> plain, string what)
     {
-        try { _aes.Decrypt(nonce, ciphertext, tag, plain, associatedData); }
+        try
+        {
+            lock (_lock)
+                _aes.Decrypt(nonce, ciphertext, tag, plain, associatedData);
+        }
         catch (AuthenticationTagMismatchException e)
         {
             throw new BiometricsStoreException($"{what} failed its integrity check: it was altered, moved to another row, or the key file is not the one it was written with. Re-enrol that pupil; if every template fails, restore the right key file.", e);
