@@ -28,9 +28,12 @@ internal static class Int8Quantiser
             return 0f;
         }
         float scale = absMax / 127f;
-        float inverse = 1f / scale;
-        for (int i = 0; i < vector.Length; i++)
-            destination[i] = (sbyte)Math.Clamp(MathF.Round(vector[i] * inverse), -127f, 127f);
+        // Vectorised: scale, round to nearest, then narrow (|x| <= 127 after scaling by absMax, so nothing saturates).
+        Span<float> scaled = vector.Length <= 1024 ? stackalloc float[vector.Length] : new float[vector.Length];
+        TensorPrimitives.Multiply(vector, 127f / absMax, scaled);
+        TensorPrimitives.Round(scaled, scaled);
+        TensorPrimitives.Clamp(scaled, -127f, 127f, scaled);
+        TensorPrimitives.ConvertTruncating<float, sbyte>(scaled, destination);
         return scale;
     }
 
