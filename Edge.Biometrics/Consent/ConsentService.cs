@@ -152,21 +152,39 @@ public sealed class ConsentService
     }
 
     /// <summary>Effective masks of every pupil with a consent or objection (for the start-up load).</summary>
+    /// <remarks>Two queries for the whole school, not two per pupil: this runs before the gate can match anyone.</remarks>
     public IReadOnlyDictionary<long, BiometricPurpose> AllMasks()
     {
         var now = _time.GetUtcNow();
         using var connection = Database.Connect();
         using var transaction = connection.BeginTransaction();
-        var pupils = new List<long>();
+        var grants = new Dictionary<long, List<ConsentGrant>>();
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = "SELECT pupil_id FROM consents UNION SELECT pupil_id FROM objections";
+            command.CommandText = "SELECT pupil_id, given_at, purposes, expires_at FROM consents WHERE withdrawn_at IS NULL";
             using var reader = command.ExecuteReader();
             while (reader.Read())
-                pupils.Add(reader.GetInt64(0));
+            {
+                long pupil = reader.GetInt64(0);
+                if (!grants.TryGetValue(pupil, out var list))
+                    grants[pupil] = list = [];
+                list.Add(new ConsentGrant(pupil, "", "", DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture), "", (BiometricPurpose)reader.GetInt32(2),
+                    DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture), "", false));
+            }
         }
-        return pupils.ToDictionary(p => p, p => Mask(connection, transaction, p, now));
+        var objections = new Dictionary<long, int>();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT pupil_id, COUNT(*) FROM objections WHERE lifted_at IS NULL GROUP BY pupil_id";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                objections[reader.GetInt64(0)] = reader.GetInt32(1);
+        }
+        return grants.Keys.Union(objections.Keys).ToDictionary(
+            pupil => pupil,
+            pupil => ConsentPolicy.EffectiveMask(grants.GetValueOrDefault(pupil) ?? [], objections.GetValueOrDefault(pupil), now));
     }
 
     /// <summary>Recomputes every pupil's mask (consents expire with time) and pushes the changed ones. Returns how many changed.</summary>
