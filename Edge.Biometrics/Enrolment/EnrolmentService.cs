@@ -62,7 +62,12 @@ public sealed class EnrolmentService
         var pairs = _index.Add(saved);
         if (pairs.Count > 0)
             _store.SaveLookAlikes(pairs, _extractor.ModelId);
-        _index.SetPurposes(pupilId, _consents.EffectiveMask(pupilId));
+        var mask = _consents.EffectiveMask(pupilId);
+        _index.SetPurposes(pupilId, mask);
+        // A revocation that ran while this enrolment was storing deleted the rows already; the
+        // fresh copies in memory must go too (the None mask above already hides them).
+        if ((mask & BiometricPurpose.Access) == 0)
+            _index.RemovePupil(pupilId);
         return new EnrolmentResult(pupilId, saved.Select(t => t.TemplateId).ToList(), feedback, pairs);
     }
 
