@@ -11,6 +11,11 @@ set -euo pipefail
 # centre). Later tiers add here: ffmpeg chromium.
 APT_PACKAGES="socat sqlite3 ca-certificates openssl mosquitto mosquitto-clients libmosquitto1 postgresql"
 
+# Embedding index benchmark peers (benchmarks/index-peers/peers.py, run by `Edge.Benchmarks index`):
+# FAISS IndexFlatIP and hnswlib on the same vectors. Only the benchmark needs them, not the tests.
+# They install under /usr/bin/python3; the benchmark calls that interpreter (a pyenv python3 would not see them).
+APT_PACKAGES="$APT_PACKAGES python3-numpy python3-faiss python3-hnswlib"
+
 # The SDK major version global.json asks for.
 DOTNET_MAJOR=10
 

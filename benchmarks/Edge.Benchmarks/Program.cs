@@ -5,6 +5,9 @@ using Kezekshi.Edge.Benchmarks;
 // sync  : catch-up edge -> broker -> centre -> PostgreSQL vs raw mosquitto (tools/bench-sync.sh starts the servers)
 // till  : canteen charge latency and a 300-pupil queue on a real SQLite file (TillBenchmark)
 // other : BenchmarkDotNet (e.g. --filter *Decision*)
+// index : embedding index search vs FAISS/hnswlib, and the 50k load from biometrics.db (IndexBenchmark.cs)
+if (args.Length > 0 && args[0] == "index")
+    return IndexBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "wire" && OperatingSystem.IsLinux())
     return await WireLatencyBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "sync")

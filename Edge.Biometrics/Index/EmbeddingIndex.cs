@@ -1,0 +1,255 @@
+using System.Numerics.Tensors;
+
+namespace Kezekshi.Edge.Biometrics.Index;
+
+/// <summary>A pair of enrolled pupils whose templates are too close to tell apart by face alone (twins, siblings).</summary>
+public readonly record struct LookAlikePair(long PupilA, long PupilB, float Score)
+{
+    /// <summary>The same pair with the smaller id first, so a pair is stored once.</summary>
+    public LookAlikePair Normalised() => PupilA <= PupilB ? this : new(PupilB, PupilA, Score);
+}
+
+/// <summary>
+/// The in-memory embedding index: exact SIMD search over float32 or int8 templates, the open-set
+/// decision, purpose masks checked per row, and copy-on-write snapshots.
+/// </summary>
+/// <remarks>
+/// <para>Searches read one immutable snapshot (<c>Volatile.Read</c>) and never take a
+/// lock; enrol, delete and consent changes build a new snapshot under a writers-only lock and
+/// publish it with <c>Volatile.Write</c>. A search that started on the old
+/// snapshot finishes on it; the next one sees the change.</para>
+/// <para>Purpose limits live HERE, not in callers: each row carries its pupil's effective consent
+/// mask (pushed by the consent service) and a search skips rows without the call's purpose. A pupil
+/// whose mask was never pushed has mask None: fail closed.</para>
+/// </remarks>
+public sealed class EmbeddingIndex
+{
+    private readonly Lock _writeLock = new();
+    private Snapshot _snapshot = Snapshot.Empty;
+
+    public EmbeddingIndex(MatchPolicy? policy = null)
+    {
+        Policy = policy ?? new MatchPolicy();
+        Policy.Validate();
+    }
+
+    public MatchPolicy Policy { get; }
+
+    /// <summary>Templates held, over all spaces.</summary>
+    public int Count => Volatile.Read(ref _snapshot).Partitions.Values.Sum(p => p.Count);
+
+    /// <summary>Replaces everything at once (the start-up load from the store).</summary>
+    public void Load(IEnumerable<IndexedTemplate> templates, IReadOnlyDictionary<long, BiometricPurpose> purposes, IEnumerable<LookAlikePair> lookAlikes)
+    {
+        ArgumentNullException.ThrowIfNull(templates);
+        var masks = new Dictionary<long, BiometricPurpose>(purposes);
+        var partitions = new Dictionary<TemplateSpace, IndexPartition>();
+        foreach (var group in templates.GroupBy(t => new TemplateSpace(t.Modality, t.ModelId)))
+        {
+            var list = group.ToList();
+            int dimensions = CheckDimensions(list, null);
+            partitions[group.Key] = IndexPartition.Build(dimensions, list, p => masks.GetValueOrDefault(p));
+        }
+        var snapshot = new Snapshot(partitions, masks, BuildLookAlikes(lookAlikes));
+        lock (_writeLock)
+            Publish(snapshot);
+    }
+
+    /// <summary>
+    /// Adds templates and returns the look-alike pairs they create (for the store to keep). Look-alikes
+    /// are found against every enrolled pupil in the same space whatever their consent: the point is
+    /// to stop a wrong accept when the twin is not visible to a purpose.
+    /// </summary>
+    public IReadOnlyList<LookAlikePair> Add(IReadOnlyList<IndexedTemplate> templates)
+    {
+        ArgumentNullException.ThrowIfNull(templates);
+        lock (_writeLock)
+        {
+            var current = _snapshot;
+            var partitions = new Dictionary<TemplateSpace, IndexPartition>(current.Partitions);
+            var pairs = new List<LookAlikePair>();
+            float threshold = Policy.EffectiveLookAlikeThreshold;
+            foreach (var group in templates.GroupBy(t => new TemplateSpace(t.Modality, t.ModelId)))
+            {
+                var list = group.ToList();
+                partitions.TryGetValue(group.Key, out var existing);
+                int dimensions = CheckDimensions(list, existing);
+                foreach (var template in list)
+                {
+                    if (existing is not null)
+                        for (int i = 0; i < existing.Count; i++)
+                            if (existing.PupilIds[i] != template.PupilId && TensorPrimitives.Dot(template.Vector, existing.Row(i)) >= threshold)
+                                pairs.Add(new LookAlikePair(template.PupilId, existing.PupilIds[i], TensorPrimitives.Dot(template.Vector, existing.Row(i))).Normalised());
+                    foreach (var other in list)
+                        if (other.PupilId != template.PupilId && TensorPrimitives.Dot(template.Vector, other.Vector) >= threshold)
+                            pairs.Add(new LookAlikePair(template.PupilId, other.PupilId, TensorPrimitives.Dot(template.Vector, other.Vector)).Normalised());
+                }
+                partitions[group.Key] = existing is null
+                    ? IndexPartition.Build(dimensions, list, p => current.Purposes.GetValueOrDefault(p))
+                    : existing.Append(list, p => current.Purposes.GetValueOrDefault(p));
+            }
+            var distinct = pairs.GroupBy(p => (p.PupilA, p.PupilB)).Select(g => g.MaxBy(p => p.Score)).ToList();
+            Publish(new Snapshot(partitions, current.Purposes, MergeLookAlikes(current.LookAlikes, distinct)));
+            return distinct;
+        }
+    }
+
+    /// <summary>Removes every template of a pupil (revocation, objection, leaving) from memory at once.</summary>
+    public int RemovePupil(long pupilId)
+    {
+        lock (_writeLock)
+        {
+            var current = _snapshot;
+            int removed = 0;
+            var partitions = new Dictionary<TemplateSpace, IndexPartition>();
+            foreach (var (space, partition) in current.Partitions)
+            {
+                var kept = partition.Without(i => partition.PupilIds[i] == pupilId);
+                removed += partition.Count - kept.Count;
+                if (kept.Count > 0)
+                    partitions[space] = kept;
+            }
+            var purposes = new Dictionary<long, BiometricPurpose>(current.Purposes);
+            purposes.Remove(pupilId);
+            var lookAlikes = current.LookAlikes
+                .Where(kv => kv.Key != pupilId)
+                .ToDictionary(kv => kv.Key, kv => kv.Value.Where(p => p != pupilId).ToArray())
+                .Where(kv => kv.Value.Length > 0)
+                .ToDictionary();
+            Publish(new Snapshot(partitions, purposes, lookAlikes));
+            return removed;
+        }
+    }
+
+    /// <summary>Removes single templates (expired as unused).</summary>
+    public int RemoveTemplates(IReadOnlySet<long> templateIds)
+    {
+        ArgumentNullException.ThrowIfNull(templateIds);
+        lock (_writeLock)
+        {
+            var current = _snapshot;
+            int removed = 0;
+            var partitions = new Dictionary<TemplateSpace, IndexPartition>();
+            foreach (var (space, partition) in current.Partitions)
+            {
+                var kept = partition.Without(i => templateIds.Contains(partition.TemplateIds[i]));
+                removed += partition.Count - kept.Count;
+                if (kept.Count > 0)
+                    partitions[space] = kept;
+            }
+            Publish(current with { Partitions = partitions });
+            return removed;
+        }
+    }
+
+    /// <summary>Sets the purposes a pupil's templates may be matched for (the effective consent mask).</summary>
+    public void SetPurposes(long pupilId, BiometricPurpose purposes)
+    {
+        lock (_writeLock)
+        {
+            var current = _snapshot;
+            var masks = new Dictionary<long, BiometricPurpose>(current.Purposes) { [pupilId] = purposes };
+            var partitions = current.Partitions.ToDictionary(kv => kv.Key, kv => kv.Value.WithPurposes(pupilId, purposes));
+            Publish(current with { Partitions = partitions, Purposes = masks });
+        }
+    }
+
+    /// <summary>The purpose mask the index holds for a pupil (None when never set).</summary>
+    public BiometricPurpose PurposesOf(long pupilId) => Volatile.Read(ref _snapshot).Purposes.GetValueOrDefault(pupilId);
+
+    /// <summary>Template ids held for a pupil, over all spaces.</summary>
+    public IReadOnlyList<long> TemplatesOf(long pupilId)
+    {
+        var result = new List<long>();
+        foreach (var partition in Volatile.Read(ref _snapshot).Partitions.Values)
+            for (int i = 0; i < partition.Count; i++)
+                if (partition.PupilIds[i] == pupilId)
+                    result.Add(partition.TemplateIds[i]);
+        return result;
+    }
+
+    /// <summary>The pupils flagged as look-alikes of <paramref name="pupilId"/>.</summary>
+    public IReadOnlyList<long> LookAlikesOf(long pupilId) =>
+        Volatile.Read(ref _snapshot).LookAlikes.TryGetValue(pupilId, out var others) ? others : [];
+
+    /// <summary>
+    /// Identifies a face (or palm) for ONE purpose. Only templates whose pupil's consent covers
+    /// <paramref name="purpose"/> are ever compared.
+    /// </summary>
+    /// <param name="query">An L2-normalised template from the same model as <paramref name="space"/>.</param>
+    public IdentifyDecision Identify(ReadOnlySpan<float> query, BiometricPurpose purpose, TemplateSpace space, SearchPrecision precision = SearchPrecision.Int8)
+    {
+        if (purpose == BiometricPurpose.None || ((byte)purpose & ((byte)purpose - 1)) != 0)
+            throw new ArgumentException($"An identify call states exactly one purpose; got '{purpose}'.", nameof(purpose));
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (!snapshot.Partitions.TryGetValue(space, out var partition))
+            return Unknown($"no {space.Modality} templates from model '{space.ModelId}' are enrolled");
+        if (query.Length != partition.Dimensions)
+            throw new ArgumentException($"The query has {query.Length} dimensions but model '{space.ModelId}' templates have {partition.Dimensions}: the extractor and the enrolled templates come from different models.", nameof(query));
+
+        var policy = Policy;
+        int capacity = precision == SearchPrecision.Int8 ? Math.Max(policy.RerankCandidates, policy.TopK) : Math.Max(policy.TopK, 2);
+        var top = new TopPupils(capacity);
+        partition.Scan(query, purpose, precision, top);
+        if (top.Count == 0)
+            return Unknown($"nobody is enrolled with consent for {purpose}");
+
+        int shown = Math.Min(policy.TopK, top.Count);
+        var candidates = new Candidate[shown];
+        for (int i = 0; i < shown; i++)
+            candidates[i] = new Candidate(top.PupilAt(i), partition.TemplateIds[top.RowAt(i)], top.ScoreAt(i));
+        return Decide(top.PupilAt(0), top.ScoreAt(0), top.Count > 1 ? top.ScoreAt(1) : -1f, top.Count > 1 ? top.PupilAt(1) : null, candidates, snapshot);
+    }
+
+    private IdentifyDecision Decide(long best, float bestScore, float runnerUp, long? runnerUpPupil, Candidate[] candidates, Snapshot snapshot)
+    {
+        var policy = Policy;
+        if (bestScore < policy.AcceptThreshold)
+            return new(IdentifyOutcome.Unknown, null, bestScore, runnerUp, candidates, $"best score {bestScore:F3} is below the threshold {policy.AcceptThreshold:F3}");
+        if (snapshot.LookAlikes.TryGetValue(best, out var twins))
+            return new(IdentifyOutcome.SecondFactorRequired, best, bestScore, runnerUp, candidates,
+                $"pupil {best} has an enrolled look-alike ({string.Join(", ", twins)}): confirm with a card or PIN");
+        if (bestScore - runnerUp < policy.Margin)
+            return new(IdentifyOutcome.Unknown, null, bestScore, runnerUp, candidates,
+                $"ambiguous: pupil {best} ({bestScore:F3}) is within the margin {policy.Margin:F3} of pupil {runnerUpPupil} ({runnerUp:F3})");
+        return new(IdentifyOutcome.Accepted, best, bestScore, runnerUp, candidates, $"pupil {best} at {bestScore:F3}, {bestScore - runnerUp:F3} ahead of the next pupil");
+    }
+
+    private static IdentifyDecision Unknown(string reason) => new(IdentifyOutcome.Unknown, null, float.NaN, float.NaN, [], reason);
+
+    private static int CheckDimensions(List<IndexedTemplate> templates, IndexPartition? existing)
+    {
+        int dimensions = existing?.Dimensions ?? templates[0].Vector.Length;
+        foreach (var template in templates)
+        {
+            if (template.Vector.Length != dimensions)
+                throw new ArgumentException($"Template {template.TemplateId} of pupil {template.PupilId} has {template.Vector.Length} dimensions but model '{template.ModelId}' templates have {dimensions}. Re-enrol the pupil with the current model.", nameof(templates));
+            if (dimensions == 0)
+                throw new ArgumentException($"Template {template.TemplateId} is empty.", nameof(templates));
+        }
+        return dimensions;
+    }
+
+    private static Dictionary<long, long[]> BuildLookAlikes(IEnumerable<LookAlikePair> pairs) => MergeLookAlikes(new Dictionary<long, long[]>(), pairs);
+
+    private static Dictionary<long, long[]> MergeLookAlikes(IReadOnlyDictionary<long, long[]> existing, IEnumerable<LookAlikePair> pairs)
+    {
+        var sets = existing.ToDictionary(kv => kv.Key, kv => new HashSet<long>(kv.Value));
+        foreach (var pair in pairs)
+        {
+            (sets.TryGetValue(pair.PupilA, out var a) ? a : sets[pair.PupilA] = []).Add(pair.PupilB);
+            (sets.TryGetValue(pair.PupilB, out var b) ? b : sets[pair.PupilB] = []).Add(pair.PupilA);
+        }
+        return sets.ToDictionary(kv => kv.Key, kv => kv.Value.Order().ToArray());
+    }
+
+    private void Publish(Snapshot snapshot) => Volatile.Write(ref _snapshot, snapshot);
+
+    private sealed record Snapshot(
+        IReadOnlyDictionary<TemplateSpace, IndexPartition> Partitions,
+        IReadOnlyDictionary<long, BiometricPurpose> Purposes,
+        IReadOnlyDictionary<long, long[]> LookAlikes)
+    {
+        public static readonly Snapshot Empty = new(new Dictionary<TemplateSpace, IndexPartition>(), new Dictionary<long, BiometricPurpose>(), new Dictionary<long, long[]>());
+    }
+}

@@ -1,0 +1,47 @@
+namespace Kezekshi.Edge.Biometrics.Index;
+
+/// <summary>
+/// The open-set decision rule: a face is accepted only when its best score passes
+/// <see cref="AcceptThreshold"/> AND beats the best DIFFERENT pupil by <see cref="Margin"/>.
+/// </summary>
+/// <remarks>
+/// Scores are cosine similarities (dot products of unit vectors), so they lie in [-1, 1]. The
+/// defaults suit an ArcFace-style embedder; a deployment calibrates them on its own model with the
+/// accuracy command and records the chosen threshold (docs/biometrics.md).
+/// </remarks>
+public sealed record MatchPolicy
+{
+    /// <summary>The lowest score that can be accepted at all.</summary>
+    public float AcceptThreshold { get; init; } = 0.5f;
+
+    /// <summary>How far the best pupil must be ahead of the best different pupil.</summary>
+    public float Margin { get; init; } = 0.08f;
+
+    /// <summary>
+    /// Two enrolled pupils whose templates score at least this much against each other are
+    /// look-alikes (twins, siblings): neither is ever accepted on the face alone. Defaults to
+    /// <see cref="AcceptThreshold"/> minus <see cref="Margin"/>: a pair that close could not keep the margin.
+    /// </summary>
+    public float? LookAlikeThreshold { get; init; }
+
+    /// <summary>How many candidates a search returns (distinct pupils, best first).</summary>
+    public int TopK { get; init; } = 5;
+
+    /// <summary>Int8 searches re-score this many distinct pupils in float32 before deciding.</summary>
+    public int RerankCandidates { get; init; } = 32;
+
+    public float EffectiveLookAlikeThreshold => LookAlikeThreshold ?? AcceptThreshold - Margin;
+
+    /// <summary>Throws with a message naming the setting when the policy makes no sense.</summary>
+    public void Validate()
+    {
+        if (AcceptThreshold is <= -1f or > 1f || float.IsNaN(AcceptThreshold))
+            throw new ArgumentOutOfRangeException(nameof(AcceptThreshold), AcceptThreshold, "Biometrics:Match:AcceptThreshold must be a cosine similarity in (-1, 1]; 0.4-0.6 is usual. Run the accuracy command to choose it.");
+        if (Margin is < 0f or > 1f || float.IsNaN(Margin))
+            throw new ArgumentOutOfRangeException(nameof(Margin), Margin, "Biometrics:Match:Margin must be between 0 and 1; 0.05-0.1 is usual.");
+        if (TopK is < 1 or > 64)
+            throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "Biometrics:Match:TopK must be between 1 and 64.");
+        if (RerankCandidates is < 2 or > 1024)
+            throw new ArgumentOutOfRangeException(nameof(RerankCandidates), RerankCandidates, "Biometrics:Match:RerankCandidates must be between 2 and 1024.");
+    }
+}

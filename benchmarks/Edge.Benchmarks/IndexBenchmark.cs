@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Kezekshi.Edge.Biometrics;
+using Kezekshi.Edge.Biometrics.Audit;
+using Kezekshi.Edge.Biometrics.Index;
+using Kezekshi.Edge.Biometrics.Storage;
+
+namespace Kezekshi.Edge.Benchmarks;
+
+/// <summary>
+/// The embedding index benchmark (issue 3 §9): single-query latency on one thread at 1k-1M random
+/// L2-normalised vectors, float32 and int8, side by side with FAISS IndexFlatIP and hnswlib run on
+/// the same vectors (benchmarks/index-peers/peers.py), recall@1 against exact search; then the
+/// time to load 50,000 templates from biometrics.db into the index.
+/// </summary>
+/// <remarks>
+/// Queries are re-captures of enrolled vectors (the identity plus an equal amount of noise, cosine
+/// about 0.7 to it), so recall@1 means something; purely random queries would make every score
+/// near zero and recall a coin toss. One template per "pupil". Python peers are timed around their
+/// Python call, which adds a few microseconds of interpreter overhead to their figures.
+/// </remarks>
+public static class IndexBenchmark
+{
+    private static readonly TemplateSpace Space = new(BiometricModality.Face, "bench");
+
+    public static int Run(string[] args)
+    {
+        var sizes = ArgList(args, "--sizes", [1_000, 10_000, 50_000, 1_000_000]);
+        var dims = ArgList(args, "--dims", [192, 512]);
+        int queries = ArgList(args, "--queries", [500])[0];
+        int loadCount = ArgList(args, "--load", [50_000])[0];
+        bool peers = !args.Contains("--no-peers");
+        bool hnsw = !args.Contains("--no-hnsw");
+        string cache = Path.Combine(RepoRoot(), ".cache", "index-bench");
+        Directory.CreateDirectory(cache);
+
+        var rows = new List<string[]>();
+        foreach (int d in dims)
+            foreach (int n in sizes)
+            {
+                Console.Error.WriteLine($"[{n} x {d}] generating, searching...");
+                rows.AddRange(Measure(n, d, queries, peers, hnsw, cache));
+            }
+
+        Console.WriteLine();
+        Console.WriteLine($"Embedding index, single query on one thread ({queries} queries per row; {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription.Trim()}; {RuntimeInformation.ProcessArchitecture}, AVX2 {System.Runtime.Intrinsics.X86.Avx2.IsSupported})");
+        Console.WriteLine("| dims | templates | engine | p50 µs | p99 µs | recall@1 vs exact | build/load s |");
+        Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|");
+        foreach (var row in rows)
+            Console.WriteLine("| " + string.Join(" | ", row) + " |");
+
+        if (loadCount > 0)
+        {
+            Console.Error.WriteLine($"[load] writing {loadCount} encrypted templates to a temporary biometrics.db...");
+            var (storeMs, indexMs, cpuMs) = MeasureLoad(loadCount, 192);
+            Console.WriteLine();
+            Console.WriteLine($"Start-up load of {loadCount:N0} templates (192-D) from biometrics.db into the index (median of 3):");
+            Console.WriteLine("| read + AES-GCM decrypt + audit + consent masks ms | index build ms | total ms (wall) | process CPU ms |");
+            Console.WriteLine("|---:|---:|---:|---:|");
+            Console.WriteLine($"| {storeMs:F0} | {indexMs:F0} | {storeMs + indexMs:F0} | {cpuMs:F0} |");
+        }
+        return 0;
+    }
+
+    private static List<string[]> Measure(int n, int d, int queryCount, bool peers, bool hnsw, string cache)
+    {
+        var random = new Random(n * 31 + d);
+        var basis = new float[n * d];
+        for (int i = 0; i < basis.Length; i++)
+            basis[i] = Gaussian(random);
+        for (int i = 0; i < n; i++)
+        {
+            var row = basis.AsSpan(i * d, d);
+            TensorPrimitives.Divide(row, TensorPrimitives.Norm(row), row);
+        }
+        var queries = new float[queryCount * d];
+        for (int q = 0; q < queryCount; q++)
+        {
+            var identity = basis.AsSpan(random.Next(n) * d, d);
+            var query = queries.AsSpan(q * d, d);
+            for (int j = 0; j < d; j++)
+                query[j] = Gaussian(random);
+            TensorPrimitives.Divide(query, TensorPrimitives.Norm(query), query);
+            TensorPrimitives.Add(query, identity, query);
+            TensorPrimitives.Divide(query, TensorPrimitives.Norm(query), query);
+        }
+
+        // Exact truth, computed plainly here (not by the index under test).
+        var truth = new int[queryCount];
+        for (int q = 0; q < queryCount; q++)
+        {
+            var query = queries.AsSpan(q * d, d);
+            float best = float.NegativeInfinity;
+            for (int i = 0; i < n; i++)
+            {
+                float s = TensorPrimitives.Dot(query, basis.AsSpan(i * d, d));
+                if (s > best)
+                    (best, truth[q]) = (s, i);
+            }
+        }
+
+        var build = Stopwatch.StartNew();
+        var index = new EmbeddingIndex(new MatchPolicy { AcceptThreshold = 0.5f, Margin = 0.05f, LookAlikeThreshold = 2f });
+        var templates = new IndexedTemplate[n];
+        for (int i = 0; i < n; i++)
+            templates[i] = new IndexedTemplate(i, i, BiometricModality.Face, Space.ModelId, basis.AsSpan(i * d, d).ToArray());
+        index.Load(templates, AllAccess(templates.Select(t => t.PupilId)), []);
+        double buildSeconds = build.Elapsed.TotalSeconds;
+        templates = null;
+        GC.Collect();
+
+        var rows = new List<string[]>();
+        foreach (var precision in new[] { SearchPrecision.Float32, SearchPrecision.Int8 })
+        {
+            for (int w = 0; w < Math.Min(20, queryCount); w++)
+                index.Identify(queries.AsSpan(w * d, d), BiometricPurpose.Access, Space, precision);
+            var samples = new double[queryCount];
+            int hits = 0;
+            for (int q = 0; q < queryCount; q++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                var decision = index.Identify(queries.AsSpan(q * d, d), BiometricPurpose.Access, Space, precision);
+                samples[q] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                if (decision.Candidates.Count > 0 && decision.Candidates[0].PupilId == truth[q])
+                    hits++;
+            }
+            string engine = precision == SearchPrecision.Float32 ? "Kezekshi float32 exact (TensorPrimitives)" : "Kezekshi int8 + float re-rank of 32";
+            rows.Add(Row(d, n, engine, samples, hits / (double)queryCount, buildSeconds));
+        }
+
+        if (peers)
+        {
+            string basePath = Path.Combine(cache, $"base-{n}-{d}.f32");
+            string queryPath = Path.Combine(cache, $"queries-{n}-{d}.f32");
+            string truthPath = Path.Combine(cache, $"truth-{n}-{d}.i32");
+            WriteMatrix(basePath, basis, n, d);
+            WriteMatrix(queryPath, queries, queryCount, d);
+            using (var stream = File.Create(truthPath))
+            {
+                stream.Write(BitConverter.GetBytes(queryCount));
+                stream.Write(MemoryMarshal.AsBytes(truth.AsSpan()));
+            }
+            basis = null;
+            GC.Collect();
+            rows.AddRange(RunPeers(d, n, basePath, queryPath, truthPath, hnsw));
+            File.Delete(basePath);
+        }
+        return rows;
+    }
+
+    private static IEnumerable<string[]> RunPeers(int d, int n, string basePath, string queryPath, string truthPath, bool hnsw)
+    {
+        string script = Path.Combine(RepoRoot(), "benchmarks", "index-peers", "peers.py");
+        // Debian's python3-faiss/-hnswlib live under /usr/bin/python3; a pyenv or venv python3 earlier on PATH would not see them.
+        string python = ArgString(Environment.GetCommandLineArgs(), "--python") ?? (File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { script, basePath, queryPath, truthPath })
+            start.ArgumentList.Add(a);
+        if (!hnsw)
+            start.ArgumentList.Add("--no-hnsw");
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return [[d.ToString(CultureInfo.InvariantCulture), n.ToString("N0", CultureInfo.InvariantCulture), $"peers not run: python3 not found ({e.Message}); run tools/setup.sh", "", "", "", ""]];
+        }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            var rows = new List<string[]>();
+            foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                using var json = JsonDocument.Parse(line);
+                var root = json.RootElement;
+                string engine = root.GetProperty("engine").GetString()!;
+                if (root.TryGetProperty("error", out var error))
+                {
+                    rows.Add([d.ToString(CultureInfo.InvariantCulture), n.ToString("N0", CultureInfo.InvariantCulture), $"{engine}: {error.GetString()}", "", "", "", ""]);
+                    continue;
+                }
+                rows.Add([d.ToString(CultureInfo.InvariantCulture), n.ToString("N0", CultureInfo.InvariantCulture), engine,
+                    root.GetProperty("p50_us").GetDouble().ToString("F1", CultureInfo.InvariantCulture),
+                    root.GetProperty("p99_us").GetDouble().ToString("F1", CultureInfo.InvariantCulture),
+                    root.GetProperty("recall1").GetDouble().ToString("F3", CultureInfo.InvariantCulture),
+                    root.GetProperty("build_s").GetDouble().ToString("F2", CultureInfo.InvariantCulture)]);
+            }
+            if (process.ExitCode != 0 || rows.Count == 0)
+                rows.Add([d.ToString(CultureInfo.InvariantCulture), n.ToString("N0", CultureInfo.InvariantCulture), $"peers failed (exit {process.ExitCode}): {stderr.Result.Trim().Split('\n').LastOrDefault()}", "", "", "", ""]);
+            return rows;
+        }
+    }
+
+    private static (double StoreMs, double IndexMs, double CpuMs) MeasureLoad(int count, int d)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "kezekshi-index-load-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var database = BiometricsDatabase.Open(Path.Combine(dir, BiometricsDatabase.FileName));
+            var key = TemplateKey.LoadOrCreate(Path.Combine(dir, "biometrics.key"));
+            var audit = new AuditLog(database);
+            var random = new Random(5);
+            using (var store = new TemplateStore(database, key, audit))
+            {
+                for (int batch = 0; batch < count; batch += 5_000)
+                {
+                    var templates = new List<NewTemplate>();
+                    for (int i = batch; i < Math.Min(count, batch + 5_000); i++)
+                    {
+                        var v = new float[d];
+                        for (int j = 0; j < d; j++)
+                            v[j] = Gaussian(random);
+                        TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
+                        templates.Add(new NewTemplate(i / 3 + 1, BiometricModality.Face, "bench", v, 0.9f));
+                    }
+                    store.Save(templates, "benchmark");
+                }
+                // One Access+Attendance consent per pupil, so the start-up computes real purpose masks.
+                var consents = new Kezekshi.Edge.Biometrics.Consent.ConsentService(store, new EmbeddingIndex(), audit);
+                var now = DateTimeOffset.UtcNow;
+                for (long pupil = 1; pupil <= (count - 1) / 3 + 1; pupil++)
+                    consents.RecordGrant(new Kezekshi.Edge.Biometrics.Consent.ConsentGrant(pupil, "g", "Guardian", now.AddDays(-1), new string('d', 64),
+                        BiometricPurpose.Access | BiometricPurpose.Attendance, now.AddDays(300), "benchmark", false));
+            }
+            var storeTimes = new List<double>();
+            var indexTimes = new List<double>();
+            var cpuTimes = new List<double>();
+            for (int run = 0; run < 3; run++)
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                // CPU time as well as wall time: on a shared machine the wall time mostly measures the neighbours.
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var clock = Stopwatch.StartNew();
+                using var store = new TemplateStore(database, key, audit);
+                var contents = store.LoadAll("benchmark");
+                var index = new EmbeddingIndex();
+                var masks = new Kezekshi.Edge.Biometrics.Consent.ConsentService(store, index, audit).AllMasks();
+                storeTimes.Add(clock.Elapsed.TotalMilliseconds);
+                clock.Restart();
+                index.Load(contents.Templates, masks, contents.LookAlikes);
+                indexTimes.Add(clock.Elapsed.TotalMilliseconds);
+                cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds);
+                if (index.Count != count || index.PurposesOf(1) != (BiometricPurpose.Access | BiometricPurpose.Attendance))
+                    throw new InvalidOperationException($"loaded {index.Count} of {count} templates");
+            }
+            return (storeTimes.Order().ElementAt(1), indexTimes.Order().ElementAt(1), cpuTimes.Order().ElementAt(1));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Every pupil consented to Access: the benchmark measures search, not consent.</summary>
+    private static Dictionary<long, BiometricPurpose> AllAccess(IEnumerable<long> pupils) => pupils.Distinct().ToDictionary(p => p, _ => BiometricPurpose.Access);
+
+    private static string[] Row(int d, int n, string engine, double[] samples, double recall, double build)
+    {
+        Array.Sort(samples);
+        return [d.ToString(CultureInfo.InvariantCulture), n.ToString("N0", CultureInfo.InvariantCulture), engine,
+            Percentile(samples, 0.50).ToString("F1", CultureInfo.InvariantCulture), Percentile(samples, 0.99).ToString("F1", CultureInfo.InvariantCulture),
+            recall.ToString("F3", CultureInfo.InvariantCulture), build.ToString("F2", CultureInfo.InvariantCulture)];
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private static float Gaussian(Random random)
+    {
+        double u1 = 1.0 - random.NextDouble();
+        double u2 = random.NextDouble();
+        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+    }
+
+    private static void WriteMatrix(string path, float[] data, int rows, int dims)
+    {
+        using var stream = File.Create(path);
+        stream.Write(BitConverter.GetBytes(rows));
+        stream.Write(BitConverter.GetBytes(dims));
+        stream.Write(MemoryMarshal.AsBytes(data.AsSpan(0, rows * dims)));
+    }
+
+    private static int[] ArgList(string[] args, string name, int[] fallback)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length
+            ? args[at + 1].Split(',').Select(s => int.Parse(s.Replace("k", "000", StringComparison.Ordinal).Replace("M", "000000", StringComparison.Ordinal), CultureInfo.InvariantCulture)).ToArray()
+            : fallback;
+    }
+
+    private static string? ArgString(string[] args, string name)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Kezekshi.sln")))
+                return dir.FullName;
+        return Directory.GetCurrentDirectory();
+    }
+}
