@@ -37,7 +37,12 @@ const data = new Float32Array(count);
 for (let i = 0; i < count; i++) data[i] = 0.5 + 0.5 * Math.sin(0.37 * i);
 const x = tf.tensor(data, shape, 'float32');
 
-const names = graph.outputs.map((o) => o.name);
+// The graph's own outputs plus any the signature names (faceres names its descriptor, an inner node).
+const signature = model.signature ?? model.userDefinedMetadata?.signature;
+const names = [...new Set([
+  ...graph.outputs.map((o) => o.name),
+  ...Object.values(signature?.outputs ?? {}).map((o) => o.name).filter((n) => n),
+])];
 let results = graph.execute(x, names);
 if (!Array.isArray(results)) results = [results];
 const out = { input: { name: input.name, shape }, outputs: {} };
