@@ -41,7 +41,7 @@ const x = tf.tensor(data, shape, 'float32');
 const signature = model.signature ?? model.userDefinedMetadata?.signature;
 const names = [...new Set([
   ...graph.outputs.map((o) => o.name),
-  ...Object.values(signature?.outputs ?? {}).map((o) => o.name).filter((n) => n),
+  ...Object.values(signature?.outputs ?? {}).map((o) => o.name).filter((n) => n).map((n) => n.replace(/:0$/, "")),
 ])];
 let results = graph.execute(x, names);
 if (!Array.isArray(results)) results = [results];

@@ -1,0 +1,58 @@
+using Kezekshi.Edge.Biometrics.Imaging;
+using Kezekshi.Edge.Biometrics.Onnx;
+
+namespace Kezekshi.Edge.Biometrics.Face;
+
+/// <summary>Settings of <see cref="OnnxFaceEmbedder"/>.</summary>
+/// <param name="InputScale">Pixel (0..255) × scale + offset = model input. MobileFaceNet here takes 0..1.</param>
+/// <param name="OutputName">The embedding output; null = the model's first output.</param>
+public sealed record FaceEmbedderOptions(float InputScale = 1 / 255f, float InputOffset = 0, string? OutputName = null);
+
+/// <summary>
+/// Any ONNX face embedder with an NHWC square RGB input (MobileFaceNet by default, or an ArcFace-style
+/// model named in the manifest). The embedding is L2-normalised here, once, so matching is a dot product.
+/// </summary>
+public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
+{
+    private readonly OnnxSession _session;
+    private readonly FaceEmbedderOptions _options;
+    private readonly string _inputName;
+    private readonly string _outputName;
+
+    public OnnxFaceEmbedder(OnnxSession session, string modelId, FaceEmbedderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        _session = session;
+        _options = options ?? new FaceEmbedderOptions();
+        ModelId = modelId;
+        var input = session.Inputs[0];
+        if (input.Shape.Length != 4 || input.Shape[1] != input.Shape[2] || input.Shape[3] != 3)
+            throw new ArgumentException($"{session.Description} does not take an NHWC square RGB image (input shape [{string.Join(",", input.Shape)}]).", nameof(session));
+        _inputName = input.Name;
+        InputSize = (int)input.Shape[1];
+        var output = _options.OutputName is null ? session.Outputs[0] : session.Outputs.FirstOrDefault(o => o.Name == _options.OutputName)
+            ?? throw new ArgumentException($"{session.Description} has no output {_options.OutputName}.", nameof(options));
+        _outputName = output.Name;
+        Dimensions = (int)output.Shape[^1];
+        if (Dimensions <= 0)
+            throw new ArgumentException($"{session.Description}: the embedding length of output {output.Name} is not fixed.", nameof(session));
+    }
+
+    public int InputSize { get; }
+
+    public int Dimensions { get; }
+
+    public string ModelId { get; }
+
+    public (float Scale, float Offset) InputTransform => (_options.InputScale, _options.InputOffset);
+
+    public void Embed(ReadOnlyMemory<float> alignedTensor, Span<float> template)
+    {
+        using var outputs = _session.Run(new OnnxInput(_inputName, alignedTensor, [1, InputSize, InputSize, 3]));
+        var values = outputs[_outputName].Values;
+        values[..Dimensions].CopyTo(template);
+        ImageOps.Normalise(template[..Dimensions]);
+    }
+
+    public void Dispose() => _session.Dispose();
+}
