@@ -8,7 +8,7 @@ namespace Kezekshi.Edge.Benchmarks;
 
 /// <summary>
 /// The face pipeline on the ORL face database (Olivetti Research Laboratory, 40 people × 10 images):
-///   face-accuracy [--dataset DIR] [--embedder mobilefacenet|faceres] [--pad 2] [--people 21-40] [--raw]
+///   face-accuracy [--dataset DIR] [--embedder mobilefacenet|faceres] [--pad 2] [--people 21-40] [--raw] [--threshold 0.9,0.95]
 ///       leave-one-out rank-1, TAR at FAR 1e-2 and 1e-3 with the thresholds that give them.
 ///   face-accuracy --calibrate 1-20 [--write-centre models/mobilefacenet.centre.json]
 ///       measures the embedding centre on people 1-20 and evaluates on the others, raw and centred.
@@ -63,8 +63,11 @@ internal static class FaceBenchmarks
         return (int.Parse(parts[0], _c), int.Parse(parts[^1], _c));
     }
 
+    private static float[] _extraThresholds = [];
+
     private static int Accuracy(string dataset, double pad, string embedder, string[] args)
     {
+        _extraThresholds = Option(args, "--threshold") is { } t ? [.. t.Split(',').Select(v => float.Parse(v, _c))] : [];
         var calibrate = Option(args, "--calibrate");
         var options = new FacePipelineOptions
         {
@@ -172,6 +175,12 @@ internal static class FaceBenchmarks
             var tar = genuine.Count(g => g > threshold) / (double)genuine.Count;
             var actualFar = impostor.Count(s => s > threshold) / (double)impostor.Count;
             Console.WriteLine($"    FAR {far:0e0}: threshold {threshold:0.000}  TAR {100 * tar:0.00}%  (measured FAR {100 * actualFar:0.000}%)");
+        }
+        foreach (var threshold in _extraThresholds)
+        {
+            var tar = genuine.Count(g => g > threshold) / (double)genuine.Count;
+            var far = impostor.Count(s => s > threshold) / (double)impostor.Count;
+            Console.WriteLine($"    threshold {threshold:0.000}: TAR {100 * tar:0.00}%  FAR {100 * far:0.000}%");
         }
         Console.WriteLine($"    genuine score median {genuine[genuine.Count / 2]:0.000} (min {genuine[0]:0.000}); impostor median {impostor[impostor.Count / 2]:0.000} (max {impostor[^1]:0.000})");
     }
