@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 
 namespace Kezekshi.Edge.Biometrics.Onnx;
@@ -296,6 +295,4 @@ internal static unsafe class OrtNative
 
     /// <summary>The folder tools/setup.sh extracts the library to, below the repository root.</summary>
     public static string SetupCacheFolder => Path.Combine(".cache", "onnxruntime", OperatingSystem.IsWindows() ? "win-x64" : "linux-x64");
-
-    internal static string? AssemblyFolder => Path.GetDirectoryName(typeof(OrtNative).GetTypeInfo().Assembly.Location);
 }
