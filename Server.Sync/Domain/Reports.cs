@@ -104,6 +104,14 @@ public sealed class Reports(CentreDatabase database, string timeZone = "Asia/Alm
         }, cancellationToken);
     }
 
+    /// <summary>Throws the 404 of <see cref="PassagesForGuardianAsync"/> unless the guardian is linked to the pupil.</summary>
+    public Task RequireGuardianOfAsync(long guardianId, long pupilId, CancellationToken cancellationToken) =>
+        database.RunAsync("checking a guardian's link in", async (connection, ct) =>
+        {
+            await RequireLinkAsync(connection, guardianId, pupilId, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
     private static async Task RequireLinkAsync(NpgsqlConnection connection, long guardianId, long pupilId, CancellationToken ct)
     {
         await using var linked = Sql.Command(connection, null, "SELECT 1 FROM guardian_pupils WHERE guardian = $1 AND pupil = $2", guardianId, pupilId);

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Kezekshi.Server.Sync.Api;
 using Kezekshi.Server.Sync.Ingest;
 using Kezekshi.Server.Sync.Store;
 using Microsoft.Extensions.Options;
@@ -46,6 +47,7 @@ public static class CentreHosting
             sp.GetRequiredService<IOptions<CentreOptions>>().Value.Ingest, sp.GetRequiredService<ILogger<EventIngestor>>()));
         builder.Services.AddHostedService<MigrationService>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, CentreHttpJsonContext.Default));
+        builder.AddCentreApi();
         return builder;
     }
 
@@ -64,6 +66,7 @@ public static class CentreHosting
             var status = await database.GetSchoolStatusAsync(id, ct).ConfigureAwait(false);
             return status is null ? Results.NotFound() : Results.Json(status, CentreHttpJsonContext.Default.SchoolStatus);
         });
+        app.MapCentreApi();
         return app;
     }
 
