@@ -25,7 +25,7 @@ public sealed class CanteenMoney(CentreDatabase database, TimeProvider? clock = 
         if (amount <= 0) throw CentreRequestException.Invalid("amountTiyn", $"amountTiyn must be greater than 0 (got {amount}); corrections are refunds at the school, not negative top-ups.");
         if (amount > MaxTopupTiyn) throw CentreRequestException.Invalid("amountTiyn", $"amountTiyn {amount} is above the single top-up limit of {MaxTopupTiyn} tiyn; check the amount is in tiyn (1 ₸ = 100 tiyn).");
         string source = Check.Text(request.Source, "source", 64);
-        var at = request.At ?? _clock.GetUtcNow();
+        var at = (request.At ?? _clock.GetUtcNow()).ToUniversalTime(); // Npgsql writes timestamptz from UTC values only
         return database.InTransactionAsync("recording a top-up in", async (connection, transaction, ct) =>
         {
             // ON CONFLICT DO NOTHING waits for a concurrent insert of the same id, so two racing repeats still give one top-up.

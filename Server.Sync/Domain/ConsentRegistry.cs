@@ -61,7 +61,7 @@ public sealed class ConsentRegistry(CentreDatabase database, TimeProvider? clock
                 INSERT INTO consents(id, pupil, given_by_kind, given_by, purposes, status, document_sha256, expires_at, operator, no_cross_border)
                 VALUES ($1, $2, $3, $4, $5, 'granted', $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING
                 """, consentId, pupilId, givenBy, Sql.Nullable(guardianId, NpgsqlDbType.Bigint), purposes.ToArray(), hash,
-                Sql.Nullable(request.ExpiresAt, NpgsqlDbType.TimestampTz), operatorName, noCrossBorder))
+                Sql.Nullable(request.ExpiresAt?.ToUniversalTime(), NpgsqlDbType.TimestampTz), operatorName, noCrossBorder))
             {
                 if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
                 {
