@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Text.Unicode;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Kezekshi.Server.Sync.Domain;
 using Kezekshi.Server.Sync.Store;
@@ -17,6 +20,15 @@ namespace Kezekshi.Server.Sync.Api;
 /// </remarks>
 public static class CentreApi
 {
+    // Web defaults (camelCase) with Cyrillic and Kazakh letters written as themselves rather than \uXXXX escapes;
+    // numbers must be JSON numbers, so "amountTiyn": "2000" is refused with the field named.
+    private static readonly ApiJsonContext s_json = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        Encoder = JavaScriptEncoder.Create(UnicodeRanges.All),
+        NumberHandling = JsonNumberHandling.Strict,
+        MaxDepth = 16,
+    });
+
     /// <summary>Registers the domain services, the key ring (from <c>Centre:ApiKeys</c>) and the JSON metadata.</summary>
     public static WebApplicationBuilder AddCentreApi(this WebApplicationBuilder builder)
     {
@@ -29,7 +41,7 @@ public static class CentreApi
         builder.Services.AddSingleton(sp => new CanteenMoney(sp.GetRequiredService<CentreDatabase>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new Reports(sp.GetRequiredService<CentreDatabase>(), configuration["Centre:TimeZone"] ?? "Asia/Almaty"));
         builder.Services.AddSingleton(sp => new Notices(sp.GetRequiredService<CentreDatabase>()));
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, s_json));
         return builder;
     }
 
@@ -42,7 +54,7 @@ public static class CentreApi
         foreach (string role in ApiRoles.All.Except(ring.EnabledRoles)) ApiLog.RoleDisabled(logger, role);
 
         var api = app.MapGroup("/api").AddEndpointFilter(TranslateFailures);
-        var json = ApiJsonContext.Default;
+        var json = s_json;
 
         // Schools
         api.MapGet("/schools", async (HttpRequest request, Roster roster, CancellationToken ct) =>
