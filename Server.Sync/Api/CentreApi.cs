@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Unicode;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -20,11 +19,12 @@ namespace Kezekshi.Server.Sync.Api;
 /// </remarks>
 public static class CentreApi
 {
-    // Web defaults (camelCase) with Cyrillic and Kazakh letters written as themselves rather than \uXXXX escapes;
-    // numbers must be JSON numbers, so "amountTiyn": "2000" is refused with the field named.
+    // Web defaults (camelCase) with Kazakh and Russian names and "+7…" phones written as themselves rather than \uXXXX
+    // escapes (the relaxed encoder is safe here: answers are application/json, never embedded in HTML); numbers must be
+    // JSON numbers, so "amountTiyn": "2000" is refused with the field named.
     private static readonly ApiJsonContext s_json = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
     {
-        Encoder = JavaScriptEncoder.Create(UnicodeRanges.All),
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = JsonNumberHandling.Strict,
         MaxDepth = 16,
     });
@@ -264,15 +264,13 @@ public static class CentreApi
         }
         catch (JsonException e)
         {
-            string field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
-            throw CentreRequestException.Invalid(field, $"{field}: {FirstSentence(e.Message)} Check the JSON against docs/centre-api.md.");
+            // A conversion failure names the property; a syntax error (cut-off body, stray comma) is about the body as a whole.
+            bool wrongType = e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);
+            string field = wrongType && !string.IsNullOrEmpty(e.Path) && e.Path != "$" ? e.Path.TrimStart('$', '.') : "body";
+            throw CentreRequestException.Invalid(field, field == "body"
+                ? $"The body is not a valid JSON object: {e.Message} Check the request against docs/centre-api.md."
+                : $"{field} has a value of the wrong type or form (text where a number is expected, a date not in ISO 8601 like 2026-11-21T07:38:12+05:00, a single value where a list is expected). Check the request against docs/centre-api.md.");
         }
-    }
-
-    private static string FirstSentence(string message)
-    {
-        int end = message.IndexOf(". ", StringComparison.Ordinal);
-        return end < 0 ? message : message[..(end + 1)];
     }
 
     private static long IdArg(string? value, string field) =>
