@@ -5,8 +5,8 @@ namespace Kezekshi.Server.Sync.Api;
 /// <summary>Source-generated log messages of the centre's HTTP API (event IDs 4100–4199). Each says what to do.</summary>
 internal static partial class ApiLog
 {
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "No API key configured for role {Role}: its endpoints answer 401. Set Centre:ApiKeys:{Role} (e.g. Centre__ApiKeys__{Role}=$(openssl rand -hex 32)) if it is needed.")]
-    public static partial void RoleDisabled(ILogger logger, string role);
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "No API key configured for role {Role}: its endpoints answer 401. Set Centre:ApiKeys:{Role} (environment: Centre__ApiKeys__{Variable}=$(openssl rand -hex 32)) if it is needed.")]
+    public static partial void RoleDisabled(ILogger logger, string role, string variable);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Refused {Method} {Path} from {Remote}: {Reason}.")]
     public static partial void Refused(ILogger logger, string method, string path, string remote, string reason);

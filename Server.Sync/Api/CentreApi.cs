@@ -51,7 +51,7 @@ public static class CentreApi
         ArgumentNullException.ThrowIfNull(app);
         var ring = app.Services.GetRequiredService<ApiKeyRing>(); // a bad key configuration stops the start here, with its reason
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CentreApi).FullName!);
-        foreach (string role in ApiRoles.All.Except(ring.EnabledRoles)) ApiLog.RoleDisabled(logger, role);
+        foreach (string role in ApiRoles.All.Except(ring.EnabledRoles)) ApiLog.RoleDisabled(logger, role, role.Replace("-", "", StringComparison.Ordinal));
 
         var api = app.MapGroup("/api").AddEndpointFilter(TranslateFailures);
         var json = s_json;
