@@ -19,6 +19,8 @@ namespace Kezekshi.Server.Sync.Api;
 [JsonSerializable(typeof(LimitRequest))]
 [JsonSerializable(typeof(AnnouncementRequest))]
 [JsonSerializable(typeof(HolidayRequest))]
+[JsonSerializable(typeof(MenuRequest))]
+[JsonSerializable(typeof(ScheduleRequest))]
 [JsonSerializable(typeof(SchoolView))]
 [JsonSerializable(typeof(List<SchoolView>))]
 [JsonSerializable(typeof(ClassView))]

@@ -75,6 +75,14 @@ public static class CentreApi
             Json(await notices.SetHolidayAsync(school, DateArg(day, "day")!.Value, await BodyAsync(request, json.HolidayRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 json.ChangeReceipt))
             .Allow(ApiRoles.Admin);
+        api.MapPut("/schools/{school}/menus/{day}", async (string school, string day, HttpRequest request, Notices notices, CancellationToken ct) =>
+            Json(await notices.PublishMenuAsync(school, DateArg(day, "day")!.Value, await BodyAsync(request, json.MenuRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+                json.ChangeReceipt))
+            .Allow(ApiRoles.Admin);
+        api.MapPut("/schools/{school}/schedules/classes/{classId}", async (string school, string classId, HttpRequest request, Notices notices, CancellationToken ct) =>
+            Json(await notices.ReplaceClassScheduleAsync(school, IdArg(classId, "classId"), await BodyAsync(request, json.ScheduleRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+                json.ChangeReceipt))
+            .Allow(ApiRoles.Admin);
 
         // Pupils and guardians
         api.MapPost("/pupils", async (HttpRequest request, Roster roster, CancellationToken ct) =>

@@ -20,6 +20,8 @@ public static class ChangeKinds
     public const string LimitsSet = "limits.set";
     public const string Announcement = "announcement";
     public const string HolidaySet = "holiday.set";
+    public const string MenuPublish = "menu.publish";
+    public const string ScheduleReplace = "schedule.replace";
 
     /// <summary>Every kind of protocol version 1, including those written by other parts of the centre.</summary>
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)

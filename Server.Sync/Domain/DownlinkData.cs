@@ -42,6 +42,18 @@ public sealed record AnnouncementData(string AnnouncementId, string Title, strin
 /// <summary><c>holiday.set</c>: a day (yyyy-MM-dd) the school is closed.</summary>
 public sealed record HolidayData(string Day, string Name);
 
+/// <summary><c>menu.publish</c>: the day's menu with prices in tiyn; the school replaces the menu of that day.</summary>
+public sealed record MenuData(string MenuId, string Day, IReadOnlyList<MenuItemData> Items);
+
+/// <summary>One dish of a <see cref="MenuData"/>.</summary>
+public sealed record MenuItemData(long MenuItemId, string Name, long PriceTiyn);
+
+/// <summary><c>schedule.replace</c> for a class: the whole set of windows when its pupils may pass (none = any time).</summary>
+public sealed record ScheduleData(string AppliesTo, long ClassId, IReadOnlyList<ScheduleWindowData> Windows);
+
+/// <summary>One window of a <see cref="ScheduleData"/>: ISO weekday 1 (Monday) – 7, local times HH:mm.</summary>
+public sealed record ScheduleWindowData(int Weekday, string From, string Until);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ClassData))]
 [JsonSerializable(typeof(PupilData))]
@@ -55,4 +67,6 @@ public sealed record HolidayData(string Day, string Name);
 [JsonSerializable(typeof(LimitsData))]
 [JsonSerializable(typeof(AnnouncementData))]
 [JsonSerializable(typeof(HolidayData))]
+[JsonSerializable(typeof(MenuData))]
+[JsonSerializable(typeof(ScheduleData))]
 internal sealed partial class DownlinkJsonContext : JsonSerializerContext;

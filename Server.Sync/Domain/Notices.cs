@@ -3,8 +3,8 @@ using Kezekshi.Server.Sync.Store;
 
 namespace Kezekshi.Server.Sync.Domain;
 
-/// <summary>Announcements and holidays sent to schools' feeds.</summary>
-/// <remarks>The school applies both as upserts by their key, so sending the same announcement again is harmless.</remarks>
+/// <summary>Announcements, holidays, menus and class schedules sent to schools' feeds.</summary>
+/// <remarks>The school applies each as an upsert or a replacement by its key, so sending the same one again is harmless.</remarks>
 public sealed class Notices(CentreDatabase database)
 {
     /// <summary>Sends an announcement to the listed schools, or to every school of a region; returns the versions written.</summary>
@@ -47,4 +47,66 @@ public sealed class Notices(CentreDatabase database)
             return new ChangeReceipt(ChangeKinds.HolidaySet, [new SchoolVersion(id, version)]);
         }, cancellationToken);
     }
+
+    /// <summary>Publishes a day's menu to a school (<c>menu.publish</c>).</summary>
+    public Task<ChangeReceipt> PublishMenuAsync(string? school, DateOnly day, MenuRequest request, CancellationToken cancellationToken)
+    {
+        string id = Check.School(school);
+        string dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        string menuId = request.MenuId is null ? $"m-{dayText}" : Check.Id(request.MenuId, "menuId");
+        if (request.Items is not { Count: > 0 and <= 200 } items)
+            throw CentreRequestException.Invalid("items", "items must list 1–200 dishes, each with menuItemId, name and priceTiyn.");
+        var dishes = new List<MenuItemData>(items.Count);
+        foreach (var item in items)
+        {
+            if (item is null) throw CentreRequestException.Invalid("items", "items holds a null dish.");
+            long itemId = Check.Positive(item.MenuItemId, "items.menuItemId");
+            long price = Check.Positive(item.PriceTiyn, "items.priceTiyn");
+            if (price > CanteenMoney.MaxTopupTiyn) throw CentreRequestException.Invalid("items.priceTiyn", $"priceTiyn {price} of dish {itemId} is implausible: prices are in tiyn (1 ₸ = 100 tiyn).");
+            if (dishes.Any(d => d.MenuItemId == itemId)) throw CentreRequestException.Invalid("items.menuItemId", $"menuItemId {itemId} appears twice.");
+            dishes.Add(new MenuItemData(itemId, Check.Text(item.Name, "items.name", 100), price));
+        }
+        return AppendOneAsync(id, ChangeKinds.MenuPublish, new MenuData(menuId, dayText, dishes), DownlinkJsonContext.Default.MenuData, null, cancellationToken);
+    }
+
+    /// <summary>Replaces the windows when a class may pass (<c>schedule.replace</c>); the class must belong to the school.</summary>
+    public Task<ChangeReceipt> ReplaceClassScheduleAsync(string? school, long classId, ScheduleRequest request, CancellationToken cancellationToken)
+    {
+        string id = Check.School(school);
+        if (request.Windows is not { Count: <= 50 } windows)
+            throw CentreRequestException.Invalid("windows", "windows is required: a list of at most 50 { weekday, from, until } (an empty list means any time).");
+        var checkedWindows = new List<ScheduleWindowData>(windows.Count);
+        foreach (var window in windows)
+        {
+            if (window is null) throw CentreRequestException.Invalid("windows", "windows holds a null window.");
+            int weekday = Check.Required(window.Weekday, "windows.weekday");
+            if (weekday is < 1 or > 7) throw CentreRequestException.Invalid("windows.weekday", $"weekday must be 1 (Monday) – 7 (Sunday), got {weekday}.");
+            var from = Time(window.From, "windows.from");
+            var until = Time(window.Until, "windows.until");
+            if (until <= from) throw CentreRequestException.Invalid("windows.until", $"until {window.Until} must be after from {window.From}.");
+            checkedWindows.Add(new ScheduleWindowData(weekday, from.ToString("HH:mm", CultureInfo.InvariantCulture), until.ToString("HH:mm", CultureInfo.InvariantCulture)));
+        }
+        return AppendOneAsync(id, ChangeKinds.ScheduleReplace, new ScheduleData("class", classId, checkedWindows), DownlinkJsonContext.Default.ScheduleData,
+            async (connection, transaction, ct) =>
+            {
+                await using var find = Sql.Command(connection, transaction, "SELECT 1 FROM classes WHERE id = $1 AND school = $2", classId, id);
+                if (await find.ExecuteScalarAsync(ct).ConfigureAwait(false) is null)
+                    throw CentreRequestException.NotFound($"School {id} has no class {classId}: list its classes (GET /api/schools/{id}/classes).");
+            }, cancellationToken);
+    }
+
+    private Task<ChangeReceipt> AppendOneAsync<T>(string school, string kind, T data, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
+        Func<Npgsql.NpgsqlConnection, Npgsql.NpgsqlTransaction, CancellationToken, Task>? check, CancellationToken cancellationToken) =>
+        database.InTransactionAsync($"writing {kind} to", async (connection, transaction, ct) =>
+        {
+            await Roster.RequireSchoolAsync(connection, transaction, school, ct).ConfigureAwait(false);
+            if (check is not null) await check(connection, transaction, ct).ConfigureAwait(false);
+            long version = await ChangeFeed.AppendAsync(connection, transaction, school, kind, data, typeInfo, ct).ConfigureAwait(false);
+            return new ChangeReceipt(kind, [new SchoolVersion(school, version)]);
+        }, cancellationToken);
+
+    private static TimeOnly Time(string? value, string field) =>
+        TimeOnly.TryParseExact(value, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out var time)
+            ? time
+            : throw CentreRequestException.Invalid(field, $"{field} '{Check.Show(value)}' is not a time: use HH:mm, e.g. 07:30.");
 }

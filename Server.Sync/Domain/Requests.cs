@@ -51,3 +51,15 @@ public sealed record AnnouncementRequest(string? AnnouncementId, IReadOnlyList<s
 
 /// <summary>A school holiday.</summary>
 public sealed record HolidayRequest(string? Name);
+
+/// <summary>A day's menu. <see cref="MenuId"/> defaults to <c>m-{day}</c>.</summary>
+public sealed record MenuRequest(string? MenuId, IReadOnlyList<MenuItemRequest>? Items);
+
+/// <summary>A dish: its id in the school's price list, its name, its price in tiyn.</summary>
+public sealed record MenuItemRequest(long? MenuItemId, string? Name, long? PriceTiyn);
+
+/// <summary>The windows when a class may pass; an empty list means any time.</summary>
+public sealed record ScheduleRequest(IReadOnlyList<ScheduleWindowRequest>? Windows);
+
+/// <summary>A window: ISO weekday 1 (Monday) – 7 and local times <c>HH:mm</c>.</summary>
+public sealed record ScheduleWindowRequest(int? Weekday, string? From, string? Until);

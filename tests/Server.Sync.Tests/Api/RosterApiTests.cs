@@ -151,4 +151,32 @@ public sealed class RosterApiTests : ApiFixture
         Assert.That(feedA[1].Data.GetProperty("day").GetString(), Is.EqualTo("2026-12-16"));
         Assert.That(badDay.FieldError("day"), Does.Contain("yyyy-MM-dd"));
     }
+
+    [Test]
+    public async Task Menus_and_class_schedules_reach_the_schools_feed_and_bad_ones_name_the_field()
+    {
+        long classId = (await PostAsync($"/api/schools/{SchoolA}/classes", """{ "name": "5Б", "grade": 5 }""")).Body.GetProperty("classId").GetInt64();
+        var menu = await PutAsync($"/api/schools/{SchoolA}/menus/2026-11-24", """{ "items": [{ "menuItemId": 31, "name": "Палау", "priceTiyn": 45000 }] }""");
+        var schedule = await PutAsync($"/api/schools/{SchoolA}/schedules/classes/{classId}",
+            """{ "windows": [{ "weekday": 1, "from": "07:30", "until": "13:30" }, { "weekday": 2, "from": "7:30", "until": "13:30" }] }""");
+        var badPrice = await PutAsync($"/api/schools/{SchoolA}/menus/2026-11-24", """{ "items": [{ "menuItemId": 31, "name": "Палау", "priceTiyn": 0 }] }""");
+        var badTime = await PutAsync($"/api/schools/{SchoolA}/schedules/classes/{classId}", """{ "windows": [{ "weekday": 1, "from": "13:30", "until": "07:30" }] }""");
+        var otherSchool = await PutAsync($"/api/schools/{SchoolB}/schedules/classes/{classId}", """{ "windows": [] }""");
+
+        Assert.That(menu.Status, Is.EqualTo(HttpStatusCode.OK), menu.Body.ToString());
+        Assert.That(schedule.Status, Is.EqualTo(HttpStatusCode.BadRequest), "7:30 is not HH:mm");
+        Assert.That(schedule.FieldError("windows.from"), Does.Contain("HH:mm"));
+        Assert.That(badPrice.FieldError("items.priceTiyn"), Does.Contain("greater than 0"));
+        Assert.That(badTime.FieldError("windows.until"), Does.Contain("after"));
+        Assert.That(otherSchool.Status, Is.EqualTo(HttpStatusCode.NotFound));
+        var fixedSchedule = await PutAsync($"/api/schools/{SchoolA}/schedules/classes/{classId}", """{ "windows": [{ "weekday": 1, "from": "07:30", "until": "13:30" }] }""");
+        Assert.That(fixedSchedule.Status, Is.EqualTo(HttpStatusCode.OK));
+
+        var feed = await FeedAsync(SchoolA);
+        Assert.That(feed.Select(c => c.Kind), Is.EqualTo(new[] { "class.upsert", "menu.publish", "schedule.replace" }));
+        Assert.That(feed[1].Data.GetProperty("menuId").GetString(), Is.EqualTo("m-2026-11-24"));
+        Assert.That(feed[1].Data.GetProperty("items")[0].GetProperty("priceTiyn").GetInt64(), Is.EqualTo(45000));
+        Assert.That(feed[2].Data.GetProperty("appliesTo").GetString(), Is.EqualTo("class"));
+        Assert.That(feed[2].Data.GetProperty("windows")[0].GetProperty("until").GetString(), Is.EqualTo("13:30"));
+    }
 }
