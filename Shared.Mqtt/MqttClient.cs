@@ -197,7 +197,28 @@ public sealed class MqttClient : IAsyncDisposable
     /// </summary>
     private static bool IsNetworkErrno(int errno) => errno is 101 or 110 or 111 or 113 or 10051 or 10060 or 10061 or 10065;
 
+    /// <summary>Index into Host:Port followed by <see cref="MqttClientOptions.Brokers"/>; moves on when a broker stays unreachable.</summary>
+    private int _brokerIndex;
+
+    private int BrokerCount => 1 + _options.Brokers.Count;
+
+    /// <summary>The broker the client is connected or connecting to.</summary>
+    public MqttBroker CurrentBroker => _brokerIndex == 0 ? new MqttBroker(_options.Host, _options.Port) : _options.Brokers[_brokerIndex - 1];
+
+    /// <summary>Connects to the current broker, then to each next one while the network refuses (not on a TLS/auth refusal).</summary>
     private (int Rc, int Errno) ConnectNative()
+    {
+        var result = ConnectToCurrent();
+        for (int tried = 1; tried < BrokerCount && result.Rc != LibMosquitto.MOSQ_ERR_SUCCESS
+             && (result.Rc != LibMosquitto.MOSQ_ERR_ERRNO || IsNetworkErrno(result.Errno)) && result.Rc != LibMosquitto.MOSQ_ERR_TLS; tried++)
+        {
+            _brokerIndex = (_brokerIndex + 1) % BrokerCount;
+            result = ConnectToCurrent();
+        }
+        return result;
+    }
+
+    private (int Rc, int Errno) ConnectToCurrent()
     {
         nint props = 0;
         try
@@ -207,7 +228,8 @@ public sealed class MqttClient : IAsyncDisposable
                 var seconds = (uint)Math.Min(uint.MaxValue, _options.SessionExpiry.TotalSeconds);
                 Check(LibMosquitto.property_add_int32(ref props, LibMosquitto.MQTT_PROP_SESSION_EXPIRY_INTERVAL, seconds), "mosquitto_property_add_int32");
             }
-            var rc = LibMosquitto.connect_bind_v5(_mosq, _options.Host, _options.Port, (int)_options.KeepAlive.TotalSeconds, null, props);
+            var broker = CurrentBroker;
+            var rc = LibMosquitto.connect_bind_v5(_mosq, broker.Host, broker.Port, (int)_options.KeepAlive.TotalSeconds, null, props);
             return (rc, Marshal.GetLastPInvokeError());
         }
         finally
@@ -384,11 +406,16 @@ public sealed class MqttClient : IAsyncDisposable
             try
             {
                 if (_disposed || _connected) continue;
-                MqttLog.Offline(_logger, _options.ClientId, _options.Host, _options.Port, "still offline; restarting libmosquitto's network thread");
+                var from = CurrentBroker;
+                if (BrokerCount > 1) _brokerIndex = (_brokerIndex + 1) % BrokerCount;
+                var to = CurrentBroker;
+                MqttLog.Offline(_logger, _options.ClientId, from.Host, from.Port,
+                    BrokerCount > 1 ? $"still offline; moving to the next broker {to.Host}:{to.Port}" : "still offline; restarting libmosquitto's network thread");
                 await Task.Run(() =>
                 {
                     LibMosquitto.loop_stop(_mosq, true);
-                    _ = LibMosquitto.reconnect(_mosq); // may fail while the broker is down: the new loop thread retries
+                    if (BrokerCount > 1) _ = ConnectToCurrent(); // may fail while that broker is down too: the new loop thread retries it
+                    else _ = LibMosquitto.reconnect(_mosq);
                     _ = LibMosquitto.loop_start(_mosq);
                 }).ConfigureAwait(false);
                 Interlocked.Exchange(ref _disconnectedSince, Environment.TickCount64);

@@ -18,6 +18,12 @@ public sealed class MqttClientOptions
 
     public int Port { get; init; } = 8883;
 
+    /// <summary>
+    /// Further brokers (the other nodes of a cluster), tried in turn after <see cref="Host"/>:<see cref="Port"/> when a
+    /// connection cannot be made or stays lost: the client never depends on one broker node.
+    /// </summary>
+    public IReadOnlyList<MqttBroker> Brokers { get; init; } = [];
+
     /// <summary>Client ID. With the broker's <c>use_username_as_clientid</c> the broker replaces it with the certificate CN.</summary>
     public required string ClientId { get; init; }
 
@@ -67,3 +73,6 @@ public sealed class MqttClientOptions
             throw new ArgumentOutOfRangeException(nameof(ReconnectDelayMin), "ReconnectDelayMin ≥ 1 s and ≤ ReconnectDelayMax.");
     }
 }
+
+/// <summary>One broker address.</summary>
+public sealed record MqttBroker(string Host, int Port);

@@ -25,16 +25,22 @@ public static class DemoCommand
         var dataDir = new Option<string>("--data-dir") { Description = "Where the demo database goes (recreated each run).", DefaultValueFactory = _ => Path.Combine(".data", "demo") };
         var baud = new Option<int>("--baud") { Description = "RS-485 speed of the simulated buses.", DefaultValueFactory = _ => 115200 };
         var interval = new Option<int>("--interval-ms") { Description = "Time between two taps (alternating between the two turnstiles).", DefaultValueFactory = _ => 150 };
+        var syncBroker = new Option<string?>("--sync-broker") { Description = "Sync the demo school through this MQTT broker (host:port; tools/demo.sh starts one)." };
+        var syncPki = new Option<string>("--sync-pki") { Description = "Folder with ca.crt and the demo school's certificate.", DefaultValueFactory = _ => Path.Combine(".data", "demo-pki") };
         var command = new Command("demo", "Run a simulated school morning: demo school, simulated readers and turnstiles on pseudo-terminals, a morning rush and a fire drill.");
         command.Options.Add(taps);
         command.Options.Add(dataDir);
         command.Options.Add(baud);
         command.Options.Add(interval);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(taps), parse.GetValue(dataDir)!, parse.GetValue(baud), parse.GetValue(interval), Console.Out, ct));
+        command.Options.Add(syncBroker);
+        command.Options.Add(syncPki);
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(taps), parse.GetValue(dataDir)!, parse.GetValue(baud), parse.GetValue(interval), Console.Out, ct,
+            parse.GetValue(syncBroker), parse.GetValue(syncPki)));
         return command;
     }
 
-    public static async Task<int> RunAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken,
+        string? syncBroker = null, string? syncPki = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (!OperatingSystem.IsLinux())
@@ -42,11 +48,12 @@ public static class DemoCommand
             await output.WriteLineAsync("The demo simulates devices on Linux pseudo-terminals; on Windows run the tests or connect real devices with `run`.").ConfigureAwait(false);
             return 2;
         }
-        return await RunOnLinuxAsync(taps, dataDirectory, baud, intervalMs, output, cancellationToken).ConfigureAwait(false);
+        return await RunOnLinuxAsync(taps, dataDirectory, baud, intervalMs, output, cancellationToken, syncBroker, syncPki).ConfigureAwait(false);
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static async Task<int> RunOnLinuxAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunOnLinuxAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken,
+        string? syncBroker, string? syncPki)
     {
         taps = Math.Clamp(taps, 20, 1100);
         var start = ShiftedTimeProvider.NextSchoolMorning(DateTimeOffset.UtcNow, new TimeOnly(7, 40));
@@ -94,6 +101,8 @@ public static class DemoCommand
         await runtime.StartAsync().ConfigureAwait(false);
         await output.WriteLineAsync($"[3/5] Agent started: {topology.Gates.Count} gates, {topology.Buses.Count} serial ports; waiting for the devices to answer...").ConfigureAwait(false);
         await WaitAsync(() => runtime.Devices.All(d => d.IsUp), TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        await using var sync = syncBroker is null ? null
+            : await DemoSync.StartAsync(syncBroker, syncPki ?? Path.Combine(".data", "demo-pki"), database, runtime, loggers, output).ConfigureAwait(false);
         await Task.Delay(300, cancellationToken).ConfigureAwait(false);
 
         // 4. The morning.
@@ -168,6 +177,7 @@ public static class DemoCommand
             counts.Read();
             await output.WriteLineAsync($"      decisions {all.Count}, passages in SQLite {counts.GetInt64(0)}, outbox events waiting for sync {counts.GetInt64(1)}").ConfigureAwait(false);
         }
+        if (sync is not null) await sync.ReportAsync(output).ConfigureAwait(false);
         await output.WriteLineAsync($"      repeated reads ignored (debounce) {runtime.DebouncedReads}; pupils inside now {runtime.Presence.CountInside()}").ConfigureAwait(false);
         var inProcess = new LatencyHistogram();
         foreach (var gate in runtime.Gates) foreach (var p in all.Where(p => p.Gate == gate.Name && p.LatencyMicroseconds is not null)) inProcess.Record(p.LatencyMicroseconds!.Value);

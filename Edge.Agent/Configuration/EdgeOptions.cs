@@ -27,6 +27,9 @@ public sealed class EdgeOptions
 
     public FireAlarmOptions? FireAlarm { get; set; }
 
+    /// <summary>Sync with the centre; off when no broker is configured.</summary>
+    public SyncOptions Sync { get; set; } = new();
+
     public string ResolvedDatabasePath => DatabasePath ?? Path.Combine(DataDirectory, "edge.db");
 
     public string ResolvedProfilesDirectory => HardwareProfilesDirectory ?? Path.Combine(AppContext.BaseDirectory, "hardware-profiles");

@@ -57,6 +57,7 @@ public sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         {
             problems.AddRange(e.Problems.Count > 0 ? e.Problems : [e.Message]);
         }
+        options.Sync.Validate(problems);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }
@@ -70,6 +71,8 @@ public static class EdgeAgentServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         services.AddSingleton<GateService>();
         services.AddHostedService(sp => sp.GetRequiredService<GateService>());
+        services.AddSingleton<SyncService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SyncService>());
         services.AddSystemdIntegration(sp => () => sp.GetRequiredService<GateService>().IsHealthy);
         return services;
     }

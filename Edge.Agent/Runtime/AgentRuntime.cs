@@ -72,6 +72,9 @@ public sealed class AgentRuntime : IAsyncDisposable
 
     public AccessSnapshot Snapshot => _snapshot;
 
+    /// <summary>The local store the gates write to.</summary>
+    public EdgeDatabase Database => _database;
+
     /// <summary>Card reads ignored as repeats of the same card at the same reader.</summary>
     public long DebouncedReads => Interlocked.Read(ref _debounced);
     private long _debounced;

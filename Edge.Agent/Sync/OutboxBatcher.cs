@@ -22,6 +22,9 @@ public sealed class OutboxBatcher(EdgeDatabase database, string school, string r
     public const int MaxEvents = 500;
     public const int MaxBytes = 256 * 1024;
 
+    /// <summary>The store the outbox lives in.</summary>
+    public EdgeDatabase Database => database;
+
     /// <summary>The epoch and the acknowledged watermark, as stored.</summary>
     public (string Epoch, long Watermark) ReadState()
     {
@@ -40,6 +43,17 @@ public sealed class OutboxBatcher(EdgeDatabase database, string school, string r
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM outbox WHERE acknowledged_at IS NULL";
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The first unacknowledged and the last outbox seq (0 when none), for <c>hello</c>: the centre computes the lag from them.</summary>
+    public (long FirstUnacknowledged, long Last) Range()
+    {
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE((SELECT MIN(seq) FROM outbox WHERE acknowledged_at IS NULL), 0), COALESCE((SELECT MAX(seq) FROM outbox), 0)";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     /// <summary>The next message of events with seq &gt; <paramref name="afterSeq"/>, or null when there are none.</summary>

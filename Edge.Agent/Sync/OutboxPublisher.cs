@@ -24,6 +24,7 @@ public interface ISyncConnection
 /// consecutive batches from a cursor, moves the cursor on PUBACK, and only a watermark from the centre
 /// takes events out of the outbox. After a reconnect, or when no watermark covers what was sent within
 /// <see cref="ResendAfter"/>, it sends again from the watermark: duplicates are harmless at the centre.
+/// Watermarks reach it through <see cref="OnAcknowledgement"/> from <see cref="SyncSession"/>, which reads the downlink.
 /// </summary>
 public sealed class OutboxPublisher
 {
@@ -66,7 +67,6 @@ public sealed class OutboxPublisher
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var acks = Task.Run(() => ReadAcksAsync(cancellationToken), CancellationToken.None);
         var inFlight = new List<Task<(bool Ok, OutboxBatch Batch)>>(MaxInFlight);
         try
         {
@@ -118,7 +118,6 @@ public sealed class OutboxPublisher
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
-        await acks.ConfigureAwait(false);
     }
 
     private async Task<(bool Ok, OutboxBatch Batch)> PublishAsync(OutboxBatch batch, CancellationToken cancellationToken)
@@ -139,25 +138,16 @@ public sealed class OutboxPublisher
         }
     }
 
-    private async Task ReadAcksAsync(CancellationToken cancellationToken)
+    /// <summary>Takes a <c>down/acks</c> message from the session's router: a watermark covering sent events takes them out of the outbox.</summary>
+    public void OnAcknowledgement(string topic, ReadOnlySpan<byte> payload)
     {
-        try
+        if (!TryReadWatermark(payload, out string? epoch, out long watermark))
         {
-            await foreach (var (topic, payload) in _connection.Incoming.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (!topic.EndsWith("/down/acks", StringComparison.Ordinal)) continue;
-                if (!TryReadWatermark(payload.Span, out string? epoch, out long watermark))
-                {
-                    SyncLog.BadAck(_logger, topic);
-                    continue;
-                }
-                long stored = _batcher.Acknowledge(epoch!, watermark, _time.GetUtcNow());
-                if (stored > Interlocked.Exchange(ref _watermark, stored)) Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
-            }
+            SyncLog.BadAck(_logger, topic);
+            return;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
+        long stored = _batcher.Acknowledge(epoch!, watermark, _time.GetUtcNow());
+        if (stored > Interlocked.Exchange(ref _watermark, stored)) Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
     }
 
     /// <summary>Reads a <c>watermark</c> message; false for anything malformed (never throws on bad input).</summary>
@@ -197,4 +187,25 @@ internal static partial class SyncLog
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Ignored a malformed acknowledgement on {Topic}; the outbox keeps its events until a valid one arrives.")]
     public static partial void BadAck(ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Ignored a downlink change message: {Problem}. The centre sends it again; if this repeats, the centre and this agent disagree on the protocol (check both versions).")]
+    public static partial void MalformedChanges(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Downlink changes from version {From} arrived but only {Applied} is applied here; asking the centre to send the missing ones first.")]
+    public static partial void DownlinkGap(ILogger logger, long from, long applied);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Rejected downlink change {Version} ({Kind}): {Reason}. It is reported to the centre and kept in inbox_rejections; the other changes are applied.")]
+    public static partial void ChangeRejected(ILogger logger, long version, string kind, string reason);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Applied downlink changes up to version {Version} ({Count} new, {Rejected} rejected).")]
+    public static partial void ChangesApplied(ILogger logger, long version, int count, int rejected);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Could not send {What} to the centre: {Problem}. It is sent again after the next connection.")]
+    public static partial void SendFailed(ILogger logger, string what, string problem);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Error, Message = "Applying downlink changes failed in the local store: {Problem}. Nothing of the message was kept; the centre sends it again.")]
+    public static partial void ApplyFailed(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Debug, Message = "Ignored a message on an unexpected topic {Topic}.")]
+    public static partial void UnexpectedTopic(ILogger logger, string topic);
 }

@@ -17,6 +17,20 @@ public sealed class CentreOptions
 
     /// <summary>Ingest limits.</summary>
     public IngestOptions Ingest { get; set; } = new();
+
+    /// <summary>Schools registered (or updated) at start, for a first install and the demo; the API registers the rest.</summary>
+    public List<SchoolRegistration> Schools { get; set; } = [];
+
+    /// <summary>The brokers and this worker's certificate.</summary>
+    public CentreMqttOptions Mqtt { get; set; } = new();
+}
+
+/// <summary>A school in the configuration: <c>Centre:Schools:0:Id</c>, <c>:Region</c>, <c>:Name</c>.</summary>
+public sealed class SchoolRegistration
+{
+    public string Id { get; set; } = "";
+    public string Region { get; set; } = "";
+    public string Name { get; set; } = "";
 }
 
 /// <summary>The body of <c>GET /health</c>.</summary>
@@ -46,6 +60,8 @@ public static class CentreHosting
         builder.Services.AddSingleton(sp => new EventIngestor(sp.GetRequiredService<CentreDatabase>(),
             sp.GetRequiredService<IOptions<CentreOptions>>().Value.Ingest, sp.GetRequiredService<ILogger<EventIngestor>>()));
         builder.Services.AddHostedService<MigrationService>();
+        builder.Services.AddSingleton(sp => new Downlink.DownlinkFeed(sp.GetRequiredService<CentreDatabase>()));
+        builder.Services.AddHostedService<CentreMqttService>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, CentreHttpJsonContext.Default));
         builder.AddCentreApi();
         return builder;
@@ -71,11 +87,13 @@ public static class CentreHosting
     }
 
     /// <summary>Migrates the centre database before the service takes traffic; a failure stops the start with the reason.</summary>
-    private sealed class MigrationService(CentreDatabase database, ILogger<MigrationService> logger) : IHostedService
+    private sealed class MigrationService(CentreDatabase database, IOptions<CentreOptions> options, ILogger<MigrationService> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var school in options.Value.Schools)
+                await database.RegisterSchoolAsync(school.Id, school.Region, string.IsNullOrEmpty(school.Name) ? school.Id : school.Name, cancellationToken).ConfigureAwait(false);
             SyncLog.DatabaseReady(logger, await database.SchemaVersionAsync(cancellationToken).ConfigureAwait(false));
         }
 

@@ -429,6 +429,10 @@ public sealed partial class EventIngestor
         await project.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>Stores a whole message as a dead letter with its reason (at most the first 64 KiB of it) and logs one line.</summary>
+    public Task<IngestResult> DeadLetterAsync(string topic, string? school, ReadOnlyMemory<byte> payload, string reason, string detail, CancellationToken cancellationToken) =>
+        RejectAsync(topic, school, null, payload, reason, detail, cancellationToken);
+
     private async Task<IngestResult> RejectAsync(string topic, string? school, Guid? epoch, ReadOnlyMemory<byte> payload, string reason, string detail,
         CancellationToken cancellationToken)
     {

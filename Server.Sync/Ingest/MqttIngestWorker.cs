@@ -12,10 +12,12 @@ namespace Kezekshi.Server.Sync.Ingest;
 /// and, only after it is committed, answers the school with its watermark on <c>down/acks</c>
 /// (docs/sync-protocol.md §4.2). A bad message is dead-lettered by the ingestor and the stream goes on.
 /// </summary>
-public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, ILogger<MqttIngestWorker> logger, TimeProvider? time = null)
+/// <remarks>With <paramref name="sessions"/> it also answers <c>up/hello</c> and <c>up/acks</c> and sends the downlink.</remarks>
+public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, ILogger<MqttIngestWorker> logger, TimeProvider? time = null,
+    Downlink.SchoolSessions? sessions = null)
 {
-    /// <summary>The shared subscription all workers use.</summary>
-    public const string UplinkFilter = "$share/kz-ingest/kz/v1/+/+/up/events";
+    /// <summary>The shared subscription all workers use: every uplink stream of every school.</summary>
+    public const string UplinkFilter = "$share/kz-ingest/kz/v1/+/+/up/#";
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -34,13 +36,23 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         {
             await foreach (var message in client.Messages.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                if (message.Topic.EndsWith("/up/hello", StringComparison.Ordinal))
+                {
+                    if (sessions is not null) await sessions.OnHelloAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                if (message.Topic.EndsWith("/up/acks", StringComparison.Ordinal))
+                {
+                    if (sessions is not null) await sessions.OnAppliedAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
                 var result = await ingestor.IngestAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
                 if (result.Outcome == IngestOutcome.DeadLettered) Interlocked.Increment(ref _deadLettered);
                 else Interlocked.Increment(ref _applied);
                 if (result.School is { } school && result.Epoch is { } epoch && result.Watermark is { } watermark
                     && RegionOf(message.Topic) is { } region)
                 {
-                    var ack = BuildWatermark(region, school, epoch, watermark, result);
+                    var ack = BuildWatermark(region, school, epoch, watermark, result.Missing, result.DeadLetteredSeqs, _time.GetUtcNow());
                     var published = await client.PublishAsync($"kz/v1/{region}/{school}/down/acks", ack, 1, false, cancellationToken).ConfigureAwait(false);
                     if (!published.IsSuccess)
                         logger.LogWarning("The broker refused the watermark for {School} ({Reason}); the school will send again and be answered then.", school, published.ReasonText);
@@ -70,11 +82,12 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         return parts.Length >= 4 && parts[0] == "kz" && parts[1] == "v1" ? parts[2] : null;
     }
 
-    private ReadOnlyMemory<byte> BuildWatermark(string region, string school, Guid epoch, long watermark, IngestResult result)
+    /// <summary>A <c>down/acks</c> watermark message (docs/sync-protocol.md §4.2).</summary>
+    public static ReadOnlyMemory<byte> BuildWatermark(string region, string school, Guid epoch, long watermark,
+        IEnumerable<SeqRange> missing, IEnumerable<long> deadLettered, DateTimeOffset now)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using var json = new Utf8JsonWriter(buffer);
-        var now = _time.GetUtcNow();
         json.WriteStartObject();
         json.WriteNumber("schemaVersion", 1);
         json.WriteString("type", "watermark");
@@ -85,7 +98,7 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         json.WriteString("epoch", epoch.ToString("D"));
         json.WriteNumber("watermark", watermark);
         json.WriteStartArray("missing");
-        foreach (var range in result.Missing)
+        foreach (var range in missing)
         {
             json.WriteStartArray();
             json.WriteNumberValue(range.From);
@@ -94,7 +107,7 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         }
         json.WriteEndArray();
         json.WriteStartArray("deadLettered");
-        foreach (long seq in result.DeadLetteredSeqs) json.WriteNumberValue(seq);
+        foreach (long seq in deadLettered) json.WriteNumberValue(seq);
         json.WriteEndArray();
         json.WriteEndObject();
         json.Flush();

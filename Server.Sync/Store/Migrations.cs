@@ -175,5 +175,27 @@ internal static class Migrations
             CREATE INDEX events_canteen_by_pupil ON events ((payload->>'pupilId')) WHERE type IN ('canteen.charge', 'canteen.refund');
             CREATE INDEX events_charges_by_school ON events (school, created_at) WHERE type = 'canteen.charge';
             """),
+        (3, "school sessions: hello, downlink acknowledgements, rejections, purge confirmations", """
+            ALTER TABLE schools ADD COLUMN last_hello TIMESTAMPTZ;
+            ALTER TABLE schools ADD COLUMN agent_version TEXT;
+            ALTER TABLE schools ADD COLUMN outbox_lag BIGINT NOT NULL DEFAULT 0;
+            -- A change a school could not apply (it still counts as applied there, so its stream goes on).
+            CREATE TABLE downlink_rejections (
+                school       TEXT NOT NULL REFERENCES schools(id),
+                version      BIGINT NOT NULL,
+                reason       TEXT NOT NULL,
+                reported_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (school, version)
+            );
+            -- A school's confirmation that it purged the templates of a revoked consent (deadline alarms come from this).
+            CREATE TABLE purge_confirmations (
+                school       TEXT NOT NULL REFERENCES schools(id),
+                consent_id   TEXT NOT NULL,
+                templates    INTEGER NOT NULL CHECK (templates >= 0),
+                purged_at    TIMESTAMPTZ NOT NULL,
+                received_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (school, consent_id)
+            );
+            """),
     ];
 }

@@ -21,6 +21,7 @@ public class OutboxPublisherTests
         public readonly SortedSet<long> Applied = [];
         public int Received;
         public int Duplicates;
+        public readonly List<(string Topic, string Payload)> Other = [];
         public Func<int, bool> LoseBatch = _ => false;
         public bool IsConnected { get; set; } = true;
         public ChannelReader<(string Topic, ReadOnlyMemory<byte> Payload)> Incoming => _incoming.Reader;
@@ -32,6 +33,11 @@ public class OutboxPublisherTests
 
         public Task<bool> PublishAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
         {
+            if (!topic.EndsWith("/up/events", StringComparison.Ordinal))
+            {
+                lock (Other) Other.Add((topic, Encoding.UTF8.GetString(payload.Span)));
+                return Task.FromResult(true);
+            }
             int n = Interlocked.Increment(ref Received);
             if (LoseBatch(n)) return Task.FromResult(true); // the broker acknowledged, the centre never committed
             using var document = JsonDocument.Parse(payload);
@@ -47,6 +53,10 @@ public class OutboxPublisherTests
             return Task.FromResult(true);
         }
     }
+
+    /// <summary>The publisher runs inside a session, which routes the centre's watermarks to it.</summary>
+    private static SyncSession Session(OutboxBatcher batcher, ISyncConnection centre, OutboxPublisher publisher) =>
+        new(centre, batcher, publisher, new DownlinkApplier(batcher.Database, [], "s", "r", NullLogger.Instance), "r", "s", NullLogger.Instance);
 
     private static EdgeDatabase WithEvents(TempDirectory dir, int count)
     {
@@ -69,7 +79,7 @@ public class OutboxPublisherTests
         var centre = new CentreStandIn();
         var publisher = new OutboxPublisher(batcher, centre, "r", "s", NullLogger.Instance) { IdlePoll = TimeSpan.FromMilliseconds(10) };
         using var stop = new CancellationTokenSource();
-        var run = publisher.RunAsync(stop.Token);
+        var run = Session(batcher, centre, publisher).RunAsync(stop.Token);
         await Eventually.UntilAsync(() => batcher.Backlog() == 0, "the outbox is empty", TimeSpan.FromSeconds(20));
         await stop.CancelAsync();
         await run;
@@ -90,7 +100,7 @@ public class OutboxPublisherTests
             ResendAfter = TimeSpan.FromMilliseconds(300),
         };
         using var stop = new CancellationTokenSource();
-        var run = publisher.RunAsync(stop.Token);
+        var run = Session(batcher, centre, publisher).RunAsync(stop.Token);
         await Eventually.UntilAsync(() => batcher.Backlog() == 0, "the outbox is empty", TimeSpan.FromSeconds(20));
         await stop.CancelAsync();
         await run;
@@ -107,7 +117,7 @@ public class OutboxPublisherTests
         var centre = new CentreStandIn { LoseBatch = n => n == 1 };
         var publisher = new OutboxPublisher(batcher, centre, "r", "s", NullLogger.Instance) { IdlePoll = TimeSpan.FromMilliseconds(10) };
         using var stop = new CancellationTokenSource();
-        var run = publisher.RunAsync(stop.Token);
+        var run = Session(batcher, centre, publisher).RunAsync(stop.Token);
         await Eventually.UntilAsync(() => centre.Received >= 2, "the centre received two batches", TimeSpan.FromSeconds(20));
         centre.SendRaw("{\"schemaVersion\":1,\"type\":\"watermark\",\"epoch\":");
         centre.SendRaw("{\"schemaVersion\":9,\"type\":\"watermark\",\"epoch\":\"x\",\"watermark\":600}");

@@ -82,7 +82,9 @@ public class OfflineCatchUpTests : CentreFixture
         };
         var clock = Stopwatch.StartNew();
         await edge.ConnectAsync(CancellationToken.None);
-        var sending = Task.Run(() => publisher.RunAsync(stop.Token));
+        var session = new SyncSession(edge, batcher, publisher, new DownlinkApplier(edgeDatabase, [new RosterHandlers()], SchoolA, "almaty", NullLogger.Instance),
+            "almaty", SchoolA, NullLogger.Instance);
+        var sending = Task.Run(() => session.RunAsync(stop.Token));
 
         // Half-way through, the broker dies and comes back.
         await Until(() => publisher.Watermark >= expected / 2, TimeSpan.FromSeconds(120));

@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Kezekshi.Server.Sync.Store;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Kezekshi.Server.Sync.Downlink;
+
+/// <summary>One <c>down/changes</c> message ready to publish.</summary>
+public sealed record DownlinkBatch(long FromVersion, long ToVersion, ReadOnlyMemory<byte> Payload);
+
+/// <summary>What a school said in <c>hello</c> (docs/sync-protocol.md §6).</summary>
+public sealed record SchoolHello(string School, string Region, Guid Epoch, string? AgentVersion, long OutboxFirstUnacked, long OutboxLast,
+    long WatermarkSeen, long AppliedVersion);
+
+/// <summary>What a school said in <c>up/acks</c> (docs/sync-protocol.md §5.2).</summary>
+public sealed record SchoolApplied(string School, string Region, long AppliedVersion, IReadOnlyList<(long Version, string Reason)> Rejected,
+    IReadOnlyList<(string ConsentId, int Templates, DateTimeOffset At)> Purged);
+
+/// <summary>
+/// The centre's side of the downlink in PostgreSQL: reads a school's versioned changes into <c>down/changes</c> messages and
+/// records what schools report (hello, applied versions, rejected changes, purge confirmations). The changes themselves are
+/// written by the API in the same transaction as the domain change (see <c>downlink_changes</c>).
+/// </summary>
+public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = null)
+{
+    /// <summary>Most changes in one message, and its size limit (docs/sync-protocol.md §3).</summary>
+    public const int MaxChanges = 500;
+    public const int MaxBytes = 256 * 1024;
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>The registered region of a school, or null when it is not registered.</summary>
+    public Task<string?> RegionOfAsync(string school, CancellationToken cancellationToken) =>
+        database.RunAsync("looking up a school in", async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("SELECT region FROM schools WHERE id = $1", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = school });
+            return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+        }, cancellationToken);
+
+    /// <summary>Records a hello (last seen, agent version, outbox lag) and returns the watermark of the school's epoch (0 when new).</summary>
+    public Task<long> RecordHelloAsync(SchoolHello hello, CancellationToken cancellationToken) =>
+        database.RunAsync("recording a school's hello in", async (connection, ct) =>
+        {
+            long watermark;
+            await using (var read = new NpgsqlCommand("SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2", connection))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = hello.School });
+                read.Parameters.Add(new NpgsqlParameter { Value = hello.Epoch });
+                watermark = await read.ExecuteScalarAsync(ct).ConfigureAwait(false) is long w ? w : 0;
+            }
+            await using var update = new NpgsqlCommand("""
+                UPDATE schools SET last_seen = now(), last_hello = now(), agent_version = $2, outbox_lag = $3,
+                       downlink_acked_version = GREATEST(downlink_acked_version, $4)
+                WHERE id = $1
+                """, connection);
+            update.Parameters.Add(new NpgsqlParameter { Value = hello.School });
+            update.Parameters.Add(new NpgsqlParameter { Value = (object?)hello.AgentVersion ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            update.Parameters.Add(new NpgsqlParameter { Value = Math.Max(0, hello.OutboxLast - Math.Max(watermark, hello.WatermarkSeen)) });
+            update.Parameters.Add(new NpgsqlParameter { Value = hello.AppliedVersion });
+            await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return watermark;
+        }, cancellationToken);
+
+    /// <summary>Records an applied version (monotonic), the changes the school rejected and the purges it confirmed.</summary>
+    public Task RecordAppliedAsync(SchoolApplied applied, CancellationToken cancellationToken) =>
+        database.RunAsync("recording a school's applied version in", async (connection, ct) =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await using (var update = new NpgsqlCommand(
+                "UPDATE schools SET last_seen = now(), downlink_acked_version = GREATEST(downlink_acked_version, $2) WHERE id = $1", connection, transaction))
+            {
+                update.Parameters.Add(new NpgsqlParameter { Value = applied.School });
+                update.Parameters.Add(new NpgsqlParameter { Value = applied.AppliedVersion });
+                await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            foreach (var (version, reason) in applied.Rejected)
+            {
+                await using var reject = new NpgsqlCommand(
+                    "INSERT INTO downlink_rejections(school, version, reason) VALUES ($1, $2, $3) ON CONFLICT (school, version) DO UPDATE SET reason = excluded.reason",
+                    connection, transaction);
+                reject.Parameters.Add(new NpgsqlParameter { Value = applied.School });
+                reject.Parameters.Add(new NpgsqlParameter { Value = version });
+                reject.Parameters.Add(new NpgsqlParameter { Value = reason });
+                await reject.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            foreach (var (consentId, templates, at) in applied.Purged)
+            {
+                await using var purge = new NpgsqlCommand(
+                    "INSERT INTO purge_confirmations(school, consent_id, templates, purged_at) VALUES ($1, $2, $3, $4) ON CONFLICT (school, consent_id) DO NOTHING",
+                    connection, transaction);
+                purge.Parameters.Add(new NpgsqlParameter { Value = applied.School });
+                purge.Parameters.Add(new NpgsqlParameter { Value = consentId });
+                purge.Parameters.Add(new NpgsqlParameter { Value = templates });
+                purge.Parameters.Add(new NpgsqlParameter { Value = at });
+                await purge.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>The newest change version of every school that has changes.</summary>
+    public Task<Dictionary<string, long>> LatestVersionsAsync(CancellationToken cancellationToken) =>
+        database.RunAsync("reading the downlink feed of", async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("SELECT school, MAX(version) FROM downlink_changes GROUP BY school", connection);
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            var latest = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false)) latest[reader.GetString(0)] = reader.GetInt64(1);
+            return latest;
+        }, cancellationToken);
+
+    /// <summary>The next <c>down/changes</c> message after <paramref name="afterVersion"/>, or null when the school has none.</summary>
+    public Task<DownlinkBatch?> ReadAsync(string school, string region, long afterVersion, CancellationToken cancellationToken) =>
+        database.RunAsync("reading downlink changes from", async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT version, type, schema_version, payload::text FROM downlink_changes WHERE school = $1 AND version > $2 ORDER BY version LIMIT $3",
+                connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = school });
+            command.Parameters.Add(new NpgsqlParameter { Value = afterVersion });
+            command.Parameters.Add(new NpgsqlParameter { Value = MaxChanges });
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+
+            var changes = new ArrayBufferWriter<byte>(16 * 1024);
+            long from = 0, to = 0;
+            int size = 512;
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                long version = reader.GetInt64(0);
+                if (version != (to == 0 ? afterVersion + 1 : to + 1)) break; // never send past a hole (a change still being committed)
+                string kind = reader.GetString(1), data = reader.GetString(3);
+                int length = Encoding.UTF8.GetByteCount(data) + kind.Length + 64;
+                if (to != 0 && size + length > MaxBytes) break;
+                size += length;
+                using (var json = new Utf8JsonWriter(changes))
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("version", version);
+                    json.WriteString("kind", kind);
+                    json.WriteNumber("schemaVersion", reader.GetInt32(2));
+                    json.WritePropertyName("data");
+                    json.WriteRawValue(data, skipInputValidation: true);
+                    json.WriteEndObject();
+                }
+                changes.Write(","u8);
+                if (from == 0) from = version;
+                to = version;
+            }
+            if (to == 0) return null;
+
+            var buffer = new ArrayBufferWriter<byte>(size + 256);
+            var now = _time.GetUtcNow();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("schemaVersion", 1);
+                json.WriteString("type", "changes");
+                json.WriteString("school", school);
+                json.WriteString("region", region);
+                json.WriteString("msgId", Guid.CreateVersion7(now).ToString("N"));
+                json.WriteString("sentAt", now.ToString("O", CultureInfo.InvariantCulture));
+                json.WriteNumber("fromVersion", from);
+                json.WriteNumber("toVersion", to);
+                json.WritePropertyName("changes");
+                json.WriteRawValue(Array(changes.WrittenSpan), skipInputValidation: true);
+                json.WriteEndObject();
+            }
+            return new DownlinkBatch(from, to, buffer.WrittenMemory);
+        }, cancellationToken);
+
+    /// <summary>"a,b,c," → "[a,b,c]".</summary>
+    private static byte[] Array(ReadOnlySpan<byte> items)
+    {
+        var result = new byte[items.Length + 1];
+        result[0] = (byte)'[';
+        items[..^1].CopyTo(result.AsSpan(1));
+        result[^1] = (byte)']';
+        return result;
+    }
+}

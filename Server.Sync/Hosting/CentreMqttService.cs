@@ -1,0 +1,74 @@
+using System.Globalization;
+using Kezekshi.Mqtt;
+using Kezekshi.Server.Sync.Downlink;
+using Kezekshi.Server.Sync.Ingest;
+using Microsoft.Extensions.Options;
+
+namespace Kezekshi.Server.Sync.Hosting;
+
+/// <summary>The centre's MQTT side (section <c>Centre:Mqtt</c>): which brokers, and this worker's certificate.</summary>
+public sealed class CentreMqttOptions
+{
+    /// <summary>Broker addresses host:port (a cluster's nodes, tried in turn). Empty: the centre runs its HTTP API only.</summary>
+    public List<string> Brokers { get; set; } = [];
+
+    /// <summary>This worker's client ID = the CN of its certificate, e.g. "centre-1" (unique per worker).</summary>
+    public string ClientId { get; set; } = "centre-1";
+
+    public string? CaFile { get; set; }
+    public string? CertFile { get; set; }
+    public string? KeyFile { get; set; }
+}
+
+/// <summary>Runs an ingest worker and the school sessions (hello, acks, downlink) on the configured broker.</summary>
+public sealed class CentreMqttService(IOptions<CentreOptions> options, EventIngestor ingestor, DownlinkFeed feed, ILoggerFactory loggers) : BackgroundService
+{
+    public SchoolSessions? Sessions { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var mqtt = options.Value.Mqtt;
+        var logger = loggers.CreateLogger<CentreMqttService>();
+        if (mqtt.Brokers.Count == 0)
+        {
+            logger.LogWarning("No MQTT broker configured (Centre:Mqtt:Brokers): the centre serves its HTTP API but receives nothing from schools.");
+            return;
+        }
+        var brokers = mqtt.Brokers.Select(Parse).ToList();
+        await using var client = new MqttClient(new MqttClientOptions
+        {
+            Host = brokers[0].Host,
+            Port = brokers[0].Port,
+            Brokers = brokers.Skip(1).ToList(),
+            ClientId = mqtt.ClientId,
+            CaFile = mqtt.CaFile,
+            CertFile = mqtt.CertFile,
+            KeyFile = mqtt.KeyFile,
+            SessionExpiry = TimeSpan.FromDays(1),
+            ReconnectDelayMin = TimeSpan.FromSeconds(1),
+            ReconnectDelayMax = TimeSpan.FromSeconds(10),
+        }, loggers.CreateLogger<MqttClient>());
+        Sessions = new SchoolSessions(feed, ingestor, (topic, payload, ct) => PublishAsync(client, topic, payload, ct), loggers.CreateLogger<SchoolSessions>());
+        var worker = new MqttIngestWorker(client, ingestor, loggers.CreateLogger<MqttIngestWorker>(), sessions: Sessions);
+        try
+        {
+            await client.ConnectAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (MqttException e) when (e.IsTransient)
+        {
+            logger.LogWarning("The broker is not reachable yet ({Problem}); the worker keeps trying.", e.Message);
+        }
+        await Task.WhenAll(worker.RunAsync(stoppingToken), Sessions.RunAsync(stoppingToken)).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> PublishAsync(MqttClient client, string topic, ReadOnlyMemory<byte> payload, CancellationToken ct) =>
+        (await client.PublishAsync(topic, payload, 1, false, ct).ConfigureAwait(false)).IsSuccess;
+
+    private static MqttBroker Parse(string entry)
+    {
+        int colon = entry.LastIndexOf(':');
+        return colon > 0 && int.TryParse(entry.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536
+            ? new MqttBroker(entry[..colon], port)
+            : throw new OptionsValidationException("Centre:Mqtt:Brokers", typeof(CentreMqttOptions), [$"Centre:Mqtt:Brokers entry \"{entry}\" is not host:port (e.g. \"mqtt-1.region.edu.kz:8883\")."]);
+    }
+}

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+using Kezekshi.Edge.Agent.Store;
+using Kezekshi.Edge.Agent.Sync;
+using Kezekshi.Mqtt;
+using Kezekshi.Server.Sync.Downlink;
+using Kezekshi.Server.Sync.Ingest;
+using Kezekshi.Server.Sync.Store;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kezekshi.Edge.Benchmarks;
+
+/// <summary>
+/// <c>sync</c>: catch-up throughput edge → broker → centre → PostgreSQL in events per second, side by side with the raw
+/// broker rate for the same messages at QoS 1 (mosquitto_pub → mosquitto_sub), plus the end-to-end latency of single
+/// passages while online. Run by tools/bench-sync.sh, which starts the broker and a PostgreSQL cluster.
+/// </summary>
+internal static class SyncCatchUpBenchmark
+{
+    private const string School = "demo-school";
+    private const string Region = "almaty";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string Arg(string name, string fallback) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
+        int events = int.Parse(Arg("--events", "72000"), CultureInfo.InvariantCulture);
+        int singles = int.Parse(Arg("--singles", "200"), CultureInfo.InvariantCulture);
+        string broker = Arg("--broker", "127.0.0.1:18883");
+        string pki = Arg("--pki", Path.Combine(".data", "demo-pki"));
+        string pg = Arg("--pg", "");
+        if (pg.Length == 0)
+        {
+            Console.Error.WriteLine("--pg \"Host=...;Port=...;Username=...;Database=...\" is required (tools/bench-sync.sh passes it)");
+            return 2;
+        }
+        int colon = broker.LastIndexOf(':');
+        string host = broker[..colon];
+        int port = int.Parse(broker[(colon + 1)..], CultureInfo.InvariantCulture);
+        string work = Directory.CreateTempSubdirectory("kz-bench-sync-").FullName;
+        try
+        {
+            // The events: 30 school days of passages (as the offline test), made into the very batches the edge sends.
+            var edgeDatabase = EdgeDatabase.Open(Path.Combine(work, "edge.db"));
+            FillOutbox(edgeDatabase, events);
+            var batcher = new OutboxBatcher(edgeDatabase, School, Region);
+            var (epoch, _) = batcher.ReadState();
+            var batches = new List<OutboxBatch>();
+            for (long after = 0; batcher.Next(after, epoch, DateTimeOffset.UtcNow) is { } batch; after = batch.LastSeq) batches.Add(batch);
+            double averageBytes = batches.Average(b => b.Payload.Length);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{events:N0} passage events in {batches.Count} messages of ~{averageBytes / 1024:F0} KiB ({averageBytes / (events / (double)batches.Count):F0} bytes per event)"));
+
+            // 1. Raw broker rate: the same messages through mosquitto_pub -> mosquitto_sub at QoS 1, same TLS and certificates.
+            string lines = Path.Combine(work, "batches.txt");
+            await using (var file = File.CreateText(lines))
+                foreach (var batch in batches) await file.WriteLineAsync(System.Text.Encoding.UTF8.GetString(batch.Payload.Span));
+            var raw = await RawBrokerAsync(host, port, pki, lines, batches.Count);
+            double rawRate = events / raw.TotalSeconds;
+
+            // 2. Ours: edge session -> broker -> centre worker -> PostgreSQL, until the edge's outbox is acknowledged.
+            await using var centreDatabase = await CentreDatabase.OpenAsync(pg);
+            await centreDatabase.MigrateAsync();
+            await centreDatabase.RegisterSchoolAsync(School, Region, "Benchmark school");
+            var ingestor = new EventIngestor(centreDatabase);
+            MqttClientOptions Client(string id) => new()
+            {
+                Host = host, Port = port, ClientId = id, CaFile = Path.Combine(pki, "ca.crt"),
+                CertFile = Path.Combine(pki, id + ".crt"), KeyFile = Path.Combine(pki, id + ".key"),
+                ReconnectDelayMin = TimeSpan.FromSeconds(1), ReconnectDelayMax = TimeSpan.FromSeconds(2),
+            };
+            await using var centreClient = new MqttClient(Client("centre-1"));
+            await centreClient.ConnectAsync();
+            var sessions = new SchoolSessions(new DownlinkFeed(centreDatabase), ingestor,
+                async (topic, payload, ct) => (await centreClient.PublishAsync(topic, payload, 1, false, ct)).IsSuccess, NullLogger<SchoolSessions>.Instance);
+            var worker = new MqttIngestWorker(centreClient, ingestor, NullLogger<MqttIngestWorker>.Instance, sessions: sessions);
+            using var stop = new CancellationTokenSource();
+            var centre = Task.Run(() => worker.RunAsync(stop.Token));
+            await Task.Delay(500); // the worker's subscription
+
+            using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+            await using var edge = new MqttSyncConnection(Client(School), Region, School, loggers);
+            var publisher = new OutboxPublisher(batcher, edge, Region, School, NullLogger.Instance) { IdlePoll = TimeSpan.FromMilliseconds(5) };
+            var session = new SyncSession(edge, batcher, publisher, new DownlinkApplier(edgeDatabase, [new RosterHandlers()], School, Region, NullLogger.Instance),
+                Region, School, NullLogger.Instance);
+            var clock = Stopwatch.StartNew();
+            await edge.ConnectAsync(CancellationToken.None);
+            var running = Task.Run(() => session.RunAsync(stop.Token));
+            while (batcher.Backlog() > 0) await Task.Delay(5);
+            var ours = clock.Elapsed;
+            double oursRate = events / ours.TotalSeconds;
+
+            // 3. Online latency of single passages: written to the outbox as the gate does, acknowledged by the centre's watermark.
+            var latencies = new List<double>();
+            for (int i = 0; i < singles; i++)
+            {
+                long target = AppendOne(edgeDatabase, i);
+                var sw = Stopwatch.StartNew();
+                while (publisher.Watermark < target) await Task.Delay(1);
+                latencies.Add(sw.Elapsed.TotalMilliseconds);
+                await Task.Delay(20);
+            }
+            await stop.CancelAsync();
+            await Task.WhenAll(centre, running);
+            latencies.Sort();
+
+            long stored;
+            await using (var connection = new Npgsql.NpgsqlConnection(pg))
+            {
+                await connection.OpenAsync();
+                await using var count = new Npgsql.NpgsqlCommand($"SELECT COUNT(*) FROM events WHERE school = '{School}'", connection);
+                stored = (long)(await count.ExecuteScalarAsync())!;
+            }
+
+            Console.WriteLine();
+            Console.WriteLine("| path (same messages, QoS 1, TLS, 127.0.0.1)                  | events | seconds | events/s | vs raw |");
+            Console.WriteLine("|---------------------------------------------------------------|-------:|--------:|---------:|-------:|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| raw broker: mosquitto_pub -> mosquitto_sub                    | {events,6} | {raw.TotalSeconds,7:F2} | {rawRate,8:F0} | 1.00x |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| Kezekshi: edge outbox -> broker -> centre -> PostgreSQL -> ack | {events,6} | {ours.TotalSeconds,7:F2} | {oursRate,8:F0} | {oursRate / rawRate:F2}x |"));
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"single passage online, outbox row -> centre watermark back at the edge (n={latencies.Count}): p50 {Percentile(latencies, 50):F1} ms, p99 {Percentile(latencies, 99):F1} ms, max {latencies[^1]:F1} ms"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"events stored at the centre: {stored} (expected {events + singles})"));
+            return stored == events + singles ? 0 : 1;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<TimeSpan> RawBrokerAsync(string host, int port, string pki, string lines, int messages)
+    {
+        string[] tls = ["--cafile", Path.Combine(pki, "ca.crt")];
+        var sub = Start("mosquitto_sub", ["-h", host, "-p", port.ToString(CultureInfo.InvariantCulture), .. tls,
+            "--cert", Path.Combine(pki, "centre-1.crt"), "--key", Path.Combine(pki, "centre-1.key"), "-i", "centre-1", "-q", "1",
+            "-t", $"kz/v1/{Region}/{School}/up/events", "-C", messages.ToString(CultureInfo.InvariantCulture)]);
+        await Task.Delay(1000); // subscribed
+        var clock = Stopwatch.StartNew();
+        var pub = Start("mosquitto_pub", ["-h", host, "-p", port.ToString(CultureInfo.InvariantCulture), .. tls,
+            "--cert", Path.Combine(pki, School + ".crt"), "--key", Path.Combine(pki, School + ".key"), "-i", School, "-q", "1",
+            "-t", $"kz/v1/{Region}/{School}/up/events", "-l"], lines);
+        await sub.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        var elapsed = clock.Elapsed;
+        await pub.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        if (sub.ExitCode != 0 || pub.ExitCode != 0) throw new InvalidOperationException($"mosquitto_sub exited {sub.ExitCode}, mosquitto_pub exited {pub.ExitCode}");
+        return elapsed;
+    }
+
+    private static Process Start(string file, string[] arguments, string? stdinFile = null)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardInput = stdinFile is not null, UseShellExecute = false };
+        foreach (string a in arguments) info.ArgumentList.Add(a);
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {file}");
+        _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+        if (stdinFile is not null)
+            _ = Task.Run(async () =>
+            {
+                await using (var input = File.OpenRead(stdinFile)) await input.CopyToAsync(process.StandardInput.BaseStream);
+                process.StandardInput.Close();
+            });
+        return process;
+    }
+
+    private static void FillOutbox(EdgeDatabase database, int count)
+    {
+        using var connection = database.Connect();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO outbox(event_type, schema_version, payload, created_at) VALUES ('passage', 1, $p, $t)";
+        var payload = command.Parameters.Add("$p", Microsoft.Data.Sqlite.SqliteType.Text);
+        var at = command.Parameters.Add("$t", Microsoft.Data.Sqlite.SqliteType.Text);
+        var start = new DateTimeOffset(2026, 10, 1, 7, 30, 0, TimeSpan.FromHours(5));
+        for (int i = 0; i < count; i++)
+        {
+            var decided = start.AddDays(i / 2400).AddSeconds(i % 2400 * 7);
+            string time = decided.ToString("O", CultureInfo.InvariantCulture);
+            payload.Value = Passage(decided, i % 1200 + 1, i % 2 == 0 ? "entry" : "exit");
+            at.Value = time;
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    private static long AppendOne(EdgeDatabase database, int i)
+    {
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        var now = DateTimeOffset.UtcNow;
+        command.CommandText = "INSERT INTO outbox(event_type, schema_version, payload, created_at) VALUES ('passage', 1, $p, $t) RETURNING seq";
+        command.Parameters.AddWithValue("$p", Passage(now, i % 1200 + 1, "entry"));
+        command.Parameters.AddWithValue("$t", now.ToString("O", CultureInfo.InvariantCulture));
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static string Passage(DateTimeOffset decided, int pupil, string direction)
+    {
+        string time = decided.ToString("O", CultureInfo.InvariantCulture);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"schemaVersion\":1,\"uid\":\"{Guid.CreateVersion7(decided):N}\",\"gate\":\"gate1\",\"direction\":\"{direction}\",\"holderKind\":\"pupil\",\"holderId\":{pupil},\"decision\":\"granted\",\"reason\":\"granted\",\"outcome\":\"passed\",\"decidedAt\":\"{time}\",\"completedAt\":\"{time}\",\"manualBy\":null}}");
+    }
+
+    private static double Percentile(List<double> sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
+}
