@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Kezekshi.Server.Sync.Api;
 using Kezekshi.Server.Sync.Ingest;
 using Kezekshi.Server.Sync.Store;
 using Microsoft.Extensions.Options;
@@ -62,6 +63,7 @@ public static class CentreHosting
         builder.Services.AddSingleton(sp => new Downlink.DownlinkFeed(sp.GetRequiredService<CentreDatabase>()));
         builder.Services.AddHostedService<CentreMqttService>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, CentreHttpJsonContext.Default));
+        builder.AddCentreApi();
         return builder;
     }
 
@@ -80,6 +82,7 @@ public static class CentreHosting
             var status = await database.GetSchoolStatusAsync(id, ct).ConfigureAwait(false);
             return status is null ? Results.NotFound() : Results.Json(status, CentreHttpJsonContext.Default.SchoolStatus);
         });
+        app.MapCentreApi();
         return app;
     }
 

@@ -103,9 +103,17 @@ public sealed class CentreDatabase : IAsyncDisposable
             int current = await CurrentVersionAsync(connection, null, ct).ConfigureAwait(false);
             if (current > LatestSchemaVersion)
                 throw new CentreStoreException($"The centre database {_where} has schema version {current}, newer than this service knows ({LatestSchemaVersion}). It was migrated by a newer Kezekshi centre: upgrade this service. Nothing was changed.", isTransient: false);
+            // Every migration not recorded yet, not only those above the highest: migrations written on parallel branches
+            // (e.g. 2 merged after a database already took 3) still reach every database. Each one only adds its own objects.
+            var applied = new HashSet<int>();
+            await using (var read = new NpgsqlCommand("SELECT version FROM schema_migrations", connection))
+            await using (var reader = await read.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) applied.Add(reader.GetInt32(0));
+            }
             foreach (var (version, name, sql) in Migrations.All)
             {
-                if (version <= current) continue;
+                if (applied.Contains(version)) continue;
                 await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
                 await ExecuteAsync(connection, transaction, sql, ct).ConfigureAwait(false);
                 await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations(version, name) VALUES ($1, $2)", connection, transaction))

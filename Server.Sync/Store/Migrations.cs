@@ -81,6 +81,100 @@ internal static class Migrations
                 PRIMARY KEY (school, version)
             );
             """),
+        (2, "centre domain: classes, pupils, guardians, cards, consents, template placements, top-ups, feed versions", """
+            -- The per-school downlink version counter (docs/sync-protocol.md §5.1): one row per school, bumped under its row
+            -- lock in the transaction that writes the change, so versions are contiguous and never doubled.
+            CREATE TABLE school_feeds (
+                school   TEXT PRIMARY KEY REFERENCES schools(id),
+                version  BIGINT NOT NULL DEFAULT 0 CHECK (version >= 0)
+            );
+            CREATE TABLE classes (
+                id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                school   TEXT NOT NULL REFERENCES schools(id),
+                name     TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 32),
+                grade    INTEGER NOT NULL CHECK (grade BETWEEN 0 AND 12),
+                UNIQUE (school, name)
+            );
+            -- id: the centre-issued pseudonymous ID the edge and every message use (random, so it reveals neither order
+            -- nor count of enrolment). The real name never leaves the centre; schools get display_name only.
+            CREATE TABLE pupils (
+                id                BIGINT PRIMARY KEY CHECK (id > 0),
+                full_name         TEXT NOT NULL,
+                display_name      TEXT NOT NULL,
+                school            TEXT NOT NULL REFERENCES schools(id),
+                class_id          BIGINT NOT NULL REFERENCES classes(id),
+                status            TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'left')),
+                daily_limit_tiyn  BIGINT CHECK (daily_limit_tiyn >= 0),
+                created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+                updated_at        TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE INDEX pupils_school ON pupils(school, class_id);
+            CREATE TABLE guardians (
+                id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                full_name  TEXT NOT NULL,
+                phone      TEXT,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE TABLE guardian_pupils (
+                guardian  BIGINT NOT NULL REFERENCES guardians(id),
+                pupil     BIGINT NOT NULL REFERENCES pupils(id),
+                relation  TEXT NOT NULL CHECK (relation IN ('parent', 'legal-guardian', 'trustee')),
+                linked_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (guardian, pupil)
+            );
+            CREATE INDEX guardian_pupils_pupil ON guardian_pupils(pupil);
+            CREATE TABLE cards (
+                card_number  BIGINT PRIMARY KEY CHECK (card_number > 0),
+                holder_kind  TEXT NOT NULL CHECK (holder_kind IN ('pupil')),
+                holder_id    BIGINT NOT NULL REFERENCES pupils(id),
+                status       TEXT NOT NULL CHECK (status IN ('active', 'blocked', 'lost')),
+                updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE INDEX cards_holder ON cards(holder_kind, holder_id);
+            -- Purposes never include marketing: the CHECK makes that a database rule, not only an API rule.
+            CREATE TABLE consents (
+                id               TEXT PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+                pupil            BIGINT NOT NULL REFERENCES pupils(id),
+                given_by_kind    TEXT NOT NULL CHECK (given_by_kind IN ('guardian', 'pupil')),
+                given_by         BIGINT REFERENCES guardians(id),
+                purposes         TEXT[] NOT NULL CHECK (cardinality(purposes) > 0
+                                   AND purposes <@ ARRAY['access', 'attendance', 'safety', 'canteen-payment', 'library']::text[]),
+                status           TEXT NOT NULL CHECK (status IN ('granted', 'revoked', 'objection')),
+                document_sha256  TEXT NOT NULL CHECK (document_sha256 ~ '^[0-9a-f]{64}$'),
+                expires_at       TIMESTAMPTZ,
+                operator         TEXT NOT NULL,
+                no_cross_border  BOOLEAN NOT NULL DEFAULT true,
+                granted_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+                ended_at         TIMESTAMPTZ,
+                ended_by         TEXT,
+                CHECK ((given_by_kind = 'guardian') = (given_by IS NOT NULL))
+            );
+            CREATE INDEX consents_pupil ON consents(pupil);
+            -- Which schools hold which pupil's templates: a revocation must reach each of them (issue 4 §4).
+            CREATE TABLE template_placements (
+                school       TEXT NOT NULL REFERENCES schools(id),
+                pupil        BIGINT NOT NULL REFERENCES pupils(id),
+                template_id  TEXT NOT NULL,
+                version      BIGINT NOT NULL,
+                placed_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (school, template_id)
+            );
+            CREATE INDEX template_placements_pupil ON template_placements(pupil);
+            -- The centre is authoritative for top-ups (docs/sync-protocol.md §6): append-only, idempotent by the caller's id.
+            CREATE TABLE topups (
+                id           TEXT PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+                pupil        BIGINT NOT NULL REFERENCES pupils(id),
+                amount_tiyn  BIGINT NOT NULL CHECK (amount_tiyn > 0),
+                at           TIMESTAMPTZ NOT NULL,
+                source       TEXT NOT NULL,
+                recorded_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE INDEX topups_pupil ON topups(pupil);
+            -- Canteen money from uplink events, by pupil (balance) and by school and time (meals dashboard). Text keys:
+            -- a cast in an index expression would make a malformed event fail the whole ingest batch.
+            CREATE INDEX events_canteen_by_pupil ON events ((payload->>'pupilId')) WHERE type IN ('canteen.charge', 'canteen.refund');
+            CREATE INDEX events_charges_by_school ON events (school, created_at) WHERE type = 'canteen.charge';
+            """),
         (3, "school sessions: hello, downlink acknowledgements, rejections, purge confirmations", """
             ALTER TABLE schools ADD COLUMN last_hello TIMESTAMPTZ;
             ALTER TABLE schools ADD COLUMN agent_version TEXT;

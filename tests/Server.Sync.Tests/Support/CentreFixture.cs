@@ -44,6 +44,7 @@ public abstract class CentreFixture
     {
         _logger.Clear();
         AllowErrors = false;
+        // CASCADE: the centre domain tables (migration 2) and the session tables (migration 3) reference schools.
         await ExecuteAsync("TRUNCATE events, passages, dead_letters, school_streams, downlink_changes, schools CASCADE");
         await Database.RegisterSchoolAsync(SchoolA, "almaty", "School 1");
         await Database.RegisterSchoolAsync(SchoolB, "almaty", "School 2");

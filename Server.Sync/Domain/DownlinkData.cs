@@ -1,0 +1,72 @@
+using System.Text.Json.Serialization;
+
+namespace Kezekshi.Server.Sync.Domain;
+
+// The `data` objects of the downlink changes the centre writes, field for field as docs/sync-protocol.md §5.1 shows them.
+// Only what a school needs travels: a display name, never the full name; IDs, never documents.
+
+/// <summary><c>class.upsert</c>.</summary>
+public sealed record ClassData(long ClassId, string Name, int Grade);
+
+/// <summary><c>pupil.upsert</c>: the display name only; the full name stays at the centre.</summary>
+public sealed record PupilData(long PupilId, long ClassId, string DisplayName, string Status);
+
+/// <summary><c>pupil.leave</c>: the school sets the pupil to <c>left</c> and removes their templates.</summary>
+public sealed record PupilLeaveData(long PupilId);
+
+/// <summary><c>card.upsert</c>.</summary>
+public sealed record CardData(long CardNumber, string HolderKind, long HolderId, string Status);
+
+/// <summary><c>card.block</c>: <see cref="Status"/> is <c>blocked</c> or <c>lost</c>.</summary>
+public sealed record CardBlockData(long CardNumber, string Status);
+
+/// <summary><c>consent.grant</c>: purposes a school may process the pupil's data for.</summary>
+public sealed record ConsentGrantData(string ConsentId, long PupilId, IReadOnlyList<string> Purposes, DateTimeOffset? ExpiresAt);
+
+/// <summary><c>consent.revoke</c>: the school drops templates for these purposes at once and purges them by <see cref="PurgeBy"/>.</summary>
+public sealed record ConsentRevokeData(string ConsentId, long PupilId, IReadOnlyList<string> Purposes, DateTimeOffset PurgeBy);
+
+/// <summary><c>template.upsert</c>: ciphertext for the school's key; the centre never sees the plaintext template.</summary>
+public sealed record TemplateData(string TemplateId, long PupilId, string Modality, string Model, string ConsentId, string KeyId, string Alg,
+    string WrappedKey, string Nonce, string Ciphertext);
+
+/// <summary><c>topup</c>: applied once by <see cref="TopupId"/> into the school's canteen ledger.</summary>
+public sealed record TopupData(string TopupId, long PupilId, long AmountTiyn, DateTimeOffset At);
+
+/// <summary><c>limits.set</c>: the offline daily spending cap in tiyn.</summary>
+public sealed record LimitsData(long PupilId, long DailyLimitTiyn);
+
+/// <summary><c>announcement</c>.</summary>
+public sealed record AnnouncementData(string AnnouncementId, string Title, string Body, DateTimeOffset ShowFrom, DateTimeOffset ShowUntil);
+
+/// <summary><c>holiday.set</c>: a day (yyyy-MM-dd) the school is closed.</summary>
+public sealed record HolidayData(string Day, string Name);
+
+/// <summary><c>menu.publish</c>: the day's menu with prices in tiyn; the school replaces the menu of that day.</summary>
+public sealed record MenuData(string MenuId, string Day, IReadOnlyList<MenuItemData> Items);
+
+/// <summary>One dish of a <see cref="MenuData"/>.</summary>
+public sealed record MenuItemData(long MenuItemId, string Name, long PriceTiyn);
+
+/// <summary><c>schedule.replace</c> for a class: the whole set of windows when its pupils may pass (none = any time).</summary>
+public sealed record ScheduleData(string AppliesTo, long ClassId, IReadOnlyList<ScheduleWindowData> Windows);
+
+/// <summary>One window of a <see cref="ScheduleData"/>: ISO weekday 1 (Monday) – 7, local times HH:mm.</summary>
+public sealed record ScheduleWindowData(int Weekday, string From, string Until);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ClassData))]
+[JsonSerializable(typeof(PupilData))]
+[JsonSerializable(typeof(PupilLeaveData))]
+[JsonSerializable(typeof(CardData))]
+[JsonSerializable(typeof(CardBlockData))]
+[JsonSerializable(typeof(ConsentGrantData))]
+[JsonSerializable(typeof(ConsentRevokeData))]
+[JsonSerializable(typeof(TemplateData))]
+[JsonSerializable(typeof(TopupData))]
+[JsonSerializable(typeof(LimitsData))]
+[JsonSerializable(typeof(AnnouncementData))]
+[JsonSerializable(typeof(HolidayData))]
+[JsonSerializable(typeof(MenuData))]
+[JsonSerializable(typeof(ScheduleData))]
+internal sealed partial class DownlinkJsonContext : JsonSerializerContext;
