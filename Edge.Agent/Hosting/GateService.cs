@@ -1,7 +1,9 @@
 using Kezekshi.Edge.Agent.Configuration;
+using Kezekshi.Edge.Agent.Ledgers;
 using Kezekshi.Edge.Agent.Runtime;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Devices.Profiles;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -73,6 +75,29 @@ public static class EdgeAgentServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<GateService>());
         services.AddSingleton<SyncService>();
         services.AddHostedService(sp => sp.GetRequiredService<SyncService>());
+
+        // The canteen caps offline spending from what sync knows; the ledgers take money and board changes from the centre.
+        services.AddSingleton<Ledgers.Canteen.ICentreReachability>(sp =>
+        {
+            var sync = sp.GetRequiredService<SyncService>();
+            return sp.GetRequiredService<IOptions<EdgeOptions>>().Value.Sync.Enabled
+                ? new Sync.SyncReachability(() => sync.Session, () => sync.IsConnected)
+                : Ledgers.Canteen.AlwaysReachable.Instance;
+        });
+        services.AddLedgers(configuration);
+        services.AddSingleton<Sync.IDownlinkHandler>(sp => new Sync.LedgerHandlers(sp.GetRequiredService<Ledgers.Canteen.CanteenLedger>(), sp.GetRequiredService<Ledgers.Tableau.Announcements>()));
+
+        // Biometrics stay off until the DPIA is recorded (Biometrics:Enabled and Biometrics:Dpia:*); then consent changes from the centre reach the store.
+        var biometrics = configuration.GetSection(Biometrics.BiometricsOptions.Section).Get<Biometrics.BiometricsOptions>() ?? new Biometrics.BiometricsOptions();
+        if (biometrics.Enabled)
+        {
+            services.AddSingleton(sp => Biometrics.BiometricsModule.Open(biometrics, sp.GetRequiredService<IOptions<EdgeOptions>>().Value.DataDirectory));
+            services.AddSingleton<Sync.IDownlinkHandler>(sp =>
+            {
+                var module = sp.GetRequiredService<Biometrics.BiometricsModule>();
+                return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil));
+            });
+        }
         services.AddSystemdIntegration(sp => () => sp.GetRequiredService<GateService>().IsHealthy);
         return services;
     }

@@ -15,6 +15,10 @@ namespace Kezekshi.Edge.Agent.Hosting;
 public sealed class SyncService(IOptions<EdgeOptions> options, GateService gates, IEnumerable<IDownlinkHandler> handlers, ILoggerFactory loggers) : BackgroundService
 {
     private SyncSession? _session;
+    private MqttSyncConnection? _connection;
+
+    /// <summary>True while the MQTT connection to the centre's broker is up.</summary>
+    public bool IsConnected => _connection?.IsConnected ?? false;
 
     /// <summary>The running session (null while starting or when sync is off).</summary>
     public SyncSession? Session => _session;
@@ -48,6 +52,7 @@ public sealed class SyncService(IOptions<EdgeOptions> options, GateService gates
             ReconnectDelayMax = TimeSpan.FromSeconds(30),
         };
         await using var connection = new MqttSyncConnection(mqtt, edge.Sync.Region, edge.SchoolId, loggers);
+        _connection = connection;
         var batcher = new OutboxBatcher(database, edge.SchoolId, edge.Sync.Region);
         var publisher = new OutboxPublisher(batcher, connection, edge.Sync.Region, edge.SchoolId, loggers.CreateLogger<OutboxPublisher>());
         var applier = new DownlinkApplier(database, [new RosterHandlers(), .. handlers], edge.SchoolId, edge.Sync.Region, loggers.CreateLogger<DownlinkApplier>());
