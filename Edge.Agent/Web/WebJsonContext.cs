@@ -1,0 +1,21 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Kezekshi.Edge.Agent.Web.Board;
+using Kezekshi.Edge.Agent.Web.Console;
+using Kezekshi.Edge.Agent.Web.Endpoints;
+using Kezekshi.Edge.Agent.Web.Live;
+using Kezekshi.Edge.Agent.Web.Security;
+
+namespace Kezekshi.Edge.Agent.Web;
+
+/// <summary>Source-generated JSON for everything the web UI sends and receives (camelCase, as browsers expect).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(LoginRequest))]
+[JsonSerializable(typeof(PasswordChangeRequest))]
+[JsonSerializable(typeof(MeResponse))]
+[JsonSerializable(typeof(BoardSnapshot))]
+[JsonSerializable(typeof(ItStatus))]
+[JsonSerializable(typeof(GateLogEntry))]
+[JsonSerializable(typeof(List<GateLogEntry>))]
+internal sealed partial class WebJsonContext : JsonSerializerContext;
