@@ -23,8 +23,18 @@ public static class UsersCommand
         var name = new Option<string>("--name") { Description = "The account name people type to sign in, e.g. aigerim.k.", Required = true };
         var role = new Option<string>("--role") { Description = "cashier, librarian, office or it-admin.", Required = true };
 
-        var add = new Command("add", "Create an account and print its one-time password.") { name, role };
-        add.SetAction(p => Execute(p.GetValue(config), p.GetValue(database), Console.Out, store => Add(store, p.GetValue(name)!, p.GetValue(role)!, Console.Out)));
+        var staff = new Option<long?>("--staff-id") { Description = "The staff member (roster ID) this account is: the ledgers record sales, refunds and loans against it." };
+        var add = new Command("add", "Create an account and print its one-time password.") { name, role, staff };
+        add.SetAction(p => Execute(p.GetValue(config), p.GetValue(database), Console.Out, store => Add(store, p.GetValue(name)!, p.GetValue(role)!, Console.Out, p.GetValue(staff))));
+        var linkName = new Option<string>("--name") { Description = "The account.", Required = true };
+        var linkStaff = new Option<long>("--staff-id") { Description = "The staff member's roster ID.", Required = true };
+        var link = new Command("link", "Link an account to the staff member it belongs to (a cashier needs this to open a till shift).") { linkName, linkStaff };
+        link.SetAction(p => Execute(p.GetValue(config), p.GetValue(database), Console.Out, store =>
+        {
+            store.LinkStaff(p.GetValue(linkName)!, p.GetValue(linkStaff));
+            Console.Out.WriteLine($"Account '{p.GetValue(linkName)!.Trim()}' is staff member {p.GetValue(linkStaff)}.");
+            return 0;
+        }));
         var resetName = new Option<string>("--name") { Description = "The account to reset.", Required = true };
         var reset = new Command("reset", "Give an account a new one-time password, unlock it and sign it out everywhere.") { resetName };
         reset.SetAction(p => Execute(p.GetValue(config), p.GetValue(database), Console.Out, store => Reset(store, p.GetValue(resetName)!, Console.Out)));
@@ -38,6 +48,7 @@ public static class UsersCommand
         enable.SetAction(p => Execute(p.GetValue(config), p.GetValue(database), Console.Out, store => SetDisabled(store, p.GetValue(enableName)!, false, Console.Out)));
         command.Subcommands.Add(add);
         command.Subcommands.Add(reset);
+        command.Subcommands.Add(link);
         command.Subcommands.Add(list);
         command.Subcommands.Add(disable);
         command.Subcommands.Add(enable);
@@ -66,7 +77,7 @@ public static class UsersCommand
         }
     }
 
-    internal static int Add(AccountStore store, string name, string role, TextWriter output)
+    internal static int Add(AccountStore store, string name, string role, TextWriter output, long? staffId = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(output);
@@ -76,7 +87,7 @@ public static class UsersCommand
             return 2;
         }
         string password = PasswordHasher.NewOneTimePassword();
-        store.Add(name, parsed, password);
+        store.Add(name, parsed, password, staffId: staffId);
         output.WriteLine($"Account '{name.Trim()}' ({WebRoles.Format(parsed)}) created. One-time password: {password}");
         output.WriteLine("Give it to the person privately; they choose their own password when they first sign in. It is not shown again.");
         return 0;
@@ -102,13 +113,13 @@ public static class UsersCommand
             output.WriteLine("No accounts yet. Create one with: kezekshi-edge users add --role it-admin --name <name>");
             return 0;
         }
-        output.WriteLine($"{"name",-24} {"role",-10} state");
+        output.WriteLine($"{"name",-24} {"role",-10} {"staff",-6} state");
         foreach (var a in accounts)
         {
             string state = a.Disabled ? "disabled"
                 : a.LockedUntil is { } until && until > DateTimeOffset.UtcNow ? "locked until " + until.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)
                 : a.MustChangePassword ? "one-time password not yet changed" : "active";
-            output.WriteLine($"{a.Name,-24} {WebRoles.Format(a.Role),-10} {state}");
+            output.WriteLine($"{a.Name,-24} {WebRoles.Format(a.Role),-10} {a.StaffId?.ToString(CultureInfo.InvariantCulture) ?? "-",-6} {state}");
         }
         return 0;
     }

@@ -329,6 +329,7 @@ internal static class Migrations
                 accounted_by  TEXT,
                 PRIMARY KEY (session_id, holder_kind, holder_id)
             );
+            """),
         (6, "local web UI: staff accounts and sessions", """
             -- People who sign in to the agent's web UI (till, library desk, office, IT console). Not pupils.
             -- password_hash is PBKDF2-HMAC-SHA256 with a per-account salt; iterations are stored so they can be raised later.
@@ -336,6 +337,8 @@ internal static class Migrations
                 id              INTEGER PRIMARY KEY,
                 name            TEXT NOT NULL UNIQUE COLLATE NOCASE,
                 role            TEXT NOT NULL CHECK (role IN ('cashier','librarian','office','it-admin')),
+                -- The staff member this account is (the ledgers record who sold, refunded or lent by staff ID).
+                staff_id        INTEGER REFERENCES staff(id),
                 password_hash   BLOB NOT NULL,
                 salt            BLOB NOT NULL,
                 iterations      INTEGER NOT NULL,

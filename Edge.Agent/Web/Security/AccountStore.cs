@@ -15,10 +15,10 @@ public sealed class AccountException : Exception
 }
 
 /// <summary>A staff account as stored (without secrets for listing).</summary>
-public sealed record AccountInfo(long Id, string Name, WebRole Role, bool MustChangePassword, bool Disabled, int FailedLogins, DateTimeOffset? LockedUntil, DateTimeOffset CreatedAt);
+public sealed record AccountInfo(long Id, string Name, WebRole Role, long? StaffId, bool MustChangePassword, bool Disabled, int FailedLogins, DateTimeOffset? LockedUntil, DateTimeOffset CreatedAt);
 
 /// <summary>A signed-in browser: who, what role, and the CSRF token its state-changing requests must carry.</summary>
-public sealed record WebSession(long AccountId, string Name, WebRole Role, string CsrfToken, bool MustChangePassword, DateTimeOffset ExpiresAt);
+public sealed record WebSession(long AccountId, string Name, WebRole Role, long? StaffId, string CsrfToken, bool MustChangePassword, DateTimeOffset ExpiresAt);
 
 /// <summary>
 /// Staff accounts and sessions of the web UI in the agent's SQLite store (tables web_accounts and web_sessions,
@@ -32,19 +32,21 @@ public sealed class AccountStore(EdgeDatabase database, TimeProvider? time = nul
     public int Iterations { get; init; } = PasswordHasher.DefaultIterations;
 
     /// <summary>Creates an account. Returns the account's ID.</summary>
-    public long Add(string name, WebRole role, string password, bool mustChangePassword = true)
+    public long Add(string name, WebRole role, string password, bool mustChangePassword = true, long? staffId = null)
     {
+        if (staffId is { } sid) CheckStaff(sid);
         name = ValidateName(name);
         var hash = PasswordHasher.Hash(password, Iterations);
         string now = Format(_time.GetUtcNow());
         using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO web_accounts(name, role, password_hash, salt, iterations, must_change_password, created_at, password_set_at)
-            VALUES ($name, $role, $hash, $salt, $iterations, $must, $now, $now) RETURNING id
+            INSERT INTO web_accounts(name, role, staff_id, password_hash, salt, iterations, must_change_password, created_at, password_set_at)
+            VALUES ($name, $role, $staff, $hash, $salt, $iterations, $must, $now, $now) RETURNING id
             """;
         command.Parameters.AddWithValue("$name", name);
         command.Parameters.AddWithValue("$role", WebRoles.Format(role));
+        command.Parameters.AddWithValue("$staff", staffId is { } s ? s : DBNull.Value);
         command.Parameters.AddWithValue("$hash", hash.Hash);
         command.Parameters.AddWithValue("$salt", hash.Salt);
         command.Parameters.AddWithValue("$iterations", hash.Iterations);
@@ -104,11 +106,29 @@ public sealed class AccountStore(EdgeDatabase database, TimeProvider? time = nul
         if (disabled) Execute("DELETE FROM web_sessions WHERE account_id = $id", ("$id", account.Id));
     }
 
+    /// <summary>Links an account to the staff member it belongs to (needed to sell, refund or lend).</summary>
+    public void LinkStaff(string name, long staffId)
+    {
+        var account = Find(name) ?? throw new AccountException($"There is no account named '{name}'. List them with `kezekshi-edge users list`.");
+        CheckStaff(staffId);
+        Execute("UPDATE web_accounts SET staff_id = $s WHERE id = $id", ("$s", staffId), ("$id", account.Id));
+    }
+
+    private void CheckStaff(long staffId)
+    {
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM staff WHERE id = $id AND status = 'active'";
+        command.Parameters.AddWithValue("$id", staffId);
+        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            throw new AccountException($"There is no active staff member with ID {staffId} in this school's roster. Check the ID in the staff list from the centre.");
+    }
+
     public IReadOnlyList<AccountInfo> List()
     {
         using var connection = database.Connect();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, role, must_change_password, disabled, failed_logins, locked_until, created_at FROM web_accounts ORDER BY name";
+        command.CommandText = "SELECT id, name, role, staff_id, must_change_password, disabled, failed_logins, locked_until, created_at FROM web_accounts ORDER BY name";
         using var reader = command.ExecuteReader();
         var list = new List<AccountInfo>();
         while (reader.Read()) list.Add(ReadInfo(reader));
@@ -119,7 +139,7 @@ public sealed class AccountStore(EdgeDatabase database, TimeProvider? time = nul
     {
         using var connection = database.Connect();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, role, must_change_password, disabled, failed_logins, locked_until, created_at FROM web_accounts WHERE name = $name";
+        command.CommandText = "SELECT id, name, role, staff_id, must_change_password, disabled, failed_logins, locked_until, created_at FROM web_accounts WHERE name = $name";
         command.Parameters.AddWithValue("$name", name.Trim());
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadInfo(reader) : null;
@@ -175,7 +195,7 @@ public sealed class AccountStore(EdgeDatabase database, TimeProvider? time = nul
         var expires = now + lifetime;
         Execute("INSERT INTO web_sessions(token_hash, account_id, csrf_token, created_at, expires_at, remote_address) VALUES ($h, $a, $c, $now, $exp, $ip)",
             ("$h", TokenHash(token)), ("$a", account.Id), ("$c", csrf), ("$now", Format(now)), ("$exp", Format(expires)), ("$ip", remoteAddress));
-        return (token, new WebSession(account.Id, account.Name, account.Role, csrf, account.MustChangePassword, expires));
+        return (token, new WebSession(account.Id, account.Name, account.Role, account.StaffId, csrf, account.MustChangePassword, expires));
     }
 
     /// <summary>The live session for a cookie value, or null (unknown, expired, account disabled).</summary>
@@ -185,7 +205,7 @@ public sealed class AccountStore(EdgeDatabase database, TimeProvider? time = nul
         using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT a.id, a.name, a.role, s.csrf_token, a.must_change_password, s.expires_at
+            SELECT a.id, a.name, a.role, s.csrf_token, a.must_change_password, s.expires_at, a.staff_id
             FROM web_sessions s JOIN web_accounts a ON a.id = s.account_id
             WHERE s.token_hash = $h AND a.disabled = 0
             """;
@@ -195,7 +215,7 @@ public sealed class AccountStore(EdgeDatabase database, TimeProvider? time = nul
         var expires = Parse(reader.GetString(5));
         if (expires <= _time.GetUtcNow()) return null;
         WebRoles.TryParse(reader.GetString(2), out var role);
-        return new WebSession(reader.GetInt64(0), reader.GetString(1), role, reader.GetString(3), reader.GetInt64(4) != 0, expires);
+        return new WebSession(reader.GetInt64(0), reader.GetString(1), role, reader.IsDBNull(6) ? null : reader.GetInt64(6), reader.GetString(3), reader.GetInt64(4) != 0, expires);
     }
 
     public void EndSession(string token) => Execute("DELETE FROM web_sessions WHERE token_hash = $h", ("$h", TokenHash(token)));
@@ -232,8 +252,8 @@ public sealed class AccountStore(EdgeDatabase database, TimeProvider? time = nul
     private static AccountInfo ReadInfo(SqliteDataReader reader)
     {
         WebRoles.TryParse(reader.GetString(2), out var role);
-        return new AccountInfo(reader.GetInt64(0), reader.GetString(1), role, reader.GetInt64(3) != 0, reader.GetInt64(4) != 0, reader.GetInt32(5),
-            reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), Parse(reader.GetString(7)));
+        return new AccountInfo(reader.GetInt64(0), reader.GetString(1), role, reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.GetInt64(4) != 0, reader.GetInt64(5) != 0, reader.GetInt32(6),
+            reader.IsDBNull(7) ? null : Parse(reader.GetString(7)), Parse(reader.GetString(8)));
     }
 
     private static string Format(DateTimeOffset at) => at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
