@@ -56,6 +56,8 @@ public static class EdgeWebHost
         builder.Services.AddSingleton(new AccountStore(context.Database, context.Time) { Iterations = context.PasswordIterations });
         builder.Services.AddSingleton(new LoginThrottle(context.Options.MaxFailuresPerAddress, TimeSpan.FromMinutes(context.Options.LockoutMinutes), context.Time));
         builder.Services.AddSingleton(new Board.BoardQuery(context));
+        // One ledger object for the whole UI: it serialises its own writes.
+        builder.Services.AddSingleton(_ => new Ledgers.Canteen.CanteenLedger(context.Database));
 
         var app = builder.Build();
         var accounts = app.Services.GetRequiredService<AccountStore>();
