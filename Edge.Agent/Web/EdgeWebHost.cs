@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,9 @@ public static class EdgeWebHost
             throw new WebConfigurationException($"The web UI's files are missing from {context.WebRoot} (pages/login.html). Reinstall the agent, or set Web:Enabled=false to run the gates without the UI.");
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+        // Only what the agent passes in: no appsettings.json or ASPNETCORE_ variables reconfiguring the UI behind IT's back.
         builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(context.Loggers);
         builder.WebHost.UseKestrelHttpsConfiguration();
