@@ -36,23 +36,24 @@ public sealed class WebSchool : IAsyncDisposable
     public WebApplication App { get; }
     public Uri BaseAddress { get; }
     public CanteenLedger Canteen => new(Database);
-    public AccountStore Accounts => new(Database);
+    public AccountStore Accounts => new(Database) { Iterations = PasswordHasher.MinimumIterations };
 
     /// <summary>Seeds the school and starts the web UI. <paramref name="runtime"/> makes the board and console see real gates.</summary>
-    public static async Task<WebSchool> StartAsync(Func<TempDirectory, EdgeDatabase, AgentRuntime?>? runtime = null, WebOptions? options = null, TempDirectory? directory = null)
+    public static async Task<WebSchool> StartAsync(Func<TempDirectory, EdgeDatabase, Task<AgentRuntime>>? runtime = null, WebOptions? options = null, TempDirectory? directory = null)
     {
         directory ??= new TempDirectory();
         var database = EdgeDatabase.Open(directory.File("edge.db"));
         var start = ShiftedTimeProvider.NextSchoolMorning(DateTimeOffset.UtcNow, new TimeOnly(7, 40));
         DemoSchool.Seed(database, start);
-        var accounts = new AccountStore(database);
+        // The minimum iteration count keeps the suite quick on a loaded 2-core box; production uses 600,000 (stored per hash).
+        var accounts = new AccountStore(database) { Iterations = PasswordHasher.MinimumIterations };
         accounts.Add("cashier1", WebRole.Cashier, Password, mustChangePassword: false, staffId: CashierStaffId);
         accounts.Add("librarian1", WebRole.Librarian, Password, mustChangePassword: false, staffId: LibrarianStaffId);
         accounts.Add("office1", WebRole.Office, Password, mustChangePassword: false);
         accounts.Add("itadmin1", WebRole.ItAdmin, Password, mustChangePassword: false);
         SeedCanteen(database);
 
-        var agent = runtime?.Invoke(directory, database);
+        var agent = runtime is null ? null : await runtime(directory, database).ConfigureAwait(false);
         var context = new WebContext
         {
             Database = database,
@@ -60,6 +61,7 @@ public sealed class WebSchool : IAsyncDisposable
             Options = options ?? new WebOptions { Urls = "http://127.0.0.1:0" },
             PhotosDirectory = directory.File("photos"),
             WebRoot = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+            PasswordIterations = PasswordHasher.MinimumIterations,
         };
         if (agent is not null) context.Feed.Attach(agent);
         var app = EdgeWebHost.Create(context);

@@ -20,7 +20,7 @@ public sealed record MeResponse(string Name, string Role, string CsrfToken, bool
 internal static partial class AuthEndpoints
 {
     // A hash to check unknown names against, so that "no such account" takes as long as "wrong password".
-    private static readonly Lazy<PasswordHash> s_dummy = new(() => PasswordHasher.Hash("not-a-password-of-anyone"));
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, PasswordHash> s_dummy = new();
 
     public static void Map(WebApplication app)
     {
@@ -51,7 +51,7 @@ internal static partial class AuthEndpoints
         var account = name.Length == 0 ? null : accounts.Find(name);
         if (account is null)
         {
-            PasswordHasher.Verify(password, s_dummy.Value);
+            PasswordHasher.Verify(password, s_dummy.GetOrAdd(context.PasswordIterations, i => PasswordHasher.Hash("not-a-password-of-anyone", i)));
             WebLog.LoginFailed(logger, name, address);
             return throttle.RecordFailure(address) is { } until
                 ? Locked($"Too many wrong passwords from this computer. Try again in {Minutes(until - now)}, or ask school IT.")

@@ -24,6 +24,8 @@ internal static class PageEndpoints
         app.MapGet("/", (HttpContext http) => WebAuth.Session(http) is { } s
             ? Results.Redirect(s.MustChangePassword ? "/password" : AuthEndpoints.Home(s.Role))
             : Results.Redirect("/login"));
+        // Browsers ask for it on every page; there is no icon, and a 404 would clutter the console.
+        app.MapGet("/favicon.ico", () => Results.NoContent());
         app.MapGet("/login", (HttpContext http, WebContext context) =>
         {
             // The sign-in form's double-submit token: readable by the page's script, useless to any other site.
