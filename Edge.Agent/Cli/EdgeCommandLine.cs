@@ -13,6 +13,7 @@ public static class EdgeCommandLine
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(InstallServiceCommand.Create());
         root.Subcommands.Add(UsersCommand.Create());
+        root.Subcommands.Add(TillSoakCommand.Create());
         return root;
     }
 }

@@ -40,7 +40,8 @@ internal static class LedgerSql
         return rows;
     }
 
-    public static string Time(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
+    /// <summary>Instants are stored in UTC, as the passage recorder stores them, so text order is time order.</summary>
+    public static string Time(DateTimeOffset at) => at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 
     public static DateTimeOffset ParseTime(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 

@@ -18,7 +18,7 @@ public sealed class CanteenRig : IDisposable
     public CanteenRig(CanteenOptions? options = null, ICentreReachability? centre = null, int pupils = 50)
     {
         Database = EdgeDatabase.Open(_directory.File("edge.db"));
-        DemoSchool.Seed(Database, Lunch, pupils: pupils, classes: 5, staff: 10, visitors: 1);
+        DemoSchool.Seed(Database, Lunch, pupils: pupils, classes: 5, staff: 10, visitors: 2);
         Ledger = new CanteenLedger(Database, options, centre);
         Plov = Ledger.UpsertMenuItem(new MenuItemDraft("plov", "Plov", 60_000, "hot", IsMeal: true, PhotoPath: "menu/plov.jpg"));
         Soup = Ledger.UpsertMenuItem(new MenuItemDraft("soup", "Chicken soup", 35_000, "hot", IsMeal: true, Allergens: ["celery"]));
