@@ -61,6 +61,7 @@ public static class EdgeWebHost
         builder.Services.AddSingleton(new Board.BoardQuery(context));
         // One ledger object for the whole UI: it serialises its own writes.
         builder.Services.AddSingleton(_ => new Ledgers.Canteen.CanteenLedger(context.Database));
+        builder.Services.AddSingleton(_ => new Ledgers.Library.LibraryDesk(context.Database));
 
         var app = builder.Build();
         var accounts = app.Services.GetRequiredService<AccountStore>();

@@ -28,4 +28,12 @@ namespace Kezekshi.Edge.Agent.Web;
 [JsonSerializable(typeof(TillRefundRequest))]
 [JsonSerializable(typeof(TillRefundResult))]
 [JsonSerializable(typeof(Kezekshi.Edge.Agent.Ledgers.Canteen.ZReport))]
+[JsonSerializable(typeof(DeskPupil))]
+[JsonSerializable(typeof(DeskBookRequest))]
+[JsonSerializable(typeof(DeskBookResult))]
+[JsonSerializable(typeof(List<Kezekshi.Edge.Agent.Ledgers.Library.OverdueLoan>))]
+[JsonSerializable(typeof(List<OfficeClass>))]
+[JsonSerializable(typeof(List<Kezekshi.Edge.Agent.Ledgers.Tableau.UneatenMeal>))]
+[JsonSerializable(typeof(Kezekshi.Edge.Agent.Ledgers.Tableau.RollCallSheet))]
+[JsonSerializable(typeof(RollCallTick))]
 internal sealed partial class WebJsonContext : JsonSerializerContext;

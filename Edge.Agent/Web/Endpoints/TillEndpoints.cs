@@ -1,4 +1,3 @@
-using Kezekshi.Edge.Agent.Ledgers;
 using Kezekshi.Edge.Agent.Ledgers.Canteen;
 using Kezekshi.Edge.Agent.Web.Pupils;
 using Kezekshi.Edge.Agent.Web.Security;
@@ -90,7 +89,7 @@ internal static class TillEndpoints
     {
         var session = WebAuth.Session(http)!;
         if (session.StaffId is not { } staff) return NotLinked(session);
-        return Guarded(() =>
+        return EndpointResults.Guarded(() =>
         {
             var shift = ledger.OpenShift(TillName(session), staff, request.OpeningFloat, context.Time.GetUtcNow());
             return Results.Json(new TillShiftView(shift.Id, shift.Till, shift.OpenedAt, shift.OpeningFloat), WebJsonContext.Default.TillShiftView);
@@ -100,8 +99,8 @@ internal static class TillEndpoints
     private static IResult CloseShift(CloseShiftRequest request, HttpContext http, CanteenLedger ledger, WebContext context)
     {
         var session = WebAuth.Session(http)!;
-        if (ledger.GetOpenShift(TillName(session)) is not { } shift) return Problem("There is no open shift at this till.", "shift-not-open");
-        return Guarded(() => Results.Json(ledger.CloseShift(shift.Id, request.CountedCash, context.Time.GetUtcNow()), WebJsonContext.Default.ZReport));
+        if (ledger.GetOpenShift(TillName(session)) is not { } shift) return EndpointResults.Problem("There is no open shift at this till.", "shift-not-open");
+        return EndpointResults.Guarded(() => Results.Json(ledger.CloseShift(shift.Id, request.CountedCash, context.Time.GetUtcNow()), WebJsonContext.Default.ZReport));
     }
 
     private static IResult FindPupil(string? card, WebContext context, CanteenLedger ledger)
@@ -109,7 +108,7 @@ internal static class TillEndpoints
         var (pupil, problem) = new PupilDirectory(context.Database).FindByCard(card);
         if (problem is not null) return Results.Json(new ApiError(problem.Message, problem.Code), WebJsonContext.Default.ApiError, statusCode: StatusCodes.Status404NotFound);
         var atTill = ledger.GetPupilAtTill(pupil!.PupilId, context.Time.GetUtcNow());
-        if (atTill is null) return Problem("This pupil is not on the canteen's list (left the school?). Send them to the office.", "unknown-pupil", StatusCodes.Status404NotFound);
+        if (atTill is null) return EndpointResults.Problem("This pupil is not on the canteen's list (left the school?). Send them to the office.", "unknown-pupil", StatusCodes.Status404NotFound);
         return Results.Json(View(atTill), WebJsonContext.Default.TillPupil);
     }
 
@@ -119,10 +118,10 @@ internal static class TillEndpoints
     private static IResult Charge(TillChargeRequest request, HttpContext http, CanteenLedger ledger, WebContext context)
     {
         var session = WebAuth.Session(http)!;
-        if (ledger.GetOpenShift(TillName(session)) is not { } shift) return Problem("Open a shift first (the button at the top of the till).", "shift-not-open");
+        if (ledger.GetOpenShift(TillName(session)) is not { } shift) return EndpointResults.Problem("Open a shift first (the button at the top of the till).", "shift-not-open");
         var payment = request.Payment?.ToLowerInvariant() == "cash" ? PaymentMethod.Cash : PaymentMethod.Account;
         var lines = (request.Lines ?? []).Select(l => new ChargeLine(l.MenuItemId, l.Quantity)).ToList();
-        return Guarded(() =>
+        return EndpointResults.Guarded(() =>
         {
             var result = ledger.Charge(new ChargeRequest(request.Key ?? "", shift.Id, request.PupilId, lines, context.Time.GetUtcNow(), payment,
                 string.IsNullOrWhiteSpace(request.OverrideReason) ? null : request.OverrideReason.Trim()));
@@ -147,8 +146,8 @@ internal static class TillEndpoints
     {
         var session = WebAuth.Session(http)!;
         if (session.StaffId is not { } staff) return NotLinked(session);
-        if (ledger.GetOpenShift(TillName(session)) is not { } shift) return Problem("Open a shift first (the button at the top of the till).", "shift-not-open");
-        return Guarded(() =>
+        if (ledger.GetOpenShift(TillName(session)) is not { } shift) return EndpointResults.Problem("Open a shift first (the button at the top of the till).", "shift-not-open");
+        return EndpointResults.Guarded(() =>
         {
             var now = context.Time.GetUtcNow();
             var result = isVoid
@@ -193,27 +192,8 @@ internal static class TillEndpoints
         _ => "unknown-pupil",
     };
 
-    private static IResult Guarded(Func<IResult> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (ArgumentException e)
-        {
-            return Problem(e.Message.Split(" (Parameter", 2)[0], "bad-request");
-        }
-        catch (LedgerException e)
-        {
-            return Problem(e.Message, "refused", StatusCodes.Status409Conflict);
-        }
-    }
-
     private static IResult NotLinked(WebSession session) =>
-        Problem($"The account '{session.Name}' is not linked to a staff member, so the ledger cannot record who sold. School IT: kezekshi-edge users link --name {session.Name} --staff-id <ID>.", "not-linked", StatusCodes.Status409Conflict);
-
-    private static IResult Problem(string message, string code, int status = StatusCodes.Status400BadRequest) =>
-        Results.Json(new ApiError(message, code), WebJsonContext.Default.ApiError, statusCode: status);
+        EndpointResults.Problem($"The account '{session.Name}' is not linked to a staff member, so the ledger cannot record who sold. School IT: kezekshi-edge users link --name {session.Name} --staff-id <ID>.", "not-linked", StatusCodes.Status409Conflict);
 }
 
 /// <summary>Till log messages.</summary>
