@@ -8,8 +8,14 @@ set -euo pipefail
 
 # Debian/Ubuntu packages the tests use (socat: pseudo-terminal pairs; sqlite3: inspecting test
 # databases; openssl, mosquitto, libmosquitto1: the MQTT sync and its TLS test certificates; postgresql: the
-# centre). Later tiers add here: ffmpeg chromium.
+# centre). Later tiers add here: ffmpeg.
 APT_PACKAGES="socat sqlite3 ca-certificates openssl mosquitto mosquitto-clients libmosquitto1 postgresql"
+
+# The web UI's browser tests (tests/Edge.Web.Tests) drive Debian's chromium headless through Playwright.
+# Playwright's driver needs node, and the NuGet package Microsoft.Playwright ships it (.playwright/node/<platform>/node,
+# copied into the test output by the package's build targets), so no node or npm install is needed for it.
+# The tests never let Playwright download a browser: they launch /usr/bin/chromium by path.
+APT_PACKAGES="${APT_PACKAGES} chromium"
 
 # The SDK major version global.json asks for.
 DOTNET_MAJOR=10
@@ -86,3 +92,11 @@ restore_flags=()
 if [ "${CI:-}" = "true" ]; then restore_flags+=(--disable-build-servers); fi
 dotnet restore Kezekshi.sln "${restore_flags[@]}" -v quiet
 echo "    restored"
+
+# 4. The browser for the web UI tests: Debian's chromium, checked (never downloaded by Playwright).
+step "Checking the browser for the web UI tests (/usr/bin/chromium)"
+if [ -x /usr/bin/chromium ]; then
+  echo "    found $(/usr/bin/chromium --version 2>/dev/null | tail -n 1)"
+else
+  echo "    /usr/bin/chromium is missing: the browser tests in tests/Edge.Web.Tests will fail. Install it with: sudo apt-get install chromium" >&2
+fi

@@ -25,16 +25,20 @@ public static class DemoCommand
         var dataDir = new Option<string>("--data-dir") { Description = "Where the demo database goes (recreated each run).", DefaultValueFactory = _ => Path.Combine(".data", "demo") };
         var baud = new Option<int>("--baud") { Description = "RS-485 speed of the simulated buses.", DefaultValueFactory = _ => 115200 };
         var interval = new Option<int>("--interval-ms") { Description = "Time between two taps (alternating between the two turnstiles).", DefaultValueFactory = _ => 150 };
+        var webPort = new Option<int>("--web-port") { Description = "Serve the web UI on 127.0.0.1:<port> during the demo (0: no web UI).", DefaultValueFactory = _ => 8080 };
+        var stay = new Option<bool>("--stay") { Description = "Keep the web UI running after the summary (the gates have stopped; what they recorded stays visible), until Ctrl+C." };
         var command = new Command("demo", "Run a simulated school morning: demo school, simulated readers and turnstiles on pseudo-terminals, a morning rush and a fire drill.");
         command.Options.Add(taps);
         command.Options.Add(dataDir);
         command.Options.Add(baud);
         command.Options.Add(interval);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(taps), parse.GetValue(dataDir)!, parse.GetValue(baud), parse.GetValue(interval), Console.Out, ct));
+        command.Options.Add(webPort);
+        command.Options.Add(stay);
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(taps), parse.GetValue(dataDir)!, parse.GetValue(baud), parse.GetValue(interval), Console.Out, ct, parse.GetValue(webPort), parse.GetValue(stay)));
         return command;
     }
 
-    public static async Task<int> RunAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken, int webPort = 0, bool stay = false)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (!OperatingSystem.IsLinux())
@@ -42,11 +46,11 @@ public static class DemoCommand
             await output.WriteLineAsync("The demo simulates devices on Linux pseudo-terminals; on Windows run the tests or connect real devices with `run`.").ConfigureAwait(false);
             return 2;
         }
-        return await RunOnLinuxAsync(taps, dataDirectory, baud, intervalMs, output, cancellationToken).ConfigureAwait(false);
+        return await RunOnLinuxAsync(taps, dataDirectory, baud, intervalMs, output, cancellationToken, webPort, stay).ConfigureAwait(false);
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static async Task<int> RunOnLinuxAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunOnLinuxAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken, int webPort, bool stay)
     {
         taps = Math.Clamp(taps, 20, 1100);
         var start = ShiftedTimeProvider.NextSchoolMorning(DateTimeOffset.UtcNow, new TimeOnly(7, 40));
@@ -92,6 +96,13 @@ public static class DemoCommand
             };
         }
         await runtime.StartAsync().ConfigureAwait(false);
+        Microsoft.AspNetCore.Builder.WebApplication? web = null;
+        if (webPort > 0)
+        {
+            DemoWebUi.SeedCanteen(database, start);
+            DemoWebUi.CreateAccounts(database, output);
+            web = await DemoWebUi.StartAsync(database, runtime, webPort, loggers, output).ConfigureAwait(false);
+        }
         await output.WriteLineAsync($"[3/5] Agent started: {topology.Gates.Count} gates, {topology.Buses.Count} serial ports; waiting for the devices to answer...").ConfigureAwait(false);
         await WaitAsync(() => runtime.Devices.All(d => d.IsUp), TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
         await Task.Delay(300, cancellationToken).ConfigureAwait(false);
@@ -181,6 +192,17 @@ public static class DemoCommand
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"        + wire time at {baud} baud: osdp_RAW reply (16 bytes) {Ms(WireUs(16, baud))} + relay request (8 bytes) {Ms(WireUs(8, baud))}")).ConfigureAwait(false);
         await output.WriteLineAsync($"Done. The database is kept at {dbPath} (open it with: sqlite3 {dbPath} 'select * from passages limit 10').").ConfigureAwait(false);
+        if (web is not null)
+        {
+            if (stay)
+            {
+                await output.WriteLineAsync("The web UI stays up; press Ctrl+C to stop.").ConfigureAwait(false);
+                try { await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false); }
+                catch (OperationCanceledException) { }
+            }
+            await web.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await web.DisposeAsync().ConfigureAwait(false);
+        }
         return 0;
     }
 

@@ -75,14 +75,22 @@ internal static class TillEndpoints
 
     private static string TillName(WebSession session) => "web:" + session.Name.ToLowerInvariant();
 
-    private static IResult State(HttpContext http, CanteenLedger ledger)
+    private static IResult State(HttpContext http, CanteenLedger ledger, WebContext context)
     {
         var session = WebAuth.Session(http)!;
         var shift = ledger.GetOpenShift(TillName(session));
         var menu = ledger.GetMenu().Select(m => new TillMenuItem(m.Id, m.Code, m.Name, m.Price, CanteenLedger.Tenge(m.Price), m.Category, m.IsMeal, m.Allergens,
-            m.PhotoPath is null ? null : "/assets/menu/" + Path.GetFileName(m.PhotoPath))).ToList();
+            MenuPhoto(context, m.PhotoPath))).ToList();
         return Results.Json(new TillState(session.Name, session.StaffId is not null,
             shift is null ? null : new TillShiftView(shift.Id, shift.Till, shift.OpenedAt, shift.OpeningFloat), menu), WebJsonContext.Default.TillState);
+    }
+
+    /// <summary>A menu photo is shown only if the school put the file under wwwroot/assets/menu (none ship with the agent).</summary>
+    private static string? MenuPhoto(WebContext context, string? photoPath)
+    {
+        if (photoPath is null) return null;
+        string name = Path.GetFileName(photoPath);
+        return File.Exists(Path.Combine(context.WebRoot, "assets", "menu", name)) ? "/assets/menu/" + name : null;
     }
 
     private static IResult OpenShift(OpenShiftRequest request, HttpContext http, CanteenLedger ledger, WebContext context)
