@@ -67,6 +67,7 @@ public sealed partial class CanteenLedger
                 LedgerJsonContext.Default.CanteenShiftClosedEvent), at);
             var report = Report(connection, transaction, LoadShift(connection, transaction, shiftId)!);
             transaction.Commit();
+            LedgerLog.ShiftClosed(_logger, shift.Till, shiftId, expected, countedCash, countedCash - expected);
             return report;
         }
     }

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Kezekshi.Edge.Agent.Store;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kezekshi.Edge.Agent.Ledgers.Canteen;
 
@@ -26,11 +28,13 @@ public sealed partial class CanteenLedger
     private readonly CanteenOptions _options;
     private readonly ICentreReachability _centre;
     private readonly Lock _write = new();
+    private readonly ILogger _logger;
 
-    public CanteenLedger(EdgeDatabase database, CanteenOptions? options = null, ICentreReachability? centre = null, SchoolCalendar? calendar = null)
+    public CanteenLedger(EdgeDatabase database, CanteenOptions? options = null, ICentreReachability? centre = null, SchoolCalendar? calendar = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
+        _logger = logger ?? NullLogger.Instance;
         _options = options ?? new CanteenOptions();
         _centre = centre ?? AlwaysReachable.Instance;
         Calendar = calendar ?? SchoolCalendar.Load(database);
@@ -54,7 +58,8 @@ public sealed partial class CanteenLedger
         }
         if (request.Payment == PaymentMethod.Account && request.PupilId is null)
             throw new ArgumentException("Paying from an account needs the pupil: identify them by card or face, or take cash.", nameof(request));
-        string fingerprint = Fingerprint("charge", request.ShiftId, request.PupilId, request.Payment,
+        // The shift is not part of the sale's content: a retry after the till reopened its shift is still the same sale.
+        string fingerprint = Fingerprint("charge", request.PupilId, request.Payment,
             string.Join(';', request.Lines.GroupBy(l => l.MenuItemId).OrderBy(g => g.Key).Select(g => $"{g.Key}x{g.Sum(l => l.Quantity)}")));
 
         lock (_write)
@@ -65,7 +70,10 @@ public sealed partial class CanteenLedger
             if (previous is not null)
             {
                 if (previous.Fingerprint != fingerprint || previous.Kind != "charge")
+                {
+                    LedgerLog.IdempotencyConflict(_logger, request.IdempotencyKey, previous.Id);
                     return Refused(ChargeStatus.IdempotencyConflict, $"The sale key {request.IdempotencyKey} was already used for a different sale (transaction {previous.Id}); nothing was charged. The till must make a new key for each sale.");
+                }
                 long? balance = previous.PupilId is { } pp ? BalanceOf(connection, transaction, pp) : null;
                 return new ChargeResult(ChargeStatus.Replayed, "Already charged; nothing charged again.", previous.Id, previous.Uid, previous.Total,
                     previous.FromAccount, previous.FromSubsidy, previous.FromCash, balance, []);
@@ -119,7 +127,10 @@ public sealed partial class CanteenLedger
                 if (limit is { } l && spentToday + fromAccount > l)
                     return Refused(ChargeStatus.DailyLimitReached, $"The parent's daily limit is {Tenge(l)}; {Tenge(spentToday)} already spent today. Nothing was charged.", total, balanceBefore);
                 if (offline && spentToday + fromAccount > _options.OfflineDailyCap)
+                {
+                    LedgerLog.OfflineCapReached(_logger, request.PupilId!.Value, _options.OfflineDailyCap);
                     return Refused(ChargeStatus.OfflineCapReached, $"The centre is unreachable, so spending is capped at {Tenge(_options.OfflineDailyCap)} a day; {Tenge(spentToday)} already spent today. Nothing was charged; cash is possible.", total, balanceBefore);
+                }
             }
 
             string uid = Guid.NewGuid().ToString();
@@ -152,6 +163,8 @@ public sealed partial class CanteenLedger
                     LedgerJsonContext.Default.CanteenBanOverrideEvent), request.At);
             }
             transaction.Commit();
+            foreach (var hit in hits)
+                LedgerLog.BanOverridden(_logger, id, request.PupilId!.Value, hit.Allergen is null ? $"item {hit.ItemName}" : $"allergen {hit.Allergen} in {hit.ItemName}", shift.CashierStaffId, request.OverrideReason!.Trim());
             return new ChargeResult(ChargeStatus.Accepted, hits.Count > 0 ? "Charged despite a ban (override logged)." : "Charged.", id, uid, total,
                 fromAccount, fromSubsidy, fromCash, request.PupilId is null ? null : balanceBefore - fromAccount, hits);
         }
@@ -233,6 +246,7 @@ public sealed partial class CanteenLedger
                 LedgerJsonContext.Default.CanteenCorrectionEvent), at);
             long? balance = charge.PupilId is null ? null : BalanceOfAccount(connection, transaction, pupilAccount);
             transaction.Commit();
+            LedgerLog.Correction(_logger, kind, id, chargeId, total, staffId, reason.Trim());
             return new CorrectionResult(id, uid, toAccount, toCash, toSubsidy, balance, Replayed: false);
         }
     }
@@ -256,7 +270,10 @@ public sealed partial class CanteenLedger
             if (previous is not null)
             {
                 if (previous.Fingerprint != fingerprint)
+                {
+                    LedgerLog.TopUpConflict(_logger, topUpId, pupilId, amount);
                     throw new LedgerException($"Top-up {topUpId} was applied before for pupil {previous.PupilId} and {Tenge(previous.Total)}, and now arrived for pupil {pupilId} and {Tenge(amount)}. The first is kept; check the top-up at the centre.");
+                }
                 return new TopUpResult(TopUpStatus.AlreadyApplied, previous.Id, BalanceOf(connection, transaction, pupilId));
             }
             if (LedgerSql.Scalar(connection, transaction, "SELECT 1 FROM pupils WHERE id = $p", ("$p", pupilId)) is null)

@@ -142,3 +142,13 @@ public sealed record LedgerCheck(long Transactions, long Entries, IReadOnlyList<
 {
     public bool Balanced => Problems.Count == 0;
 }
+
+/// <summary>One line of a receipt.</summary>
+public sealed record ReceiptLine(string Code, string Name, int Quantity, long UnitPrice)
+{
+    public long Amount => UnitPrice * Quantity;
+}
+
+/// <summary>A sale as the till prints it, with what has been given back since (refunds and voids).</summary>
+public sealed record Receipt(long TransactionId, string Uid, DateTimeOffset At, long ShiftId, string Till, long? PupilId, string? PupilName,
+    IReadOnlyList<ReceiptLine> Lines, long Total, long FromAccount, long FromSubsidy, long FromCash, long GivenBack, bool Voided, string? OverrideReason);

@@ -37,6 +37,11 @@ public class CanteenLedgerTests
         Assert.That(again.TransactionId, Is.EqualTo(first.TransactionId));
         Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(40_000));
         Assert.That(rig.Outbox("canteen.charge"), Has.Count.EqualTo(1));
+        rig.Ledger.CloseShift(rig.Shift.Id, 200_000, CanteenRig.Lunch.AddMinutes(1));
+        var reopened = rig.Ledger.OpenShift("till-1", CanteenRig.Cashier, 200_000, CanteenRig.Lunch.AddMinutes(2));
+        var afterReopen = rig.Ledger.Charge(Request(rig, "sale-42", 7, rig.Plov) with { ShiftId = reopened.Id });
+        Assert.That((afterReopen.Status, afterReopen.TransactionId), Is.EqualTo((ChargeStatus.Replayed, first.TransactionId)), "a retry after the till reopened its shift");
+        Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(40_000));
     }
 
     [Test]
@@ -49,6 +54,7 @@ public class CanteenLedgerTests
         Assert.That(conflict.Status, Is.EqualTo(ChargeStatus.IdempotencyConflict));
         Assert.That(conflict.Succeeded, Is.False);
         Assert.That(conflict.Message, Does.Contain("sale-42").And.Contain("new key"));
+        Assert.That(rig.Logs.Entries.Single(e => e.EventId.Id == 4002).Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
         Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(40_000));
     }
 
@@ -139,6 +145,9 @@ public class CanteenLedgerTests
         Assert.That(overrides[0].StaffId, Is.EqualTo(CanteenRig.Cashier));
         Assert.That(rig.Outbox("canteen.ban-override"), Has.Count.EqualTo(1));
         Assert.That(rig.Ledger.GetZReport(rig.Shift.Id).BanOverrides, Is.EqualTo(1));
+        var logged = rig.Logs.Entries.Single(e => e.EventId.Id == 4001);
+        Assert.That(logged.Message, Does.Contain("pupil 7").And.Contain("allergen milk").And.Contain("mother phoned"));
+        Assert.That(logged.Message, Does.Not.Contain(rig.Ledger.GetPupilAtTill(7, CanteenRig.Lunch)!.FullName), "logs name pupils by ID only");
     }
 
     [Test]
@@ -390,5 +399,42 @@ public class CanteenLedgerTests
         Assert.That(rig.Ledger.GetMenu().Select(m => m.Code), Is.EquivalentTo(new[] { "plov", "soup", "bun" }));
         Assert.That(rig.Ledger.GetMenu(includeInactive: true).Single(m => m.Code == "tea").Price, Is.EqualTo(6_000));
         Assert.That(rig.Sell(7, rig.Tea).Status, Is.EqualTo(ChargeStatus.UnknownItem));
+    }
+
+    [Test]
+    public void Receipt_shows_the_lines_prices_at_sale_time_and_what_was_given_back()
+    {
+        using var rig = new CanteenRig();
+        rig.Ledger.ApplyTopUp("t-1", 7, 100_000, CanteenRig.Lunch);
+        var sale = rig.Ledger.Charge(new ChargeRequest("s-1", rig.Shift.Id, 7, [new ChargeLine(rig.Tea.Id, 2), new ChargeLine(rig.Bun.Id)], CanteenRig.Lunch));
+        rig.Ledger.UpsertMenuItem(new MenuItemDraft("tea", "Tea", 7_000, "drinks"));
+        rig.Ledger.Refund(new RefundRequest("r-1", sale.TransactionId!.Value, 5_000, "one tea spilled", CanteenRig.Cashier, rig.Shift.Id, CanteenRig.Lunch));
+        rig.Ledger.ApplyTopUp("t-2", 8, 100_000, CanteenRig.Lunch);
+        var later = rig.Sell(8, rig.Tea);
+        var receipt = rig.Ledger.GetReceipt(sale.TransactionId!.Value)!;
+        Assert.That(receipt.Lines.Select(l => (l.Code, l.Quantity, l.UnitPrice)), Is.EqualTo(new[] { ("tea", 2, 5_000L), ("bun", 1, 15_000L) }), "the price when sold");
+        Assert.That((receipt.Total, receipt.GivenBack, receipt.Voided, receipt.PupilId), Is.EqualTo((25_000L, 5_000L, false, (long?)7)));
+        Assert.That(rig.Ledger.RecentSales(rig.Shift.Id).Select(r => r.TransactionId), Is.EqualTo(new[] { later.TransactionId, sale.TransactionId }), "newest first");
+        Assert.That(rig.Ledger.GetReceipt(later.TransactionId!.Value)!.Lines.Single().UnitPrice, Is.EqualTo(7_000), "the new price for later sales");
+        Assert.That(rig.Ledger.GetReceipt(99_999), Is.Null);
+    }
+
+    [Test]
+    public void A_sale_whose_outbox_event_cannot_be_written_leaves_no_trace_in_the_ledger()
+    {
+        using var rig = new CanteenRig();
+        rig.Ledger.ApplyTopUp("t-1", 7, 100_000, CanteenRig.Lunch);
+        using (var connection = rig.Database.Connect())
+        using (var command = connection.CreateCommand())
+        {
+            Assert.That(new SqliteCommand("PRAGMA synchronous", connection).ExecuteScalar(), Is.EqualTo(2L), "synchronous=FULL");
+            command.CommandText = "CREATE TRIGGER outbox_fails BEFORE INSERT ON outbox WHEN NEW.event_type = 'canteen.charge' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END";
+            command.ExecuteNonQuery();
+        }
+        Assert.Throws<SqliteException>(() => rig.Sell(7, rig.Plov));
+        Assert.That(rig.Ledger.GetBalance(7), Is.EqualTo(100_000));
+        Assert.That(rig.Scalar("SELECT COUNT(*) FROM canteen_transactions WHERE kind = 'charge'"), Is.Zero);
+        Assert.That(rig.Scalar("SELECT COUNT(*) FROM canteen_entries"), Is.EqualTo(2), "only the top-up's two entries");
+        Assert.That(rig.Ledger.Verify().Balanced, Is.True);
     }
 }

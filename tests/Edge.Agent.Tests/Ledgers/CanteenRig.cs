@@ -1,4 +1,5 @@
 using Kezekshi.Edge.Agent.Demo;
+using Kezekshi.Edge.Agent.Ledgers;
 using Kezekshi.Edge.Agent.Ledgers.Canteen;
 using Kezekshi.Edge.Agent.Store;
 
@@ -19,7 +20,7 @@ public sealed class CanteenRig : IDisposable
     {
         Database = EdgeDatabase.Open(_directory.File("edge.db"));
         DemoSchool.Seed(Database, Lunch, pupils: pupils, classes: 5, staff: 10, visitors: 2);
-        Ledger = new CanteenLedger(Database, options, centre);
+        Ledger = new CanteenLedger(Database, options, centre, Almaty, Logs.CreateLogger("Kezekshi.Edge.Agent.Ledgers"));
         Plov = Ledger.UpsertMenuItem(new MenuItemDraft("plov", "Plov", 60_000, "hot", IsMeal: true, PhotoPath: "menu/plov.jpg"));
         Soup = Ledger.UpsertMenuItem(new MenuItemDraft("soup", "Chicken soup", 35_000, "hot", IsMeal: true, Allergens: ["celery"]));
         Bun = Ledger.UpsertMenuItem(new MenuItemDraft("bun", "Nut bun", 15_000, "bakery", Allergens: ["Nuts", "gluten", "milk"]));
@@ -27,7 +28,11 @@ public sealed class CanteenRig : IDisposable
         Shift = Ledger.OpenShift("till-1", Cashier, openingFloat: 200_000, Lunch.AddHours(-2));
     }
 
+    /// <summary>UTC+5 all year, as Kazakhstan keeps it: fixed here so the tests do not depend on the machine's tzdata.</summary>
+    public static readonly SchoolCalendar Almaty = new(TimeZoneInfo.CreateCustomTimeZone("UTC+05", TimeSpan.FromHours(5), "UTC+05", "UTC+05"));
+
     public EdgeDatabase Database { get; }
+    public EndToEnd.RecordingLoggerProvider Logs { get; } = new();
     public CanteenLedger Ledger { get; }
     public MenuItem Plov { get; }
     public MenuItem Soup { get; }

@@ -19,7 +19,7 @@ public class LibraryDeskTests
         _directory = new TempDirectory();
         _database = EdgeDatabase.Open(_directory.File("edge.db"));
         DemoSchool.Seed(_database, s_monday, pupils: 20, classes: 2, staff: 5, visitors: 1);
-        _desk = new LibraryDesk(_database, new LibraryOptions { LoanDays = 14, MaxRenewals = 1, MaxLoansPerPupil = 2 });
+        _desk = new LibraryDesk(_database, new LibraryOptions { LoanDays = 14, MaxRenewals = 1, MaxLoansPerPupil = 2 }, CanteenRig.Almaty);
         var abai = _desk.AddTitle("978-601-7-12345-" + CheckDigit("978601712345"), "Words of Edification", "Abai Kunanbaiuly");
         _desk.AddCopy(abai.Id, "LIB-0001", s_monday);
         _desk.AddCopy(abai.Id, "LIB-0002", s_monday);
