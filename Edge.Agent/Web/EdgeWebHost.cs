@@ -60,8 +60,8 @@ public static class EdgeWebHost
         builder.Services.AddSingleton(new LoginThrottle(context.Options.MaxFailuresPerAddress, TimeSpan.FromMinutes(context.Options.LockoutMinutes), context.Time));
         builder.Services.AddSingleton(new Board.BoardQuery(context));
         // One ledger object for the whole UI: it serialises its own writes.
-        builder.Services.AddSingleton(_ => new Ledgers.Canteen.CanteenLedger(context.Database));
-        builder.Services.AddSingleton(_ => new Ledgers.Library.LibraryDesk(context.Database));
+        builder.Services.AddSingleton(_ => context.Canteen ?? new Ledgers.Canteen.CanteenLedger(context.Database));
+        builder.Services.AddSingleton(_ => context.Library ?? new Ledgers.Library.LibraryDesk(context.Database));
 
         var app = builder.Build();
         var accounts = app.Services.GetRequiredService<AccountStore>();

@@ -32,6 +32,12 @@ public sealed class WebContext
     /// <summary>PBKDF2 iterations for passwords set through the UI (tests lower it; stored per hash).</summary>
     public int PasswordIterations { get; init; } = Security.PasswordHasher.DefaultIterations;
 
+    /// <summary>The agent's canteen ledger (with its configured money rules and centre reachability); a default one over <see cref="Database"/> if null.</summary>
+    public Ledgers.Canteen.CanteenLedger? Canteen { get; init; }
+
+    /// <summary>The agent's library desk; a default one over <see cref="Database"/> if null.</summary>
+    public Ledgers.Library.LibraryDesk? Library { get; init; }
+
     /// <summary>Where the pages, scripts and styles are (default: wwwroot beside the executable).</summary>
     public string WebRoot { get; init; } = Path.Combine(AppContext.BaseDirectory, "wwwroot");
 }

@@ -1,4 +1,7 @@
 using Kezekshi.Edge.Agent.Hosting;
+using Kezekshi.Edge.Agent.Ledgers;
+using Kezekshi.Edge.Agent.Ledgers.Canteen;
+using Kezekshi.Edge.Agent.Ledgers.Library;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +16,7 @@ namespace Kezekshi.Edge.Agent.Web;
 /// then starts Kestrel. If the UI cannot start (port taken, unsafe address) it says why and the gates carry on:
 /// a broken screen must never stop a turnstile.
 /// </summary>
-public sealed class WebUiService(IOptions<WebOptions> options, GateService gates, ILoggerFactory loggers) : BackgroundService
+public sealed class WebUiService(IOptions<WebOptions> options, GateService gates, IServiceProvider services, ILoggerFactory loggers) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -22,8 +25,11 @@ public sealed class WebUiService(IOptions<WebOptions> options, GateService gates
         while (gates.Database is null && !stoppingToken.IsCancellationRequested)
             await Task.Delay(100, stoppingToken).ConfigureAwait(false);
         var database = gates.Database!;
+        // Resolved only now: the ledgers' store is opened after the gates migrated it (two first opens would race to migrate).
         var context = new WebContext
         {
+            Canteen = services.GetRequiredService<CanteenLedger>(),
+            Library = services.GetRequiredService<LibraryDesk>(),
             Database = database,
             Runtime = () => gates.Runtime,
             Options = options.Value,
@@ -65,6 +71,7 @@ public static class WebUiServiceCollectionExtensions
     public static IServiceCollection AddEdgeWebUi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<WebOptions>().Bind(configuration.GetSection(WebOptions.Section));
+        services.AddLedgers(configuration);
         services.AddHostedService<WebUiService>();
         return services;
     }
