@@ -67,7 +67,7 @@ public sealed class AttendanceRegisterBuilder(EdgeDatabase database, SchoolCalen
         var people = LedgerSql.Query(connection, null, "SELECT id, full_name FROM pupils WHERE class_id = $c AND status = 'active' ORDER BY full_name, id",
             r => (r.GetInt64(0), r.GetString(1)), ("$c", classId));
         var bells = Bells(connection, classId);
-        return Build(connection, "pupil", "Class " + className, people, bells, year, month, madeOn);
+        return Build(connection, "pupil", "Class " + className, people, bells, year, month, madeOn, classId: classId);
     }
 
     /// <summary>The staff register for a month: late is after the school-wide first lesson (or <see cref="RegisterOptions.StaffStart"/>).</summary>
@@ -92,7 +92,7 @@ public sealed class AttendanceRegisterBuilder(EdgeDatabase database, SchoolCalen
     }
 
     private AttendanceRegister Build(SqliteConnection connection, string holderKind, string group, List<(long Id, string Name)> people,
-        Dictionary<int, TimeOnly> bells, int year, int month, DateOnly madeOn, bool staff = false)
+        Dictionary<int, TimeOnly> bells, int year, int month, DateOnly madeOn, bool staff = false, long? classId = null)
     {
         if (month is < 1 or > 12 || year is < 2000 or > 2100) throw new ArgumentException($"{year}-{month} is not a month the register can be made for.", nameof(month));
         var first = new DateOnly(year, month, 1);
@@ -116,7 +116,8 @@ public sealed class AttendanceRegisterBuilder(EdgeDatabase database, SchoolCalen
         foreach (var (holder, direction, at) in LedgerSql.Query(connection, null, """
             SELECT holder_id, direction, COALESCE(completed_at, decided_at) FROM passages
             WHERE holder_kind = $k AND decided_at >= $f AND decided_at < $u AND outcome IN ('passed','free-pass')
-            """, r => (r.GetInt64(0), r.GetString(1), LedgerSql.ParseTime(r.GetString(2))), ("$k", holderKind), ("$f", from), ("$u", until)))
+              AND ($c IS NULL OR holder_id IN (SELECT id FROM pupils WHERE class_id = $c))
+            """, r => (r.GetInt64(0), r.GetString(1), LedgerSql.ParseTime(r.GetString(2))), ("$k", holderKind), ("$f", from), ("$u", until), ("$c", classId)))
         {
             var day = calendar.DayOf(at);
             if (day < first || day > last) continue;

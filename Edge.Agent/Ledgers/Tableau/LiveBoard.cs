@@ -49,9 +49,11 @@ public sealed class LiveBoard(EdgeDatabase database, SchoolCalendar calendar)
             """, r => new Arrival(r.GetString(0), r.IsDBNull(1) ? "" : r.GetString(1), r.GetString(2), LedgerSql.ParseTime(r.GetString(3))), ("$d", dayStart), ("$n", arrivals));
         var notes = Announcements.Active(connection, at);
         long lastPassage = LedgerSql.Long(connection, null, "SELECT COALESCE(MAX(id), 0) FROM passages");
-        long lastNote = LedgerSql.Long(connection, null, "SELECT COALESCE(MAX(id), 0) + COUNT(*) FROM announcements");
+        // The announcements part is a hash of what is shown, so an edited text or one expiring changes the version too.
+        var shown = string.Join('\n', notes.Select(n => $"{n.Uid}\t{n.Text}\t{n.ValidUntil:O}"));
+        string notesHash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(shown)))[..12];
         return new BoardSnapshot(at, classes, inside.GetValueOrDefault("pupil"), inside.GetValueOrDefault("staff"), inside.GetValueOrDefault("visitor"),
-            latest, notes, $"{lastPassage}.{lastNote}.{LedgerSql.Day(calendar.DayOf(at))}");
+            latest, notes, $"{lastPassage}.{notesHash}.{LedgerSql.Day(calendar.DayOf(at))}");
     }
 }
 

@@ -142,8 +142,11 @@ public class TableauTests
         Assert.That(board.Snapshot(now).Version, Is.EqualTo(version), "nothing changed");
         await GatePassages.RecordAsync(rig.Database, (HolderKind.Pupil, 17, Direction.Entry, At(11, 23, 9, 1)));
         Assert.That(board.Snapshot(now).Version, Is.Not.EqualTo(version), "a passage changes the version");
+        version = board.Snapshot(now).Version;
         announcements.Upsert("a-1", "Sports day moved to Saturday", At(11, 20, 0, 0), null, At(11, 23, 0, 0));
         Assert.That(board.Snapshot(now).Announcements.Single().Text, Is.EqualTo("Sports day moved to Saturday"));
+        Assert.That(board.Snapshot(now).Version, Is.Not.EqualTo(version), "an edited announcement changes the version");
+        Assert.That(board.Snapshot(At(11, 28, 0, 1)).Announcements, Has.Count.EqualTo(1), "no end date now: still shown later");
         Assert.That(announcements.Remove("a-1"), Is.True);
         Assert.That(board.Snapshot(now).Announcements, Is.Empty);
     }
