@@ -8,13 +8,19 @@ set -euo pipefail
 
 # Debian/Ubuntu packages the tests use (socat: pseudo-terminal pairs; sqlite3: inspecting test
 # databases; openssl, mosquitto, libmosquitto1: the MQTT sync and its TLS test certificates; postgresql: the
-# centre; ffmpeg: camera capture and image decoding for the face pipeline). Later tiers add here: chromium.
+# centre; ffmpeg: camera capture and image decoding for the face pipeline). chromium: the web UI browser tests (below).
 APT_PACKAGES="socat sqlite3 ca-certificates openssl mosquitto mosquitto-clients libmosquitto1 postgresql ffmpeg"
 
 # Embedding index benchmark peers (benchmarks/index-peers/peers.py, run by `Edge.Benchmarks index`):
 # FAISS IndexFlatIP and hnswlib on the same vectors. Only the benchmark needs them, not the tests.
 # They install under /usr/bin/python3; the benchmark calls that interpreter (a pyenv python3 would not see them).
 APT_PACKAGES="$APT_PACKAGES python3-numpy python3-faiss python3-hnswlib"
+
+# The web UI's browser tests (tests/Edge.Web.Tests) drive Debian's chromium headless through Playwright.
+# Playwright's driver needs node, and the NuGet package Microsoft.Playwright ships it (.playwright/node/<platform>/node,
+# copied into the test output by the package's build targets), so no node or npm install is needed for it.
+# The tests never let Playwright download a browser: they launch /usr/bin/chromium by path.
+APT_PACKAGES="${APT_PACKAGES} chromium"
 
 # The SDK major version global.json asks for.
 DOTNET_MAJOR=10
@@ -176,4 +182,13 @@ else
   step "Converting the TFJS models to ONNX (tools/ModelConverter; checks models/manifest.json)"
   dotnet run --project tools/ModelConverter -c Release -v quiet -- \
     --source "$cache/human-models/models" --out "$cache/models" --manifest "$repo/models/manifest.json" --verify
+
+fi
+
+# 5. The browser for the web UI tests: Debian's chromium, checked (never downloaded by Playwright).
+step "Checking the browser for the web UI tests (/usr/bin/chromium)"
+if [ -x /usr/bin/chromium ]; then
+  echo "    found $(/usr/bin/chromium --version 2>/dev/null | tail -n 1)"
+else
+  echo "    /usr/bin/chromium is missing: the browser tests in tests/Edge.Web.Tests will fail. Install it with: sudo apt-get install chromium" >&2
 fi

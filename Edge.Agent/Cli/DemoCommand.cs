@@ -27,6 +27,8 @@ public static class DemoCommand
         var interval = new Option<int>("--interval-ms") { Description = "Time between two taps (alternating between the two turnstiles).", DefaultValueFactory = _ => 150 };
         var syncBroker = new Option<string?>("--sync-broker") { Description = "Sync the demo school through this MQTT broker (host:port; tools/demo.sh starts one)." };
         var syncPki = new Option<string>("--sync-pki") { Description = "Folder with ca.crt and the demo school's certificate.", DefaultValueFactory = _ => Path.Combine(".data", "demo-pki") };
+        var webPort = new Option<int>("--web-port") { Description = "Serve the web UI on 127.0.0.1:<port> during the demo (0: no web UI).", DefaultValueFactory = _ => 8080 };
+        var stay = new Option<bool>("--stay") { Description = "Keep the web UI running after the summary (the gates have stopped; what they recorded stays visible), until Ctrl+C." };
         var command = new Command("demo", "Run a simulated school morning: demo school, simulated readers and turnstiles on pseudo-terminals, a morning rush and a fire drill.");
         command.Options.Add(taps);
         command.Options.Add(dataDir);
@@ -34,13 +36,15 @@ public static class DemoCommand
         command.Options.Add(interval);
         command.Options.Add(syncBroker);
         command.Options.Add(syncPki);
+        command.Options.Add(webPort);
+        command.Options.Add(stay);
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(taps), parse.GetValue(dataDir)!, parse.GetValue(baud), parse.GetValue(interval), Console.Out, ct,
-            parse.GetValue(syncBroker), parse.GetValue(syncPki)));
+            parse.GetValue(webPort), parse.GetValue(stay), parse.GetValue(syncBroker), parse.GetValue(syncPki)));
         return command;
     }
 
     public static async Task<int> RunAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken,
-        string? syncBroker = null, string? syncPki = null)
+        int webPort = 0, bool stay = false, string? syncBroker = null, string? syncPki = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (!OperatingSystem.IsLinux())
@@ -48,12 +52,12 @@ public static class DemoCommand
             await output.WriteLineAsync("The demo simulates devices on Linux pseudo-terminals; on Windows run the tests or connect real devices with `run`.").ConfigureAwait(false);
             return 2;
         }
-        return await RunOnLinuxAsync(taps, dataDirectory, baud, intervalMs, output, cancellationToken, syncBroker, syncPki).ConfigureAwait(false);
+        return await RunOnLinuxAsync(taps, dataDirectory, baud, intervalMs, output, cancellationToken, webPort, stay, syncBroker, syncPki).ConfigureAwait(false);
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static async Task<int> RunOnLinuxAsync(int taps, string dataDirectory, int baud, int intervalMs, TextWriter output, CancellationToken cancellationToken,
-        string? syncBroker, string? syncPki)
+        int webPort, bool stay, string? syncBroker, string? syncPki)
     {
         taps = Math.Clamp(taps, 20, 1100);
         var start = ShiftedTimeProvider.NextSchoolMorning(DateTimeOffset.UtcNow, new TimeOnly(7, 40));
@@ -99,6 +103,13 @@ public static class DemoCommand
             };
         }
         await runtime.StartAsync().ConfigureAwait(false);
+        Microsoft.AspNetCore.Builder.WebApplication? web = null;
+        if (webPort > 0)
+        {
+            DemoWebUi.SeedCanteen(database, start);
+            DemoWebUi.CreateAccounts(database, output);
+            web = await DemoWebUi.StartAsync(database, runtime, webPort, loggers, output).ConfigureAwait(false);
+        }
         await output.WriteLineAsync($"[3/5] Agent started: {topology.Gates.Count} gates, {topology.Buses.Count} serial ports; waiting for the devices to answer...").ConfigureAwait(false);
         await WaitAsync(() => runtime.Devices.All(d => d.IsUp), TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
         await using var sync = syncBroker is null ? null
@@ -191,6 +202,17 @@ public static class DemoCommand
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"        + wire time at {baud} baud: osdp_RAW reply (16 bytes) {Ms(WireUs(16, baud))} + relay request (8 bytes) {Ms(WireUs(8, baud))}")).ConfigureAwait(false);
         await output.WriteLineAsync($"Done. The database is kept at {dbPath} (open it with: sqlite3 {dbPath} 'select * from passages limit 10').").ConfigureAwait(false);
+        if (web is not null)
+        {
+            if (stay)
+            {
+                await output.WriteLineAsync("The web UI stays up; press Ctrl+C to stop.").ConfigureAwait(false);
+                try { await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false); }
+                catch (OperationCanceledException) { }
+            }
+            await web.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await web.DisposeAsync().ConfigureAwait(false);
+        }
         return 0;
     }
 

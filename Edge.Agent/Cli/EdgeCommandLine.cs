@@ -12,6 +12,7 @@ public static class EdgeCommandLine
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(InstallServiceCommand.Create());
+        root.Subcommands.Add(UsersCommand.Create());
         root.Subcommands.Add(TillSoakCommand.Create());
         return root;
     }

@@ -2,6 +2,7 @@ using Kezekshi.Edge.Agent.Configuration;
 using Kezekshi.Edge.Agent.Ledgers;
 using Kezekshi.Edge.Agent.Runtime;
 using Kezekshi.Edge.Agent.Store;
+using Kezekshi.Edge.Agent.Web;
 using Kezekshi.Edge.Devices.Profiles;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,11 +22,15 @@ public sealed class GateService(IOptions<EdgeOptions> options, ILoggerFactory lo
 
     public AgentRuntime? Runtime => _runtime;
 
+    /// <summary>The store the gates write to, once opened and migrated (the web UI waits for it).</summary>
+    public EdgeDatabase? Database { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var edge = options.Value;
         var topology = GateTopology.Load(edge);
         var database = EdgeDatabase.Open(edge.ResolvedDatabasePath);
+        Database = database;
         _runtime = AgentRuntime.Create(edge, topology, database, loggers);
         await _runtime.StartAsync().ConfigureAwait(false);
         loggers.CreateLogger("Kezekshi.Edge.Agent").LogInformation(
@@ -99,6 +104,7 @@ public static class EdgeAgentServiceCollectionExtensions
             });
         }
         services.AddSystemdIntegration(sp => () => sp.GetRequiredService<GateService>().IsHealthy);
+        services.AddEdgeWebUi(configuration);
         return services;
     }
 }

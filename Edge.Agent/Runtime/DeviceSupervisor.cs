@@ -13,6 +13,12 @@ public sealed class DeviceSupervisor(string device, string port, ILogger logger,
     private static readonly TimeSpan s_firstDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_maxDelay = TimeSpan.FromSeconds(30);
 
+    /// <summary>The device (or bus) name IT gave it in the configuration.</summary>
+    public string Device => device;
+
+    /// <summary>The serial port it runs on.</summary>
+    public string Port => port;
+
     /// <summary>True while the session is running on an open port.</summary>
     public bool IsUp { get; private set; }
 

@@ -342,5 +342,35 @@ internal static class Migrations
                 PRIMARY KEY (session_id, holder_kind, holder_id)
             );
             """),
+        (6, "local web UI: staff accounts and sessions", """
+            -- People who sign in to the agent's web UI (till, library desk, office, IT console). Not pupils.
+            -- password_hash is PBKDF2-HMAC-SHA256 with a per-account salt; iterations are stored so they can be raised later.
+            CREATE TABLE web_accounts (
+                id              INTEGER PRIMARY KEY,
+                name            TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                role            TEXT NOT NULL CHECK (role IN ('cashier','librarian','office','it-admin')),
+                -- The staff member this account is (the ledgers record who sold, refunded or lent by staff ID).
+                staff_id        INTEGER REFERENCES staff(id),
+                password_hash   BLOB NOT NULL,
+                salt            BLOB NOT NULL,
+                iterations      INTEGER NOT NULL,
+                must_change_password INTEGER NOT NULL DEFAULT 1,
+                failed_logins   INTEGER NOT NULL DEFAULT 0,
+                locked_until    TEXT,
+                disabled        INTEGER NOT NULL DEFAULT 0,
+                created_at      TEXT NOT NULL,
+                password_set_at TEXT NOT NULL
+            );
+            -- Signed-in browsers. Only the SHA-256 of the cookie value is stored, so a copy of the database opens no session.
+            CREATE TABLE web_sessions (
+                token_hash      BLOB PRIMARY KEY,
+                account_id      INTEGER NOT NULL REFERENCES web_accounts(id) ON DELETE CASCADE,
+                csrf_token      TEXT NOT NULL,
+                created_at      TEXT NOT NULL,
+                expires_at      TEXT NOT NULL,
+                remote_address  TEXT
+            );
+            CREATE INDEX web_sessions_account ON web_sessions(account_id);
+            """),
     ];
 }
