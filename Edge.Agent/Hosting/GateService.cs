@@ -82,13 +82,11 @@ public static class EdgeAgentServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<SyncService>());
 
         // The canteen caps offline spending from what sync knows; the ledgers take money and board changes from the centre.
+        // Resolved when asked, not when built: the sync service itself needs the ledger (its downlink handlers).
         services.AddSingleton<Ledgers.Canteen.ICentreReachability>(sp =>
-        {
-            var sync = sp.GetRequiredService<SyncService>();
-            return sp.GetRequiredService<IOptions<EdgeOptions>>().Value.Sync.Enabled
-                ? new Sync.SyncReachability(() => sync.Session, () => sync.IsConnected)
-                : Ledgers.Canteen.AlwaysReachable.Instance;
-        });
+            sp.GetRequiredService<IOptions<EdgeOptions>>().Value.Sync.Enabled
+                ? new Sync.SyncReachability(() => sp.GetRequiredService<SyncService>().Session, () => sp.GetRequiredService<SyncService>().IsConnected)
+                : Ledgers.Canteen.AlwaysReachable.Instance);
         services.AddLedgers(configuration);
         services.AddSingleton<Sync.IDownlinkHandler>(sp => new Sync.LedgerHandlers(sp.GetRequiredService<Ledgers.Canteen.CanteenLedger>(), sp.GetRequiredService<Ledgers.Tableau.Announcements>()));
 

@@ -182,8 +182,10 @@ public sealed class AgentProcessTests
         {
             if (agent.HasExited || DateTime.UtcNow > until)
             {
+                bool exited = agent.HasExited;
+                string output = agent.Output;
                 agent.Dispose();
-                Assert.Fail($"The agent did not start polling its devices (exited: {agent.HasExited}). Its output:{Environment.NewLine}{agent.Output}");
+                Assert.Fail($"The agent did not start polling its devices (exited: {exited}). Its output:{Environment.NewLine}{output}");
             }
             await Task.Delay(20);
         }
