@@ -88,6 +88,7 @@ public static class EdgeAgentServiceCollectionExtensions
                 ? new Sync.SyncReachability(() => sp.GetRequiredService<SyncService>().Session, () => sp.GetRequiredService<SyncService>().IsConnected)
                 : Ledgers.Canteen.AlwaysReachable.Instance);
         services.AddLedgers(configuration);
+        services.AddHostedService<EvacuationRollCallService>();
         services.AddSingleton<Sync.IDownlinkHandler>(sp => new Sync.LedgerHandlers(sp.GetRequiredService<Ledgers.Canteen.CanteenLedger>(), sp.GetRequiredService<Ledgers.Tableau.Announcements>()));
 
         // Biometrics stay off until the DPIA is recorded (Biometrics:Enabled and Biometrics:Dpia:*); then consent changes from the centre reach the store.
