@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Kezekshi.Edge.Agent.Ledgers.Canteen;
+using Kezekshi.Edge.Biometrics;
+using Kezekshi.Edge.Biometrics.Consent;
 using Kezekshi.Edge.Agent.Ledgers.Tableau;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Agent.Sync;
@@ -80,6 +82,8 @@ public class OfflineCatchUpTests : CentreFixture
             changes.Add(("topup", $$"""{"topupId":"tu-{{pupil}}","pupilId":{{900000 + pupil}},"amountTiyn":{{100000 + pupil}}}"""));
         }
         changes.Add(("card.block", """{"cardNumber":3800000007}"""));
+        // A parent revoked the biometric consent of pupil 555 through the parents' portal.
+        changes.Add(("consent.revoke", """{"consentId":"cs-555","pupilId":555,"purposes":["access","attendance","safety"],"purgeBy":"2026-11-22T07:40:00+05:00"}"""));
         foreach (var (kind, data) in changes)
             await ExecuteAsync($"INSERT INTO downlink_changes(school, version, type, schema_version, payload) VALUES ('{SchoolA}', {++version}, '{kind}', 1, '{data}'::jsonb)");
 
@@ -111,8 +115,18 @@ public class OfflineCatchUpTests : CentreFixture
         var clock = Stopwatch.StartNew();
         await edge.ConnectAsync(CancellationToken.None);
         var canteen = new CanteenLedger(edgeDatabase);
+        using var biometrics = BiometricsModule.Open(new BiometricsOptions
+        {
+            Enabled = true,
+            Dpia = new DpiaRecord { Reference = "DPIA-TEST", ApprovedBy = "head teacher", ApprovedOn = new DateOnly(2026, 8, 20) },
+        }, dir.Path);
+        biometrics.Consents.RecordGrant(new ConsentGrant(555, "g-555", "Guardian", DateTimeOffset.UtcNow, new string('a', 64),
+            BiometricPurpose.Access | BiometricPurpose.Attendance, DateTimeOffset.UtcNow.AddYears(1), "office", NoCrossBorder: true));
+        var enrolled = biometrics.Enrolment(new VectorInPixels()).Enrol(555, [VectorInPixels.Image(1), VectorInPixels.Image(2)], "office");
+        Assert.That(biometrics.Store.Count(555), Is.EqualTo(2), enrolled.ToString());
         var session = new SyncSession(edge, batcher, publisher,
-            new DownlinkApplier(edgeDatabase, [new RosterHandlers(), new LedgerHandlers(canteen, new Announcements(edgeDatabase))], SchoolA, "almaty", NullLogger.Instance),
+            new DownlinkApplier(edgeDatabase, [new RosterHandlers(), new LedgerHandlers(canteen, new Announcements(edgeDatabase)),
+                new BiometricsHandlers(biometrics.Consents, pupil => biometrics.Store.Count(pupil))], SchoolA, "almaty", NullLogger.Instance),
             "almaty", SchoolA, NullLogger.Instance);
         var sending = Task.Run(() => session.RunAsync(stop.Token));
 
@@ -151,6 +165,9 @@ public class OfflineCatchUpTests : CentreFixture
             Assert.That((reader.GetInt64(0), reader.GetInt64(1)), Is.EqualTo((40L, 1L)), "new pupils arrived, one card blocked");
         }
         Assert.That(Enumerable.Range(1, 40).Sum(p => canteen.GetBalance(900000 + p)), Is.EqualTo(Enumerable.Range(1, 40).Sum(p => 100000L + p)), "each top-up credited once");
+        Assert.That(biometrics.Store.Count(555), Is.Zero, "the revoked pupil's templates are gone from the gate PC");
+        Assert.That(await CountAsync($"SELECT templates FROM purge_confirmations WHERE school = '{SchoolA}' AND consent_id = 'cs-555'"), Is.EqualTo(2),
+            "the school confirmed the purge to the centre");
         Assert.That(await CountAsync("SELECT MAX(watermark) FROM school_streams WHERE school = 'sch-0001'"), Is.EqualTo(expected));
         Assert.That(await CountAsync("SELECT COUNT(*) FROM dead_letters"), Is.Zero);
         Assert.That(batcher.ReadState().Watermark, Is.EqualTo(expected));
@@ -164,6 +181,28 @@ public class OfflineCatchUpTests : CentreFixture
         {
             if (DateTime.UtcNow > until) Assert.Fail($"not reached within {limit.TotalSeconds} s");
             await Task.Delay(1000);
+        }
+    }
+
+    /// <summary>A stand-in camera for enrolment: the template is written into the pixels (the face pipeline is the biometrics tests' business).</summary>
+    private sealed class VectorInPixels : ITemplateExtractor
+    {
+        public BiometricModality Modality => BiometricModality.Face;
+        public int Dimensions => 8;
+        public string ModelId => "pixels-8";
+
+        public TemplateExtraction Extract(RawImage image)
+        {
+            var v = image.Pixels.Take(8).Select(b => (b - 128) / 127f).ToArray();
+            float norm = MathF.Sqrt(v.Sum(x => x * x));
+            return TemplateExtraction.Of([.. v.Select(x => x / norm)], 0.9f);
+        }
+
+        public static RawImage Image(int seed)
+        {
+            var pixels = new byte[16];
+            new Random(seed).NextBytes(pixels);
+            return new RawImage(16, 1, 1, pixels);
         }
     }
 
