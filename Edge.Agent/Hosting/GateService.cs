@@ -101,6 +101,9 @@ public static class EdgeAgentServiceCollectionExtensions
                 var module = sp.GetRequiredService<Biometrics.BiometricsModule>();
                 return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil));
             });
+            services.AddSingleton(sp => new Sync.BiometricEventsRelay(sp.GetRequiredService<Biometrics.BiometricsModule>().Events,
+                EdgeDatabase.Open(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.ResolvedDatabasePath)));
+            services.AddHostedService<Sync.BiometricEventsRelayService>();
         }
         services.AddSystemdIntegration(sp => () => sp.GetRequiredService<GateService>().IsHealthy);
         services.AddEdgeWebUi(configuration);

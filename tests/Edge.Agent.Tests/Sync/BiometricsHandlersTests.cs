@@ -47,5 +47,15 @@ public class BiometricsHandlersTests
         Assert.That(module.Store.Count(480112), Is.Zero, "gone from disk");
         Assert.That(module.Index.Identify(face, BiometricPurpose.Access, space).Outcome, Is.EqualTo(IdentifyOutcome.Unknown), "gone from memory");
         Assert.That(module.Audit.Verify().IsIntact, Is.True);
+
+        // The deletion reaches the outbox as template.purged (no template data in it), once.
+        var relay = new BiometricEventsRelay(module.Events, database, time);
+        Assert.That(relay.RelayOnce(), Is.EqualTo(1));
+        Assert.That(relay.RelayOnce(), Is.Zero);
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT payload FROM outbox WHERE event_type = 'template.purged'";
+        string payload = (string)command.ExecuteScalar()!;
+        Assert.That(payload, Does.Contain("480112").And.Contain("\"templatesDeleted\":2").And.Not.Contain("vector"));
     }
 }
