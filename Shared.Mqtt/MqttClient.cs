@@ -91,6 +91,8 @@ public sealed class MqttClient : IAsyncDisposable
     private unsafe void Configure()
     {
         Check(LibMosquitto.int_option(_mosq, LibMosquitto.MOSQ_OPT_PROTOCOL_VERSION, (int)_options.ProtocolVersion), "mosquitto_int_option(PROTOCOL_VERSION)");
+        // No Nagle: a lone passage or acknowledgement is one small packet that should leave now, not after a delayed ACK.
+        Check(LibMosquitto.int_option(_mosq, LibMosquitto.MOSQ_OPT_TCP_NODELAY, 1), "mosquitto_int_option(TCP_NODELAY)");
         if (_options.ProtocolVersion == MqttProtocolVersion.V5)
         {
             Check(LibMosquitto.int_option(_mosq, LibMosquitto.MOSQ_OPT_SEND_MAXIMUM, _options.MaxInflight), "mosquitto_int_option(SEND_MAXIMUM)");

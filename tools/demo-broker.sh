@@ -55,6 +55,7 @@ persistence true
 persistence_location $run/
 log_dest file $run/mosquitto.log
 max_packet_size 1048576
+set_tcp_nodelay true
 listener $port 127.0.0.1
 cafile $run/ca.crt
 certfile $run/server.crt

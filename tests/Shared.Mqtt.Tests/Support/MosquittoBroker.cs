@@ -106,6 +106,7 @@ public sealed partial class MosquittoBroker : IAsyncDisposable
         conf.AppendLine("log_type error\nlog_type warning\nlog_type notice\nlog_type information");
         conf.AppendLine("connection_messages true");
         conf.AppendLine("max_packet_size 1048576");
+        conf.AppendLine("set_tcp_nodelay true");
         if (_options.Persistence)
         {
             conf.AppendLine("persistence true");
