@@ -1,15 +1,6 @@
 using System.Globalization;
-using Kezekshi.Edge.Agent.Store;
-using Kezekshi.Edge.Agent.Sync;
-using Kezekshi.Mqtt;
-using Kezekshi.Mqtt.Tests.Support;
 using Kezekshi.Server.Sync.Domain;
-using Kezekshi.Server.Sync.Downlink;
-using Kezekshi.Server.Sync.Ingest;
 using Kezekshi.Server.Sync.Tests.Support;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kezekshi.Server.Sync.Tests.Api;
 
@@ -25,85 +16,43 @@ public sealed class FeedToSchoolTests : DomainFixture
     [Test]
     public async Task Roster_changes_made_at_the_centre_are_applied_at_the_school_in_order()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "kezekshi-feed-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        try
+        await using var rig = await SyncRig.StartAsync(SchoolA);
+        // While the school is offline: a class, 20 pupils with cards, one card lost, one pupil leaving, a holiday, a schedule.
+        var (created, _) = await Roster.PutClassAsync(SchoolA, new ClassRequest("5Б", 5), CancellationToken.None);
+        var pupils = new List<PupilView>();
+        for (int i = 0; i < 20; i++)
         {
-            var edgeDatabase = EdgeDatabase.Open(Path.Combine(dir, "edge.db"));
-            // While the school is offline: a class, 20 pupils with cards, one card lost, one pupil leaving, a holiday, a schedule.
-            var (created, _) = await Roster.PutClassAsync(SchoolA, new ClassRequest("5Б", 5), CancellationToken.None);
-            var pupils = new List<PupilView>();
-            for (int i = 0; i < 20; i++)
-            {
-                var pupil = await Roster.EnrolPupilAsync(new PupilRequest(created.ClassId, $"Айгерим{i} Сейтқали", null), CancellationToken.None);
-                pupils.Add(pupil);
-                await Roster.PutCardAsync(3_900_000_000L + i, new CardRequest("pupil", pupil.PupilId, null), CancellationToken.None);
-            }
-            await Roster.BlockCardAsync(3_900_000_003L, new CardBlockRequest("lost"), CancellationToken.None);
-            await Roster.LeavePupilAsync(pupils[19].PupilId, CancellationToken.None);
-            var notices = new Notices(Database);
-            await notices.SetHolidayAsync(SchoolA, new DateOnly(2026, 12, 16), new HolidayRequest("Тәуелсіздік күні"), CancellationToken.None);
-            await notices.ReplaceClassScheduleAsync(SchoolA, created.ClassId, new ScheduleRequest([new ScheduleWindowRequest(1, "07:30", "13:30")]), CancellationToken.None);
-            long lastVersion = (await FeedAsync(SchoolA))[^1].Version;
-
-            using var certificates = TestCertificates.Create(SchoolA, "centre-1");
-            await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { Certificates = certificates, AllowAnonymous = false });
-            MqttClientOptions ClientOptions(string name) => new()
-            {
-                Host = "127.0.0.1", Port = broker.Port, ClientId = name, CaFile = certificates.CaFile,
-                CertFile = certificates.CertFile(name), KeyFile = certificates.KeyFile(name),
-                ReconnectDelayMin = TimeSpan.FromSeconds(1), ReconnectDelayMax = TimeSpan.FromSeconds(2),
-            };
-            await using var centreClient = new MqttClient(ClientOptions("centre-1"));
-            await centreClient.ConnectAsync();
-            var sessions = new SchoolSessions(new DownlinkFeed(Database), Ingestor,
-                async (topic, payload, ct) => (await centreClient.PublishAsync(topic, payload, 1, false, ct)).IsSuccess,
-                NullLogger<SchoolSessions>.Instance) { Poll = TimeSpan.FromMilliseconds(200) };
-            var worker = new MqttIngestWorker(centreClient, Ingestor, NullLogger<MqttIngestWorker>.Instance, sessions: sessions);
-            using var stop = new CancellationTokenSource();
-            var centre = Task.WhenAll(Task.Run(() => worker.RunAsync(stop.Token)), Task.Run(() => sessions.RunAsync(stop.Token)));
-
-            using var loggers = LoggerFactory.Create(_ => { });
-            await using var edge = new MqttSyncConnection(ClientOptions(SchoolA), "almaty", SchoolA, loggers);
-            var batcher = new OutboxBatcher(edgeDatabase, SchoolA, "almaty");
-            var applier = new DownlinkApplier(edgeDatabase, [new RosterHandlers()], SchoolA, "almaty", NullLogger.Instance);
-            var session = new SyncSession(edge, batcher, new OutboxPublisher(batcher, edge, "almaty", SchoolA, NullLogger.Instance), applier,
-                "almaty", SchoolA, NullLogger.Instance);
-            await edge.ConnectAsync(CancellationToken.None);
-            var running = Task.Run(() => session.RunAsync(stop.Token));
-
-            var until = DateTime.UtcNow.AddSeconds(60);
-            while (await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'") != lastVersion)
-            {
-                if (DateTime.UtcNow > until) Assert.Fail($"the school did not acknowledge version {lastVersion} within 60 s");
-                await Task.Delay(250);
-            }
-            await stop.CancelAsync();
-            await Task.WhenAll(centre, running);
-
-            Assert.That(applier.AppliedVersion(), Is.EqualTo(lastVersion));
-            Assert.That(await CountAsync($"SELECT count(*) FROM downlink_rejections WHERE school = '{SchoolA}'"), Is.Zero, "the school applied every change the centre wrote");
-            Assert.That(Count(edgeDatabase, "SELECT count(*) FROM pupils WHERE status = 'active'"), Is.EqualTo(19));
-            Assert.That(Count(edgeDatabase, $"SELECT count(*) FROM pupils WHERE id = {pupils[0].PupilId} AND full_name = 'Айгерим0 С.'"), Is.EqualTo(1),
-                "the school holds the pseudonymous ID and the display name");
-            Assert.That(Count(edgeDatabase, "SELECT count(*) FROM pupils WHERE full_name LIKE '%Сейтқали%'"), Is.Zero, "the full name stays at the centre");
-            Assert.That(Count(edgeDatabase, "SELECT count(*) FROM credentials WHERE card_number = 3900000003 AND status = 'blocked'"), Is.EqualTo(1));
-            Assert.That(Count(edgeDatabase, "SELECT count(*) FROM holidays WHERE day = '2026-12-16'"), Is.EqualTo(1));
-            Assert.That(Count(edgeDatabase, string.Create(CultureInfo.InvariantCulture,
-                $"SELECT count(*) FROM schedules WHERE class_id = {created.ClassId} AND weekday = 1 AND from_time = '07:30'")), Is.EqualTo(1));
+            var pupil = await Roster.EnrolPupilAsync(new PupilRequest(created.ClassId, $"Айгерим{i} Сейтқали", null), CancellationToken.None);
+            pupils.Add(pupil);
+            await Roster.PutCardAsync(3_900_000_000L + i, new CardRequest("pupil", pupil.PupilId, null), CancellationToken.None);
         }
-        finally
+        await Roster.BlockCardAsync(3_900_000_003L, new CardBlockRequest("lost"), CancellationToken.None);
+        await Roster.LeavePupilAsync(pupils[19].PupilId, CancellationToken.None);
+        var notices = new Notices(Database);
+        await notices.SetHolidayAsync(SchoolA, new DateOnly(2026, 12, 16), new HolidayRequest("Тәуелсіздік күні"), CancellationToken.None);
+        await notices.ReplaceClassScheduleAsync(SchoolA, created.ClassId, new ScheduleRequest([new ScheduleWindowRequest(1, "07:30", "13:30")]), CancellationToken.None);
+        long lastVersion = (await FeedAsync(SchoolA))[^1].Version;
+
+        await rig.StartCentreAsync(Database, Ingestor);
+        await rig.StartSchoolAsync();
+
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'") != lastVersion)
         {
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            if (DateTime.UtcNow > until) Assert.Fail($"the school did not acknowledge version {lastVersion} within 60 s");
+            await Task.Delay(250);
         }
-    }
+        await rig.StopAsync();
 
-    private static long Count(EdgeDatabase database, string sql)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        Assert.That(rig.Applier.AppliedVersion(), Is.EqualTo(lastVersion));
+        Assert.That(await CountAsync($"SELECT count(*) FROM downlink_rejections WHERE school = '{SchoolA}'"), Is.Zero, "the school applied every change the centre wrote");
+        Assert.That(rig.CountAtSchool("SELECT count(*) FROM pupils WHERE status = 'active'"), Is.EqualTo(19));
+        Assert.That(rig.CountAtSchool($"SELECT count(*) FROM pupils WHERE id = {pupils[0].PupilId} AND full_name = 'Айгерим0 С.'"), Is.EqualTo(1),
+            "the school holds the pseudonymous ID and the display name");
+        Assert.That(rig.CountAtSchool("SELECT count(*) FROM pupils WHERE full_name LIKE '%Сейтқали%'"), Is.Zero, "the full name stays at the centre");
+        Assert.That(rig.CountAtSchool("SELECT count(*) FROM credentials WHERE card_number = 3900000003 AND status = 'blocked'"), Is.EqualTo(1));
+        Assert.That(rig.CountAtSchool("SELECT count(*) FROM holidays WHERE day = '2026-12-16'"), Is.EqualTo(1));
+        Assert.That(rig.CountAtSchool(string.Create(CultureInfo.InvariantCulture,
+            $"SELECT count(*) FROM schedules WHERE class_id = {created.ClassId} AND weekday = 1 AND from_time = '07:30'")), Is.EqualTo(1));
     }
 }

@@ -1,13 +1,6 @@
 using System.Globalization;
-using Kezekshi.Edge.Agent.Store;
-using Kezekshi.Edge.Agent.Sync;
-using Kezekshi.Mqtt;
-using Kezekshi.Mqtt.Tests.Support;
 using Kezekshi.Server.Sync.Downlink;
-using Kezekshi.Server.Sync.Ingest;
 using Kezekshi.Server.Sync.Tests.Support;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kezekshi.Server.Sync.Tests.EndToEnd;
@@ -25,81 +18,36 @@ public class DownlinkTests : CentreFixture
         await ExecuteAsync(string.Create(CultureInfo.InvariantCulture,
             $"INSERT INTO downlink_changes(school, version, type, schema_version, payload) VALUES ('{SchoolA}', {version}, '{kind}', 1, '{data}'::jsonb)"));
 
-    private static long Count(EdgeDatabase database, string sql)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
     [Test]
     public async Task Changes_made_while_the_school_was_offline_arrive_in_order_and_new_ones_are_pushed()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "kezekshi-downlink-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        try
+        await using var rig = await SyncRig.StartAsync(SchoolA);
+        // While the school is offline: a new class, 300 new pupils with cards, and a change this school cannot apply.
+        long version = 0;
+        await AddChangeAsync(++version, "class.upsert", """{"classId":73,"name":"5B","grade":5}""");
+        for (int pupil = 1; pupil <= 300; pupil++)
         {
-            var edgeDatabase = EdgeDatabase.Open(Path.Combine(dir, "edge.db"));
-            // While the school is offline: a new class, 300 new pupils with cards, and a change this school cannot apply.
-            long version = 0;
-            await AddChangeAsync(++version, "class.upsert", """{"classId":73,"name":"5B","grade":5}""");
-            for (int pupil = 1; pupil <= 300; pupil++)
-            {
-                await AddChangeAsync(++version, "pupil.upsert", $$"""{"pupilId":{{480000 + pupil}},"classId":73,"displayName":"Pupil {{pupil}}"}""");
-                await AddChangeAsync(++version, "card.upsert", $$"""{"cardNumber":{{3900000000L + pupil}},"holderKind":"pupil","holderId":{{480000 + pupil}}}""");
-            }
-            await AddChangeAsync(++version, "weather.report", """{"sunny":true}""");
-            long offlineChanges = version;
-
-            using var certificates = TestCertificates.Create(SchoolA, "centre-1");
-            await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { Certificates = certificates, AllowAnonymous = false });
-            MqttClientOptions ClientOptions(string name) => new()
-            {
-                Host = "127.0.0.1", Port = broker.Port, ClientId = name, CaFile = certificates.CaFile,
-                CertFile = certificates.CertFile(name), KeyFile = certificates.KeyFile(name),
-                ReconnectDelayMin = TimeSpan.FromSeconds(1), ReconnectDelayMax = TimeSpan.FromSeconds(2),
-            };
-
-            await using var centreClient = new MqttClient(ClientOptions("centre-1"));
-            await centreClient.ConnectAsync();
-            var sessions = new SchoolSessions(new DownlinkFeed(Database), Ingestor,
-                async (topic, payload, ct) => (await centreClient.PublishAsync(topic, payload, 1, false, ct)).IsSuccess,
-                NullLogger<SchoolSessions>.Instance) { Poll = TimeSpan.FromMilliseconds(200) };
-            var worker = new MqttIngestWorker(centreClient, Ingestor, NullLogger<MqttIngestWorker>.Instance, sessions: sessions);
-            using var stop = new CancellationTokenSource();
-            var centre = Task.WhenAll(Task.Run(() => worker.RunAsync(stop.Token)), Task.Run(() => sessions.RunAsync(stop.Token)));
-
-            using var loggers = LoggerFactory.Create(_ => { });
-            await using var edge = new MqttSyncConnection(ClientOptions(SchoolA), "almaty", SchoolA, loggers);
-            var batcher = new OutboxBatcher(edgeDatabase, SchoolA, "almaty");
-            var applier = new DownlinkApplier(edgeDatabase, [new RosterHandlers()], SchoolA, "almaty", NullLogger.Instance);
-            var session = new SyncSession(edge, batcher, new OutboxPublisher(batcher, edge, "almaty", SchoolA, NullLogger.Instance), applier,
-                "almaty", SchoolA, NullLogger.Instance);
-            await edge.ConnectAsync(CancellationToken.None);
-            var running = Task.Run(() => session.RunAsync(stop.Token));
-
-            await Until(async () => await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'") == offlineChanges, TimeSpan.FromSeconds(60));
-            Assert.That(Count(edgeDatabase, "SELECT COUNT(*) FROM pupils"), Is.EqualTo(300));
-            Assert.That(Count(edgeDatabase, "SELECT COUNT(*) FROM credentials WHERE status = 'active'"), Is.EqualTo(300));
-            Assert.That(await CountAsync($"SELECT COUNT(*) FROM downlink_rejections WHERE school = '{SchoolA}' AND version = {offlineChanges} AND reason LIKE 'unknown-kind: weather.report%'"),
-                Is.EqualTo(1), "the rejected change is reported to the centre");
-            Assert.That(await CountAsync($"SELECT COUNT(*) FROM schools WHERE id = '{SchoolA}' AND last_hello IS NOT NULL"), Is.EqualTo(1));
-
-            // Online: a card is blocked at the centre and reaches the school without a reconnect.
-            await AddChangeAsync(++version, "card.block", """{"cardNumber":3900000007}""");
-            await Until(() => Task.FromResult(Count(edgeDatabase, "SELECT COUNT(*) FROM credentials WHERE status = 'blocked'")), 1, TimeSpan.FromSeconds(30));
-            await Until(async () => await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'") == version, TimeSpan.FromSeconds(30));
-            Assert.That(applier.AppliedVersion(), Is.EqualTo(version));
-
-            await stop.CancelAsync();
-            await Task.WhenAll(centre, running);
+            await AddChangeAsync(++version, "pupil.upsert", $$"""{"pupilId":{{480000 + pupil}},"classId":73,"displayName":"Pupil {{pupil}}"}""");
+            await AddChangeAsync(++version, "card.upsert", $$"""{"cardNumber":{{3900000000L + pupil}},"holderKind":"pupil","holderId":{{480000 + pupil}}}""");
         }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+        await AddChangeAsync(++version, "weather.report", """{"sunny":true}""");
+        long offlineChanges = version;
+
+        await rig.StartCentreAsync(Database, Ingestor);
+        await rig.StartSchoolAsync();
+
+        await Until(async () => await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'") == offlineChanges, TimeSpan.FromSeconds(60));
+        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM pupils"), Is.EqualTo(300));
+        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM credentials WHERE status = 'active'"), Is.EqualTo(300));
+        Assert.That(await CountAsync($"SELECT COUNT(*) FROM downlink_rejections WHERE school = '{SchoolA}' AND version = {offlineChanges} AND reason LIKE 'unknown-kind: weather.report%'"),
+            Is.EqualTo(1), "the rejected change is reported to the centre");
+        Assert.That(await CountAsync($"SELECT COUNT(*) FROM schools WHERE id = '{SchoolA}' AND last_hello IS NOT NULL"), Is.EqualTo(1));
+
+        // Online: a card is blocked at the centre and reaches the school without a reconnect.
+        await AddChangeAsync(++version, "card.block", """{"cardNumber":3900000007}""");
+        await Until(() => Task.FromResult(rig.CountAtSchool("SELECT COUNT(*) FROM credentials WHERE status = 'blocked'")), 1, TimeSpan.FromSeconds(30));
+        await Until(async () => await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'") == version, TimeSpan.FromSeconds(30));
+        Assert.That(rig.Applier.AppliedVersion(), Is.EqualTo(version));
     }
 
     [Test]

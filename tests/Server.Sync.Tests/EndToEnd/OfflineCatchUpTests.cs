@@ -5,12 +5,7 @@ using Kezekshi.Edge.Biometrics.Consent;
 using Kezekshi.Edge.Agent.Ledgers.Tableau;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Agent.Sync;
-using Kezekshi.Mqtt;
-using Kezekshi.Mqtt.Tests.Support;
-using Kezekshi.Server.Sync.Downlink;
-using Kezekshi.Server.Sync.Ingest;
 using Kezekshi.Server.Sync.Tests.Support;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kezekshi.Server.Sync.Tests.EndToEnd;
@@ -65,8 +60,8 @@ public class OfflineCatchUpTests : CentreFixture
     [Test]
     public async Task Thirty_school_days_of_passages_and_sales_arrive_once_through_a_broker_restart_while_the_centre_changes_reach_the_school()
     {
-        using var dir = new TempDir();
-        var edgeDatabase = EdgeDatabase.Open(Path.Combine(dir.Path, "edge.db"));
+        await using var rig = await SyncRig.StartAsync(SchoolA, persistence: true);
+        var edgeDatabase = rig.EdgeDatabase;
         FillOutbox(edgeDatabase, Pupils, SchoolDays);
         int passages = Pupils * SchoolDays * 2;
         int expected = Pupils * SchoolDays * 3;
@@ -87,63 +82,35 @@ public class OfflineCatchUpTests : CentreFixture
         foreach (var (kind, data) in changes)
             await ExecuteAsync($"INSERT INTO downlink_changes(school, version, type, schema_version, payload) VALUES ('{SchoolA}', {++version}, '{kind}', 1, '{data}'::jsonb)");
 
-        using var certificates = TestCertificates.Create(SchoolA, "centre-1");
-        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { Certificates = certificates, Persistence = true, AllowAnonymous = false });
-        MqttClientOptions ClientOptions(string name) => new()
-        {
-            Host = "127.0.0.1", Port = broker.Port, ClientId = name, CaFile = certificates.CaFile,
-            CertFile = certificates.CertFile(name), KeyFile = certificates.KeyFile(name),
-            SessionExpiry = TimeSpan.FromHours(1), ReconnectDelayMin = TimeSpan.FromSeconds(1), ReconnectDelayMax = TimeSpan.FromSeconds(2),
-        };
-
-        await using var centreClient = new MqttClient(ClientOptions("centre-1"));
-        await centreClient.ConnectAsync();
-        var sessions = new SchoolSessions(new DownlinkFeed(Database), Ingestor,
-            async (topic, payload, ct) => (await centreClient.PublishAsync(topic, payload, 1, false, ct)).IsSuccess, NullLogger<SchoolSessions>.Instance);
-        var worker = new MqttIngestWorker(centreClient, Ingestor, NullLogger<MqttIngestWorker>.Instance, sessions: sessions);
-        using var stop = new CancellationTokenSource();
-        var centre = Task.WhenAll(Task.Run(() => worker.RunAsync(stop.Token)), Task.Run(() => sessions.RunAsync(stop.Token)));
-
-        using var loggers = LoggerFactory.Create(_ => { });
-        await using var edge = new MqttSyncConnection(ClientOptions(SchoolA), "almaty", SchoolA, loggers);
-        var batcher = new OutboxBatcher(edgeDatabase, SchoolA, "almaty");
-        var publisher = new OutboxPublisher(batcher, edge, "almaty", SchoolA, NullLogger.Instance)
-        {
-            IdlePoll = TimeSpan.FromMilliseconds(20),
-            ResendAfter = TimeSpan.FromSeconds(3),
-        };
-        var clock = Stopwatch.StartNew();
-        await edge.ConnectAsync(CancellationToken.None);
+        await rig.StartCentreAsync(Database, Ingestor);
         var canteen = new CanteenLedger(edgeDatabase);
         using var biometrics = BiometricsModule.Open(new BiometricsOptions
         {
             Enabled = true,
             Dpia = new DpiaRecord { Reference = "DPIA-TEST", ApprovedBy = "head teacher", ApprovedOn = new DateOnly(2026, 8, 20) },
-        }, dir.Path);
+        }, rig.Directory);
         biometrics.Consents.RecordGrant(new ConsentGrant(555, "g-555", "Guardian", DateTimeOffset.UtcNow, new string('a', 64),
             BiometricPurpose.Access | BiometricPurpose.Attendance, DateTimeOffset.UtcNow.AddYears(1), "office", NoCrossBorder: true));
         var enrolled = biometrics.Enrolment(new VectorInPixels()).Enrol(555, [VectorInPixels.Image(1), VectorInPixels.Image(2)], "office");
         Assert.That(biometrics.Store.Count(555), Is.EqualTo(2), enrolled.ToString());
-        var session = new SyncSession(edge, batcher, publisher,
-            new DownlinkApplier(edgeDatabase, [new RosterHandlers(), new LedgerHandlers(canteen, new Announcements(edgeDatabase)),
-                new BiometricsHandlers(biometrics.Consents, pupil => biometrics.Store.Count(pupil))], SchoolA, "almaty", NullLogger.Instance),
-            "almaty", SchoolA, NullLogger.Instance);
-        var sending = Task.Run(() => session.RunAsync(stop.Token));
+        var clock = Stopwatch.StartNew();
+        await rig.StartSchoolAsync(new LedgerHandlers(canteen, new Announcements(edgeDatabase)),
+            new BiometricsHandlers(biometrics.Consents, pupil => biometrics.Store.Count(pupil)));
+        var (publisher, batcher, session) = (rig.Publisher, rig.Batcher, rig.Session);
 
         // Half-way through, the broker dies and comes back.
         await Until(() => publisher.Watermark >= expected / 2, TimeSpan.FromSeconds(120));
-        await broker.KillAsync();
+        await rig.Broker.KillAsync();
         await Task.Delay(500);
-        await broker.RestartAsync();
+        await rig.Broker.RestartAsync();
 
         await Until(() =>
         {
-            TestContext.Progress.WriteLine($"watermark {publisher.Watermark}, events sent {publisher.EventsSent}, batches applied {worker.BatchesApplied}, edge connected {edge.IsConnected}");
+            TestContext.Progress.WriteLine($"watermark {publisher.Watermark}, events sent {publisher.EventsSent}, batches applied {rig.Worker.BatchesApplied}, edge connected {rig.Edge.IsConnected}");
             return session.AppliedVersion == version && batcher.Backlog() == 0; // in this order: applying a top-up adds an event
         }, TimeSpan.FromSeconds(180));
         clock.Stop();
-        await stop.CancelAsync();
-        await Task.WhenAll(centre, sending);
+        await rig.StopAsync();
 
         // Each top-up applied at the school is reported back too (canteen.topup-applied): 40 more events.
         expected += 40;
@@ -156,14 +123,8 @@ public class OfflineCatchUpTests : CentreFixture
         // The centre's changes reached the school once, in order, while its backlog went up.
         Assert.That(await CountAsync($"SELECT downlink_acked_version FROM schools WHERE id = '{SchoolA}'"), Is.EqualTo(version));
         Assert.That(await CountAsync($"SELECT COUNT(*) FROM downlink_rejections WHERE school = '{SchoolA}'"), Is.Zero);
-        using (var connection = edgeDatabase.Connect())
-        using (var query = connection.CreateCommand())
-        {
-            query.CommandText = "SELECT (SELECT COUNT(*) FROM pupils WHERE class_id = 90), (SELECT COUNT(*) FROM credentials WHERE status = 'blocked')";
-            using var reader = query.ExecuteReader();
-            reader.Read();
-            Assert.That((reader.GetInt64(0), reader.GetInt64(1)), Is.EqualTo((40L, 1L)), "new pupils arrived, one card blocked");
-        }
+        Assert.That((rig.CountAtSchool("SELECT COUNT(*) FROM pupils WHERE class_id = 90"), rig.CountAtSchool("SELECT COUNT(*) FROM credentials WHERE status = 'blocked'")),
+            Is.EqualTo((40L, 1L)), "new pupils arrived, one card blocked");
         Assert.That(Enumerable.Range(1, 40).Sum(p => canteen.GetBalance(900000 + p)), Is.EqualTo(Enumerable.Range(1, 40).Sum(p => 100000L + p)), "each top-up credited once");
         Assert.That(biometrics.Store.Count(555), Is.Zero, "the revoked pupil's templates are gone from the gate PC");
         Assert.That(await CountAsync($"SELECT templates FROM purge_confirmations WHERE school = '{SchoolA}' AND consent_id = 'cs-555'"), Is.EqualTo(2),
@@ -206,14 +167,4 @@ public class OfflineCatchUpTests : CentreFixture
         }
     }
 
-    private sealed class TempDir : IDisposable
-    {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kezekshi-sync-" + Guid.NewGuid().ToString("N")[..8]);
-        public TempDir() => Directory.CreateDirectory(Path);
-        public void Dispose()
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
-        }
-    }
 }
