@@ -266,13 +266,19 @@ public sealed class DownlinkApplier
         update.ExecuteNonQuery();
     }
 
-    /// <summary>Runs handlers that keep their own transaction; returns the rejection reason, or null when applied.</summary>
-    private static string? ApplyOutside(DownlinkChange change, List<IDownlinkHandler> handlers, DownlinkContext context)
+    /// <summary>Why no handler of <paramref name="handlers"/> can take this change (a newer schema, no data object), or null.</summary>
+    private static string? CannotApply(DownlinkChange change, List<IDownlinkHandler> handlers)
     {
         foreach (var handler in handlers)
             if (change.SchemaVersion < 1 || change.SchemaVersion > handler.SchemaVersion)
                 return $"unsupported-schema: {change.Kind} v{change.SchemaVersion} (this agent reads up to v{handler.SchemaVersion})";
-        if (change.Data.ValueKind != JsonValueKind.Object) return "invalid: data is not an object";
+        return change.Data.ValueKind == JsonValueKind.Object ? null : "invalid: data is not an object";
+    }
+
+    /// <summary>Runs handlers that keep their own transaction; returns the rejection reason, or null when applied.</summary>
+    private static string? ApplyOutside(DownlinkChange change, List<IDownlinkHandler> handlers, DownlinkContext context)
+    {
+        if (CannotApply(change, handlers) is { } reason) return reason;
         try
         {
             foreach (var handler in handlers) handler.Apply(change, context);
@@ -288,10 +294,7 @@ public sealed class DownlinkApplier
     private string? ApplyOne(DownlinkChange change, DownlinkContext context)
     {
         if (!_handlers.TryGetValue(change.Kind, out var handlers)) return $"unknown-kind: {change.Kind} (this agent does not apply it; upgrade the agent or enable the module)";
-        foreach (var handler in handlers)
-            if (change.SchemaVersion < 1 || change.SchemaVersion > handler.SchemaVersion)
-                return $"unsupported-schema: {change.Kind} v{change.SchemaVersion} (this agent reads up to v{handler.SchemaVersion})";
-        if (change.Data.ValueKind != JsonValueKind.Object) return "invalid: data is not an object";
+        if (CannotApply(change, handlers) is { } reason) return reason;
 
         using (var savepoint = context.Command("SAVEPOINT change")) savepoint.ExecuteNonQuery();
         try
