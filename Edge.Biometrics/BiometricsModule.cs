@@ -69,6 +69,9 @@ public sealed class BiometricsModule : IDisposable
     /// <summary>An enrolment service over the given extractor (face or palm).</summary>
     public EnrolmentService Enrolment(ITemplateExtractor extractor) => new(extractor, Store, Index, Consents, Options, Time);
 
+    /// <summary>Identification for the gate, the till and the library over the given extractor (face or palm).</summary>
+    public Identification.BiometricIdentifier Identifier(ITemplateExtractor extractor) => new(Index, Store, extractor);
+
     /// <summary>The periodic housekeeping: consents that expired stop matching; unused and leavers' templates are deleted.</summary>
     public RetentionResult Sweep(IReadOnlyCollection<long> pupilsWhoLeft)
     {

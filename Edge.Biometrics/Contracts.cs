@@ -53,3 +53,25 @@ public sealed record TemplateExtraction(float[]? Template, float Quality, string
 
     public static TemplateExtraction Of(float[] template, float quality) => new(template, quality, null);
 }
+
+/// <summary>The written names of <see cref="BiometricPurpose"/>, as on the consent form, in the audit log and on the wire.</summary>
+public static class PurposeNames
+{
+    /// <summary>Every single purpose with its name, in the order of the consent form.</summary>
+    public static readonly IReadOnlyList<(BiometricPurpose Purpose, string Name)> All =
+    [
+        (BiometricPurpose.Access, "access"),
+        (BiometricPurpose.Attendance, "attendance"),
+        (BiometricPurpose.Safety, "safety"),
+        (BiometricPurpose.CanteenPayment, "canteen-payment"),
+        (BiometricPurpose.Library, "library"),
+    ];
+
+    /// <summary>"access", "canteen-payment", …; several purposes are joined with commas.</summary>
+    public static string Of(BiometricPurpose purposes) =>
+        string.Join(",", All.Where(p => (purposes & p.Purpose) != 0).Select(p => p.Name));
+
+    /// <summary>The purpose with this name, or null when there is none (there is no marketing purpose).</summary>
+    public static BiometricPurpose? Parse(string? name) =>
+        All.FirstOrDefault(p => p.Name == name) is { Name: not null } found ? found.Purpose : null;
+}

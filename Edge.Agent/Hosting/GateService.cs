@@ -91,20 +91,7 @@ public static class EdgeAgentServiceCollectionExtensions
         services.AddHostedService<EvacuationRollCallService>();
         services.AddSingleton<Sync.IDownlinkHandler>(sp => new Sync.LedgerHandlers(sp.GetRequiredService<Ledgers.Canteen.CanteenLedger>(), sp.GetRequiredService<Ledgers.Tableau.Announcements>()));
 
-        // Biometrics stay off until the DPIA is recorded (Biometrics:Enabled and Biometrics:Dpia:*); then consent changes from the centre reach the store.
-        var biometrics = configuration.GetSection(Biometrics.BiometricsOptions.Section).Get<Biometrics.BiometricsOptions>() ?? new Biometrics.BiometricsOptions();
-        if (biometrics.Enabled)
-        {
-            services.AddSingleton(sp => Biometrics.BiometricsModule.Open(biometrics, sp.GetRequiredService<IOptions<EdgeOptions>>().Value.DataDirectory));
-            services.AddSingleton<Sync.IDownlinkHandler>(sp =>
-            {
-                var module = sp.GetRequiredService<Biometrics.BiometricsModule>();
-                return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil));
-            });
-            services.AddSingleton(sp => new Sync.BiometricEventsRelay(sp.GetRequiredService<Biometrics.BiometricsModule>().Events,
-                EdgeDatabase.Open(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.ResolvedDatabasePath)));
-            services.AddHostedService<Sync.BiometricEventsRelayService>();
-        }
+        services.AddEdgeBiometrics(configuration);
         services.AddSystemdIntegration(sp => () => sp.GetRequiredService<GateService>().IsHealthy);
         services.AddEdgeWebUi(configuration);
         return services;

@@ -73,15 +73,9 @@ public sealed class BiometricsHandlers(ConsentService consents, Func<long, int> 
         var mask = BiometricPurpose.None;
         foreach (var item in list.EnumerateArray())
         {
-            mask |= item.GetString() switch
-            {
-                "access" => BiometricPurpose.Access,
-                "attendance" => BiometricPurpose.Attendance,
-                "safety" => BiometricPurpose.Safety,
-                "canteen-payment" => BiometricPurpose.CanteenPayment,
-                "library" => BiometricPurpose.Library,
-                var other => throw new DownlinkRejection($"{change.Kind}.purposes has \"{other}\"; a biometric purpose is one of access, attendance, safety, canteen-payment, library"),
-            };
+            string? name = item.GetString();
+            mask |= PurposeNames.Parse(name)
+                ?? throw new DownlinkRejection($"{change.Kind}.purposes has \"{name}\"; a biometric purpose is one of {string.Join(", ", PurposeNames.All.Select(p => p.Name))}");
         }
         return mask;
     }

@@ -215,6 +215,28 @@ public sealed class TemplateStore : IDisposable
         transaction.Commit();
     }
 
+    /// <summary>
+    /// Records one match that was acted on (a gate opened, a till identified the pupil): the template's
+    /// unused-expiry clock restarts and the audit log gets who matched whom, where and for what purpose,
+    /// in one transaction. Called once per decision, never per camera frame.
+    /// </summary>
+    public void RecordMatch(long templateId, long pupilId, string actor, BiometricPurpose purpose, float score)
+    {
+        using var connection = _database.Connect();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE templates SET last_used_at = $at WHERE id = $id";
+            command.Parameters.AddWithValue("$at", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
+            command.Parameters.AddWithValue("$id", templateId);
+            command.ExecuteNonQuery();
+        }
+        _audit.Append(connection, transaction, new AuditEntry(actor, PurposeNames.Of(purpose), "match", Subject(pupilId),
+            string.Create(CultureInfo.InvariantCulture, $"template {templateId} score {score:0.000}")));
+        transaction.Commit();
+    }
+
     /// <summary>Templates not used since <paramref name="cutoff"/>, per pupil.</summary>
     public IReadOnlyDictionary<long, long[]> UnusedSince(DateTimeOffset cutoff)
     {

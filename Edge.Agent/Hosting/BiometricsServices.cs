@@ -1,0 +1,40 @@
+using Kezekshi.Edge.Agent.Configuration;
+using Kezekshi.Edge.Agent.Recognition;
+using Kezekshi.Edge.Agent.Store;
+using Kezekshi.Edge.Biometrics;
+using Kezekshi.Edge.Biometrics.Face;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Kezekshi.Edge.Agent.Hosting;
+
+/// <summary>The agent's biometric services: registered only when the school turned biometrics on.</summary>
+public static class BiometricsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Biometrics stay off until the DPIA is recorded (<c>Biometrics:Enabled</c> and <c>Biometrics:Dpia:*</c>).
+    /// Then: the module (store, consents, index), consent changes from the centre, deletion events to the
+    /// outbox, and the face pipeline (<c>Biometrics:Face</c>) for the gate, the till and enrolment.
+    /// </summary>
+    public static IServiceCollection AddEdgeBiometrics(this IServiceCollection services, IConfiguration configuration)
+    {
+        var biometrics = configuration.GetSection(BiometricsOptions.Section).Get<BiometricsOptions>() ?? new BiometricsOptions();
+        if (!biometrics.Enabled)
+            return services;
+        services.AddSingleton(sp => BiometricsModule.Open(biometrics, sp.GetRequiredService<IOptions<EdgeOptions>>().Value.DataDirectory));
+        services.AddSingleton<Sync.IDownlinkHandler>(sp =>
+        {
+            var module = sp.GetRequiredService<BiometricsModule>();
+            return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil));
+        });
+        services.AddSingleton(sp => new Sync.BiometricEventsRelay(sp.GetRequiredService<BiometricsModule>().Events,
+            EdgeDatabase.Open(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.ResolvedDatabasePath)));
+        services.AddHostedService<Sync.BiometricEventsRelayService>();
+
+        var face = configuration.GetSection(FaceRecognition.Section).Get<FacePipelineOptions>() ?? new FacePipelineOptions();
+        services.AddSingleton(sp => new FaceRecognition(sp.GetRequiredService<BiometricsModule>(), face));
+        services.AddHostedService<FaceRecognitionWarmUp>();
+        return services;
+    }
+}
