@@ -72,6 +72,34 @@ public sealed class BiometricsModule : IDisposable
     /// <summary>Identification for the gate, the till and the library over the given extractor (face or palm).</summary>
     public Identification.BiometricIdentifier Identifier(ITemplateExtractor extractor) => new(Index, Store, extractor);
 
+    /// <summary>The audit actions that change what the index must hold (templates or purpose masks).</summary>
+    private static readonly string[] IndexChangingActions = ["enrol", "delete", "consent-grant", "consent-withdraw", "objection-lift"];
+
+    /// <summary>
+    /// The newest audit row that changed templates or consents — written by this process or another one
+    /// (the CLI enrolling a class while the agent runs). Compare with the value at the last
+    /// <see cref="ReloadIndex"/> to know whether the in-memory index is behind biometrics.db.
+    /// </summary>
+    public long LastIndexChange()
+    {
+        using var connection = Database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE action IN ({string.Join(",", IndexChangingActions.Select(a => $"'{a}'"))})";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// Re-reads every template and consent into a new index snapshot (searches carry on against the old
+    /// one meanwhile). Returns the <see cref="LastIndexChange"/> the new snapshot covers.
+    /// </summary>
+    public long ReloadIndex(string actor = "service")
+    {
+        long covered = LastIndexChange();
+        var contents = Store.LoadAll(actor);
+        Index.Load(contents.Templates, Consents.AllMasks(), contents.LookAlikes);
+        return covered;
+    }
+
     /// <summary>The periodic housekeeping: consents that expired stop matching; unused and leavers' templates are deleted.</summary>
     public RetentionResult Sweep(IReadOnlyCollection<long> pupilsWhoLeft)
     {

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Kezekshi.Edge.Agent.Cli;
 
-/// <summary>The command line: run, demo, doctor, install-service.</summary>
+/// <summary>The command line: run, demo, doctor, install-service, users, biometrics.</summary>
 public static class EdgeCommandLine
 {
     public static RootCommand Build()
@@ -14,6 +14,7 @@ public static class EdgeCommandLine
         root.Subcommands.Add(InstallServiceCommand.Create());
         root.Subcommands.Add(UsersCommand.Create());
         root.Subcommands.Add(TillSoakCommand.Create());
+        root.Subcommands.Add(BiometricsCommand.Create());
         return root;
     }
 }

@@ -31,6 +31,7 @@ public static class BiometricsServiceCollectionExtensions
         services.AddSingleton(sp => new Sync.BiometricEventsRelay(sp.GetRequiredService<BiometricsModule>().Events,
             EdgeDatabase.Open(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.ResolvedDatabasePath)));
         services.AddHostedService<Sync.BiometricEventsRelayService>();
+        services.AddHostedService<BiometricsHousekeeping>();
 
         var face = configuration.GetSection(FaceRecognition.Section).Get<FacePipelineOptions>() ?? new FacePipelineOptions();
         services.AddSingleton(sp => new FaceRecognition(sp.GetRequiredService<BiometricsModule>(), face));

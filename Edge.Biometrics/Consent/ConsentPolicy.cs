@@ -28,7 +28,7 @@ public static class ConsentPolicy
             throw new ConsentException($"The consent for pupil {grant.PupilId} names a purpose that does not exist ({(byte)grant.Purposes:X2}). Only access, attendance, safety, canteen-payment and library may be granted.");
         foreach (var separate in new[] { BiometricPurpose.CanteenPayment, BiometricPurpose.Library })
             if ((grant.Purposes & separate) != 0 && grant.Purposes != separate)
-                throw new ConsentException($"{separate} needs its own consent form: record it as a separate consent with only {separate} ticked and that form's document hash.");
+                throw new ConsentException($"'{PurposeNames.Of(separate)}' needs its own consent form: record it as a separate consent with only '{PurposeNames.Of(separate)}' ticked and that form's document hash.");
         if (string.IsNullOrWhiteSpace(grant.GuardianId) || string.IsNullOrWhiteSpace(grant.GuardianName))
             throw new ConsentException($"The consent for pupil {grant.PupilId} has no guardian. Enter the guardian's id and name as on the signed form.");
         if (string.IsNullOrWhiteSpace(grant.Operator))

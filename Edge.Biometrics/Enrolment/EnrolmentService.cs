@@ -100,7 +100,7 @@ public sealed class EnrolmentService
                     var image = decoder(file);
                     (byPupil.TryGetValue(pupil.Value, out var list) ? list : byPupil[pupil.Value] = []).Add((name, image));
                 }
-                catch (InvalidDataException e)
+                catch (Exception e) when (e is InvalidDataException or Imaging.ImageDecodeException)
                 {
                     rejected.Add(new RejectedImage(name, e.Message));
                 }

@@ -83,7 +83,8 @@ public sealed class FfmpegImageDecoder(string ffmpegPath = "ffmpeg")
             process.StandardOutput.BaseStream.CopyTo(output);
             process.WaitForExit();
             feed?.Wait();
-            var message = stderr.Result.Trim();
+            // ffmpeg repeats itself over several lines; the first says what is wrong with the file.
+            var message = stderr.Result.Trim().Split('\n')[0].Trim();
             if (process.ExitCode != 0 || output.Length == 0)
             {
                 throw new ImageDecodeException(

@@ -15,9 +15,9 @@ public sealed class ConsentPolicyTests
     public void Canteen_payment_and_library_need_their_own_consent_form()
     {
         Assert.That(() => ConsentPolicy.Validate(Grant(BiometricPurpose.Access | BiometricPurpose.CanteenPayment)),
-            Throws.TypeOf<ConsentException>().With.Message.Contains("CanteenPayment needs its own consent form"));
+            Throws.TypeOf<ConsentException>().With.Message.Contains("'canteen-payment' needs its own consent form"));
         Assert.That(() => ConsentPolicy.Validate(Grant(BiometricPurpose.Library | BiometricPurpose.Attendance)),
-            Throws.TypeOf<ConsentException>().With.Message.Contains("Library needs its own consent form"));
+            Throws.TypeOf<ConsentException>().With.Message.Contains("'library' needs its own consent form"));
         Assert.DoesNotThrow(() => ConsentPolicy.Validate(Grant(BiometricPurpose.CanteenPayment)));
         Assert.DoesNotThrow(() => ConsentPolicy.Validate(Grant(BiometricPurpose.Access | BiometricPurpose.Attendance | BiometricPurpose.Safety)));
     }

@@ -1,0 +1,212 @@
+using Kezekshi.Edge.Agent.Cli;
+using Kezekshi.Edge.Agent.Configuration;
+using Kezekshi.Edge.Agent.Recognition;
+using Kezekshi.Edge.Agent.Store;
+using Kezekshi.Edge.Biometrics;
+using Kezekshi.Edge.Biometrics.Enrolment;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Kezekshi.Edge.Agent.Tests.Cli;
+
+/// <summary>
+/// <c>kezekshi-edge biometrics …</c> with the real face pipeline (ONNX Runtime + converted models from
+/// tools/setup.sh) on ORL images (credit: the Olivetti Research Laboratory), a real biometrics.db, and an
+/// agent-side module open at the same time, as on a gate PC where IT enrols while the gates run.
+/// </summary>
+[TestFixture]
+[Category("Integration")]
+public sealed class BiometricsCommandTests
+{
+    private TempDirectory _dir = null!;
+    private string _config = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = new TempDirectory();
+        _config = _dir.File("appsettings.json");
+        File.WriteAllText(_config, $$"""
+            { "Edge": { "SchoolId": "kz-test-001", "DataDirectory": "{{_dir.File("data")}}" },
+              "Biometrics": { "Enabled": true, "Dpia": { "Reference": "DPIA-TEST-1", "ApprovedBy": "Head teacher", "ApprovedOn": "2026-09-01" } } }
+            """);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+
+    private BiometricsCommand.Context Open() => BiometricsCommand.Context.Load(_config, [], environmentVariables: false);
+
+    private (int Code, string Output) Cli(Func<BiometricsCommand.Context, TextWriter, int> command)
+    {
+        using var output = new StringWriter();
+        int code = BiometricsCommand.Run(output, () => command(Open(), output));
+        TestContext.Out.WriteLine(output);
+        return (code, output.ToString());
+    }
+
+    private int Grant(long pupil, string purposes) =>
+        Cli((c, o) => BiometricsCommand.Grant(c, pupil, "g-" + pupil, "Guardian of " + pupil, purposes, new string('b', 64), "2027-08-31", "office.aigerim", noCrossBorder: true, o)).Code;
+
+    [Test]
+    public void A_class_folder_is_enrolled_with_a_summary_of_every_rejected_image_and_why()
+    {
+        string folder = Directory.CreateDirectory(_dir.File("class-7b")).FullName;
+        OrlFace.WritePadded(5, 1, Path.Combine(folder, "105_1.pgm"));
+        OrlFace.WritePadded(5, 2, Path.Combine(folder, "105_2.pgm"));
+        OrlFace.WritePadded(7, 1, Path.Combine(folder, "107_1.pgm"));
+        File.WriteAllText(Path.Combine(folder, "105_3.pgm"), "not a picture");
+        File.WriteAllText(Path.Combine(folder, "anna.pgm"), "P5\n1 1\n255\n\0");
+        Assert.That(Grant(105, "access,attendance"), Is.Zero);
+
+        var (code, output) = Cli((c, o) => BiometricsCommand.EnrolClass(c, folder, "it.bolat", o, CancellationToken.None));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(output, Does.Contain("2 templates stored for 1 pupils"));
+            Assert.That(output, Does.Contain("105_3.pgm:"), "the corrupt file is named");
+            Assert.That(output, Does.Match(@"107_1\.pgm: .*no valid guardian consent covers 'access'"), "no consent: refused with the reason, the class goes on");
+            Assert.That(output, Does.Match("anna.pgm: .*"), "a name that is no pupil id is rejected, never guessed");
+            Assert.That(output, Does.Contain("5/5"), "progress reaches the end");
+        });
+        using var context = Open();
+        Assert.That(context.Module.Store.Count(105), Is.EqualTo(2));
+        Assert.That(context.Module.Store.Count(107), Is.Zero);
+    }
+
+    [Test]
+    public void Consent_purposes_are_checked_and_an_objection_deletes_the_templates_with_a_receipt()
+    {
+        Assert.That(Grant(105, "access,marketing"), Is.EqualTo(2), "there is no marketing purpose");
+        var bundled = Cli((c, o) => BiometricsCommand.Grant(c, 105, "g", "G", "access,canteen-payment", new string('b', 64), "2027-08-31", "office", true, o));
+        Assert.That(bundled.Code, Is.EqualTo(2));
+        Assert.That(bundled.Output, Does.Contain("canteen-payment"), "canteen-payment needs its own form");
+        Assert.That(Grant(105, "access"), Is.Zero);
+        string face = _dir.File("105.pgm");
+        OrlFace.WritePadded(5, 3, face);
+        Assert.That(Cli((c, o) => BiometricsCommand.Enrol(c, 105, [face], "it.bolat", o)).Code, Is.Zero);
+
+        var (code, output) = Cli((c, o) => BiometricsCommand.Object(c, 105, byPupil: false, "g-father", "office.aigerim", "father objects in writing", o));
+
+        Assert.That(code, Is.Zero);
+        Assert.That(output, Does.Contain("receipt").And.Contain("1 templates"));
+        Assert.That(Cli((c, o) => BiometricsCommand.Show(c, 105, o)).Output, Does.Contain("matched for nothing").And.Contain("OBJECTION").And.Contain("0 template(s)"));
+        Assert.That(Cli((c, o) => BiometricsCommand.Enrol(c, 105, [face], "it.bolat", o)).Code, Is.Not.Zero, "no enrolment while the objection stands");
+    }
+
+    [Test]
+    public void Verify_audit_passes_on_an_intact_log_and_names_the_first_tampered_entry()
+    {
+        Assert.That(Grant(105, "access"), Is.Zero);
+        Assert.That(Grant(106, "attendance,access"), Is.Zero);
+        var intact = Cli(BiometricsCommand.VerifyAudit);
+        Assert.That(intact.Code, Is.Zero);
+        Assert.That(intact.Output, Does.Contain("intact"));
+
+        using (var context = Open())
+        using (var connection = context.Module.Database.Connect())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "DROP TRIGGER audit_log_is_append_only_update";
+            command.ExecuteNonQuery();
+            command.CommandText = "UPDATE audit_log SET subject = 'pupil:999' WHERE subject = 'pupil:105' AND action = 'consent-grant'";
+            Assert.That(command.ExecuteNonQuery(), Is.EqualTo(1));
+        }
+        var broken = Cli(BiometricsCommand.VerifyAudit);
+
+        Assert.That(broken.Code, Is.EqualTo(1));
+        Assert.That(broken.Output, Does.Match(@"AUDIT LOG BROKEN at entry \d+"));
+    }
+
+    [Test]
+    public void The_running_agent_picks_up_a_class_enrolled_from_the_command_line_and_a_withdrawal()
+    {
+        Assert.That(Grant(105, "access"), Is.Zero);
+        var loaded = Open();
+        using var agentModule = loaded.Module; // what the running agent holds
+        var housekeeping = new BiometricsHousekeeping(agentModule, Options.Create(new EdgeOptions { DataDirectory = _dir.File("data") }), NullLogger<BiometricsHousekeeping>.Instance);
+        housekeeping.RunOnce();
+        Assert.That(agentModule.Index.Count, Is.Zero);
+
+        string face = _dir.File("105.pgm");
+        OrlFace.WritePadded(5, 4, face);
+        Assert.That(Cli((c, o) => BiometricsCommand.Enrol(c, 105, [face], "it.bolat", o)).Code, Is.Zero);
+        housekeeping.RunOnce();
+        Assert.That(agentModule.Index.Count, Is.EqualTo(1), "enrolled by another process: the agent's index reloads");
+        Assert.That(agentModule.Index.PurposesOf(105), Is.EqualTo(BiometricPurpose.Access));
+
+        Assert.That(Cli((c, o) => BiometricsCommand.Revoke(c, 105, null, null, "office.aigerim", "guardian withdrew", o)).Code, Is.Zero);
+        housekeeping.RunOnce();
+        Assert.That(agentModule.Index.Count, Is.Zero, "withdrawn in another process: gone from the agent's memory");
+        Assert.That(agentModule.Index.PurposesOf(105), Is.EqualTo(BiometricPurpose.None));
+    }
+
+    [Test]
+    public void The_retention_sweep_deletes_the_templates_of_a_pupil_who_left()
+    {
+        var edge = new EdgeOptions { DataDirectory = _dir.File("data") };
+        using (var db = EdgeDatabase.Open(edge.ResolvedDatabasePath).Connect())
+        using (var command = db.CreateCommand())
+        {
+            command.CommandText = "INSERT INTO classes(id, name, grade) VALUES (1, '7B', 7); INSERT INTO pupils(id, class_id, full_name, status) VALUES (105, 1, 'Aruzhan S', 'left')";
+            command.ExecuteNonQuery();
+        }
+        Assert.That(Grant(105, "access"), Is.Zero);
+        string face = _dir.File("105.pgm");
+        OrlFace.WritePadded(5, 5, face);
+        Assert.That(Cli((c, o) => BiometricsCommand.Enrol(c, 105, [face], "it.bolat", o)).Code, Is.Zero);
+        using var context = Open();
+        var housekeeping = new BiometricsHousekeeping(context.Module, Options.Create(edge), NullLogger<BiometricsHousekeeping>.Instance);
+
+        housekeeping.RunOnce();
+
+        Assert.That(context.Module.Store.Count(105), Is.Zero);
+        Assert.That(context.Module.Store.Receipts(105), Has.Count.EqualTo(1));
+        Assert.That(context.Module.Store.Receipts(105)[0].Reason, Does.Contain("left"));
+    }
+
+    [Test]
+    public void Biometrics_off_is_refused_with_the_setting_to_fill_in()
+    {
+        File.WriteAllText(_config, """{ "Edge": { "SchoolId": "kz-test-001" } }""");
+
+        var e = Assert.Throws<BiometricsDisabledException>(() => Open());
+
+        Assert.That(e!.Message, Does.Contain("Biometrics:Enabled").And.Contain("Biometrics:Dpia"));
+    }
+}
+
+/// <summary>ORL faces are tight 92×112 crops; the detector needs surroundings, so they are centred on a grey canvas twice the size.</summary>
+internal static class OrlFace
+{
+    /// <summary>KEZEKSHI_ORL_PATH, or ../shared/datasets/orl-faces beside the repository.</summary>
+    public static string Folder
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("KEZEKSHI_ORL_PATH") is { Length: > 0 } fromEnv)
+                return fromEnv;
+            var root = new DirectoryInfo(AppContext.BaseDirectory);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Kezekshi.sln")))
+                root = root.Parent;
+            return new[] { Path.Combine(root?.FullName ?? ".", "..", "shared", "datasets", "orl-faces"), "/work/shared/datasets/orl-faces" }
+                .FirstOrDefault(Directory.Exists) ?? "../shared/datasets/orl-faces";
+        }
+    }
+
+    public static void WritePadded(int person, int image, string path)
+    {
+        var face = NetpbmReader.Read(Path.Combine(Folder, $"s{person}", $"{image}.pgm"));
+        int w = face.Width * 2, h = face.Height * 2;
+        var pixels = new byte[w * h];
+        Array.Fill(pixels, face.Pixels[0]);
+        for (int y = 0; y < face.Height; y++)
+            Array.Copy(face.Pixels, y * face.Width, pixels, ((face.Height / 2 + y) * w) + face.Width / 2, face.Width);
+        File.WriteAllBytes(path, [.. System.Text.Encoding.ASCII.GetBytes($"P5\n{w} {h}\n255\n"), .. pixels]);
+    }
+}
