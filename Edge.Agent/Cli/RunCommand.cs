@@ -4,6 +4,7 @@ using Kezekshi.Edge.Agent.Hosting;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Devices.Profiles;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -51,7 +52,7 @@ public static class RunCommand
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
-            return 0;
+            return await ReportStoppedServicesAsync(host).ConfigureAwait(false);
         }
         catch (OptionsValidationException e)
         {
@@ -60,10 +61,38 @@ public static class RunCommand
             await Console.Error.WriteLineAsync("Run `kezekshi-edge doctor` for a full check.").ConfigureAwait(false);
             return 2;
         }
-        catch (Exception e) when (e is StoreException or HardwareProfileException)
+        catch (Exception e) when (e is StoreException or HardwareProfileException or Biometrics.BiometricsDisabledException or Biometrics.Storage.BiometricsStoreException)
         {
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never a silent exit: the host's own log is filtered above, so say what failed here.
+            await Console.Error.WriteLineAsync($"The agent could not start: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("This is a bug or an environment problem: run `kezekshi-edge doctor`, and report this message with the log if doctor finds nothing.").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// A background service that throws stops the host (the default behaviour). Its exception would
+    /// otherwise vanish with the filtered host log, so name each service that failed and why.
+    /// </summary>
+    private static async Task<int> ReportStoppedServicesAsync(IHost host)
+    {
+        int failed = 0;
+        foreach (var service in host.Services.GetServices<IHostedService>().OfType<BackgroundService>())
+        {
+            if (service.ExecuteTask is { IsFaulted: true } task)
+            {
+                var e = task.Exception!.GetBaseException();
+                await Console.Error.WriteLineAsync($"{service.GetType().Name} stopped the agent: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+                failed++;
+            }
+        }
+        if (failed > 0)
+            await Console.Error.WriteLineAsync("Run `kezekshi-edge doctor`; if it finds nothing, report this message with the log.").ConfigureAwait(false);
+        return failed > 0 ? 1 : 0;
     }
 }

@@ -169,6 +169,19 @@ public sealed class AgentProcessTests
                 Assert.That(File.Exists(directory.File("edge.db")), Is.False, "nothing was started");
             }
         }
+
+        // Biometrics switched on without the DPIA record: refused with the setting to fill in, never a silent exit.
+        string biometrics = directory.File("biometrics-without-dpia.json");
+        File.WriteAllText(biometrics, $$"""{ "Edge": { "SchoolId": "{{DemoSchool.SchoolId}}", "DataDirectory": "{{directory.File("bio-data")}}" }, "Biometrics": { "Enabled": true } }""");
+        using (var agent = AgentProcess.Start(directory.Path, "run", "--config", biometrics))
+        {
+            int exitCode = await agent.WaitForExitAsync(s_hangGuard);
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(exitCode, Is.EqualTo(2), agent.Output);
+                Assert.That(agent.Output, Does.Contain("Biometrics:Dpia:Reference"));
+            }
+        }
     }
 
     private static async Task<AgentProcess> StartAndWaitUntilServingAsync(DemoRig rig, string directory, string config)
