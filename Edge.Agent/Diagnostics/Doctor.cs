@@ -75,6 +75,7 @@ public sealed class Doctor
         CheckPorts(options, catalog, topology, checks);
         CheckDataDirectory(options, checks);
         CheckDatabase(options, checks);
+        if (source is not null) BiometricsDoctor.Check(source.Configuration, options, checks);
         CheckSystemd(checks);
         return checks;
     }

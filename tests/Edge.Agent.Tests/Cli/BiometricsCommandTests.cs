@@ -4,6 +4,7 @@ using Kezekshi.Edge.Agent.Recognition;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Biometrics;
 using Kezekshi.Edge.Biometrics.Enrolment;
+using Kezekshi.Edge.Biometrics.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -168,6 +169,31 @@ public sealed class BiometricsCommandTests
         Assert.That(context.Module.Store.Count(105), Is.Zero);
         Assert.That(context.Module.Store.Receipts(105), Has.Count.EqualTo(1));
         Assert.That(context.Module.Store.Receipts(105)[0].Reason, Does.Contain("left"));
+    }
+
+    [Test]
+    public void Doctor_checks_the_DPIA_runtime_models_ffmpeg_and_audit_chain_and_names_a_tampered_model()
+    {
+        var healthy = new Kezekshi.Edge.Agent.Diagnostics.Doctor().Run(AgentConfiguration.Load(_config, [], false).Options, AgentConfiguration.Load(_config, [], false));
+        string report = string.Join(Environment.NewLine, healthy);
+        TestContext.Out.WriteLine(report);
+        Assert.That(report, Does.Contain("OK    biometrics: DPIA DPIA-TEST-1").And.Contain("OK    onnx runtime").And.Contain("OK    model mobilefacenet")
+            .And.Contain("OK    ffmpeg").And.Contain("OK    biometrics.db: 0 template(s)"));
+
+        string models = Directory.CreateDirectory(_dir.File("models")).FullName;
+        var manifest = ModelManifest.Load();
+        foreach (var file in Directory.GetFiles(manifest.ModelsFolder, "*.onnx"))
+            File.Copy(file, Path.Combine(models, Path.GetFileName(file)));
+        var tampered = File.ReadAllBytes(Path.Combine(models, "mobilefacenet.onnx"));
+        tampered[^1] ^= 0xFF;
+        File.WriteAllBytes(Path.Combine(models, "mobilefacenet.onnx"), tampered);
+        var loaded = AgentConfiguration.Load(_config, [$"--Biometrics:Face:ModelsFolder={models}"], false);
+
+        var checks = new Kezekshi.Edge.Agent.Diagnostics.Doctor().Run(loaded.Options, loaded);
+
+        var failure = checks.Single(c => c.Subject == "models");
+        Assert.That(failure.Status, Is.EqualTo(Kezekshi.Edge.Agent.Diagnostics.DoctorStatus.Fail));
+        Assert.That(failure.Message, Does.Contain("mobilefacenet").And.Contain("tampered"));
     }
 
     [Test]
