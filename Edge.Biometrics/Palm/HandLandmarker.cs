@@ -73,10 +73,10 @@ public sealed class HandLandmarker : IHandLandmarker, IDisposable
     }
 
     /// <summary>
-    /// Maps the model's landmarks (x, y, z in crop pixels) to source pixels. Presence and handedness arrive as logits
-    /// (the converted models end before MediaPipe's sigmoid; @vladmandic/human applies it the same way).
+    /// Maps the model's landmarks (x, y, z in crop pixels) to source pixels. Presence and handedness arrive as
+    /// probabilities: the converted models end with MediaPipe's sigmoid (measured: 0.001–0.014 on blank and grey crops).
     /// </summary>
-    internal static HandLandmarks FromOutputs(ReadOnlySpan<float> landmarks, float presenceLogit, float handednessLogit, Affine cropToSource)
+    internal static HandLandmarks FromOutputs(ReadOnlySpan<float> landmarks, float presence, float handedness, Affine cropToSource)
     {
         if (landmarks.Length < HandLandmarks.Count * 3)
             throw new ArgumentException($"The hand landmark model gave {landmarks.Length} values; expected {HandLandmarks.Count * 3}.", nameof(landmarks));
@@ -86,10 +86,8 @@ public sealed class HandLandmarker : IHandLandmarker, IDisposable
             var (x, y) = cropToSource.Apply(landmarks[i * 3], landmarks[(i * 3) + 1]);
             points[i] = new PalmPoint(x, y);
         }
-        return new HandLandmarks(points, Sigmoid(presenceLogit), Sigmoid(handednessLogit));
+        return new HandLandmarks(points, Math.Clamp(presence, 0, 1), Math.Clamp(handedness, 0, 1));
     }
-
-    private static float Sigmoid(float x) => 1 / (1 + MathF.Exp(-Math.Clamp(x, -100, 100)));
 
     public void Dispose() => _session.Dispose();
 }
