@@ -8,8 +8,8 @@ namespace Kezekshi.Edge.Biometrics.Palm;
 /// <param name="ScoreThreshold">Minimum sigmoid score for a palm (MediaPipe uses 0.5).</param>
 /// <param name="NmsIoU">Overlap above which two detections are the same palm (blended, as MediaPipe's weighted NMS does).</param>
 /// <param name="InputScale">Model input = pixel·InputScale + InputOffset. MediaPipe's palm detector and the tfjs handpose
-/// code that feeds this model take RGB in −1..1 (pixel/127.5 − 1); the manifest's "pixel / 255" note is the converter's
-/// guess and is overridden here.</param>
+/// code that feeds this model (@vladmandic/human's handdetector: resize, then ÷127.5 − 1) take RGB in −1..1; the manifest's
+/// "pixel / 255" note is the converter's guess and is overridden here.</param>
 /// <param name="InputOffset">See <paramref name="InputScale"/>.</param>
 public sealed record PalmDetectorOptions(float ScoreThreshold = 0.5f, float NmsIoU = 0.3f, float InputScale = 1 / 127.5f, float InputOffset = -1);
 
