@@ -188,4 +188,29 @@ public sealed class PalmStageTests
         Assert.That(gate.Assess(SyntheticHand.Landmarks(200, 200, 150, 0, mirrored: true, handedness: 0.9f), good, 128).Accepted, Is.True);
         Assert.That(new PalmQualityGate(new PalmQualityOptions(CheckPalmFacing: false)).Assess(hand with { Handedness = 0.9f }, good, 128).Accepted, Is.True);
     }
+    [Test]
+    public void The_new_image_helpers_compose_invert_and_sample_grey_as_documented()
+    {
+        var a = new Affine(0.8f, -0.6f, 12, 0.6f, 0.8f, -7);
+        var identity = ImageOps.Compose(a, a.Inverse());
+        var (x, y) = identity.Apply(33, -21);
+        Assert.That(x, Is.EqualTo(33).Within(1e-3));
+        Assert.That(y, Is.EqualTo(-21).Within(1e-3));
+        var (cx, cy) = ImageOps.Compose(new Affine(1, 0, 5, 0, 1, 0), new Affine(2, 0, 0, 0, 2, 0)).Apply(1, 1);
+        Assert.That((cx, cy), Is.EqualTo((12f, 2f)), "first shift by 5, then scale by 2");
+
+        // An RGB picture sampled 1:1 into grey gives BT.601 luma; outside the picture reads as the fill.
+        var rgb = new RawImage(2, 1, 3, [255, 0, 0, 0, 0, 255]);
+        var grey = new float[3];
+        ImageOps.WarpToGrey(rgb, new Affine(1, 0, 0, 0, 1, 0), 3, 1, grey, fill: 7);
+        Assert.That(grey[0], Is.EqualTo(0.299f * 255).Within(1e-2));
+        Assert.That(grey[1], Is.EqualTo(0.114f * 255).Within(1e-2));
+        Assert.That(grey[2], Is.EqualTo(0.114f * 255).Within(1e-2), "x = 2 is within a pixel of the edge and clamps");
+
+        // A crop turned by 90°: its x axis runs down the source.
+        var crop = ImageOps.RotatedCrop(100, 100, 50, MathF.PI / 2, 50);
+        var (rx, ry) = crop.Apply(50, 25);
+        Assert.That(rx, Is.EqualTo(100).Within(1e-3));
+        Assert.That(ry, Is.EqualTo(125).Within(1e-3));
+    }
 }
