@@ -126,6 +126,81 @@ public static class ImageOps
         return new Affine(a, -b, tx - ((a * mx) - (b * my)), b, a, ty - ((b * mx) + (a * my)));
     }
 
+    /// <summary>
+    /// Samples <paramref name="image"/> through <paramref name="outputToSource"/> into grey levels (0..255, BT.601
+    /// luma for RGB) of <paramref name="width"/>×<paramref name="height"/>, row-major; pixels outside the image read as
+    /// <paramref name="fill"/>. Bilinear. For regions described in grey (e.g. the palm region of interest).
+    /// </summary>
+    public static void WarpToGrey(RawImage image, Affine outputToSource, int width, int height, Span<float> grey, float fill = 0)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (grey.Length < width * height)
+            throw new ArgumentException("The output is smaller than width × height.", nameof(grey));
+        var pixels = image.Pixels;
+        var (w, h, c) = (image.Width, image.Height, image.Channels);
+        for (var v = 0; v < height; v++)
+        {
+            var sx = (outputToSource.M01 * v) + outputToSource.Tx;
+            var sy = (outputToSource.M11 * v) + outputToSource.Ty;
+            var row = grey.Slice(v * width, width);
+            for (var u = 0; u < width; u++, sx += outputToSource.M00, sy += outputToSource.M10)
+            {
+                if (sx < -1 || sy < -1 || sx > w || sy > h)
+                {
+                    row[u] = fill;
+                    continue;
+                }
+                var x0 = (int)MathF.Floor(sx);
+                var y0 = (int)MathF.Floor(sy);
+                var fx = sx - x0;
+                var fy = sy - y0;
+                var xa = Math.Clamp(x0, 0, w - 1);
+                var xb = Math.Clamp(x0 + 1, 0, w - 1);
+                var ya = Math.Clamp(y0, 0, h - 1);
+                var yb = Math.Clamp(y0 + 1, 0, h - 1);
+                var w00 = (1 - fx) * (1 - fy);
+                var w01 = fx * (1 - fy);
+                var w10 = (1 - fx) * fy;
+                var w11 = fx * fy;
+                if (c == 3)
+                {
+                    int p00 = ((ya * w) + xa) * 3, p01 = ((ya * w) + xb) * 3, p10 = ((yb * w) + xa) * 3, p11 = ((yb * w) + xb) * 3;
+                    float Luma(int p) => (0.299f * pixels[p]) + (0.587f * pixels[p + 1]) + (0.114f * pixels[p + 2]);
+                    row[u] = (Luma(p00) * w00) + (Luma(p01) * w01) + (Luma(p10) * w10) + (Luma(p11) * w11);
+                }
+                else
+                {
+                    row[u] = (pixels[(ya * w) + xa] * w00) + (pixels[(ya * w) + xb] * w01) + (pixels[(yb * w) + xa] * w10) + (pixels[(yb * w) + xb] * w11);
+                }
+            }
+        }
+    }
+
+    /// <summary>The transform that applies <paramref name="first"/>, then <paramref name="then"/>.</summary>
+    public static Affine Compose(Affine first, Affine then) => new(
+        (then.M00 * first.M00) + (then.M01 * first.M10),
+        (then.M00 * first.M01) + (then.M01 * first.M11),
+        (then.M00 * first.Tx) + (then.M01 * first.Ty) + then.Tx,
+        (then.M10 * first.M00) + (then.M11 * first.M10),
+        (then.M10 * first.M01) + (then.M11 * first.M11),
+        (then.M10 * first.Tx) + (then.M11 * first.Ty) + then.Ty);
+
+    /// <summary>
+    /// The output→source transform of a square crop of <paramref name="size"/> pixels showing a rotated square of side
+    /// <paramref name="side"/> source pixels centred on (<paramref name="centreX"/>, <paramref name="centreY"/>): the crop's
+    /// x axis runs along angle <paramref name="radians"/> in the source (y down, clockwise positive).
+    /// </summary>
+    public static Affine RotatedCrop(float centreX, float centreY, float side, float radians, int size)
+    {
+        var s = side / size;
+        var (sin, cos) = MathF.SinCos(radians);
+        // source = centre + s·R·(u − size/2, v − size/2), R's columns being the crop's x and y axes in the source.
+        var a = new Affine(s * cos, -s * sin, 0, s * sin, s * cos, 0);
+        var half = size / 2f;
+        var (ox, oy) = a.Apply(-half, -half);
+        return a with { Tx = centreX + ox, Ty = centreY + oy };
+    }
+
     /// <summary>Grey level (0..255) of an NHWC RGB tensor sampled with scale/offset, undone.</summary>
     public static float[] GreyFromTensor(ReadOnlySpan<float> tensor, int width, int height, float scale, float offset)
     {

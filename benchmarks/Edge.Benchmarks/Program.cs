@@ -11,6 +11,7 @@ if (args.Length > 0 && args[0] == "index")
 // face-accuracy / face-latency : the face pipeline on the ORL dataset (FaceBenchmarks.cs)
 if (args.Length > 0 && args[0] is "face-accuracy" or "face-latency")
     return FaceBenchmarks.Run(args[0], args[1..]);
+if (args.Length > 0 && args[0] == "palm-latency") return PalmBenchmarks.Run(args[1..]); // palm stages (PalmBenchmarks.cs)
 if (args.Length > 0 && args[0] == "wire" && OperatingSystem.IsLinux())
     return await WireLatencyBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "sync")
