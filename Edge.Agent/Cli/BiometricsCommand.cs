@@ -9,6 +9,7 @@ using Kezekshi.Edge.Biometrics.Face;
 using Kezekshi.Edge.Biometrics.Imaging;
 using Kezekshi.Edge.Biometrics.Models;
 using Kezekshi.Edge.Biometrics.Onnx;
+using Kezekshi.Edge.Biometrics.Palm;
 using Kezekshi.Edge.Biometrics.Storage;
 using Microsoft.Extensions.Configuration;
 
@@ -29,8 +30,11 @@ public static class BiometricsCommand
             TreatUnmatchedTokensAsErrors = false, // --Biometrics:Key=value settings go to the configuration
         };
         var config = new Option<string?>("--config") { Description = "The configuration file (default: appsettings.json beside the executable); settings as for run.", Recursive = true };
+        var modality = new Option<string>("--modality") { Description = "face (default) or palm: which pipeline check/enrol/enrol-class use (Biometrics:Face or Biometrics:Palm settings).", Recursive = true, DefaultValueFactory = _ => "face" };
+        modality.AcceptOnlyFromAmong("face", "palm");
         command.Options.Add(config);
-        Context Open(ParseResult p) => Context.Load(p.GetValue(config), p.UnmatchedTokens);
+        command.Options.Add(modality);
+        Context Open(ParseResult p) => Context.Load(p.GetValue(config), p.UnmatchedTokens, palm: p.GetValue(modality) == "palm");
 
         // verify-audit
         var verify = new Command("verify-audit", "Walk the hash chain of the biometric audit log and report the first broken row, if any. Exit code 0 = intact, 1 = broken.");
@@ -105,31 +109,33 @@ public static class BiometricsCommand
         return consent;
     }
 
-    /// <summary>The configuration, opened module and (when asked) the face pipeline for one command.</summary>
-    internal sealed class Context(BiometricsModule module, FacePipelineOptions face, string dataDirectory) : IDisposable
+    /// <summary>The configuration, opened module and (when asked) the face or palm pipeline for one command.</summary>
+    internal sealed class Context(BiometricsModule module, Func<ITemplateExtractor> createExtractor, string dataDirectory) : IDisposable
     {
-        private FaceTemplateExtractor? _extractor;
+        private ITemplateExtractor? _extractor;
 
         public BiometricsModule Module { get; } = module;
         public string DataDirectory { get; } = dataDirectory;
 
-        public FaceTemplateExtractor Extractor => _extractor ??= FaceTemplateExtractor.Create(face);
+        public ITemplateExtractor Extractor => _extractor ??= createExtractor();
 
         public EnrolmentService Enrolment() => Module.Enrolment(Extractor);
 
-        public static Context Load(string? configPath, IReadOnlyList<string> settings, bool environmentVariables = true)
+        public static Context Load(string? configPath, IReadOnlyList<string> settings, bool environmentVariables = true, bool palm = false)
         {
             var loaded = AgentConfiguration.Load(configPath, settings, environmentVariables);
             var options = loaded.Configuration.GetSection(BiometricsOptions.Section).Get<BiometricsOptions>() ?? new BiometricsOptions();
             if (!options.Enabled)
                 throw new BiometricsDisabledException($"Biometrics are off in {loaded.ConfigFile} (Biometrics:Enabled is not true). Record the DPIA (Biometrics:Dpia:Reference, ApprovedBy, ApprovedOn) and set Biometrics:Enabled to true first.");
-            var face = loaded.Configuration.GetSection(FaceRecognition.Section).Get<FacePipelineOptions>() ?? new FacePipelineOptions();
-            return new Context(BiometricsModule.Open(options, loaded.Options.DataDirectory), face, loaded.Options.DataDirectory);
+            Func<ITemplateExtractor> create = palm
+                ? () => PalmTemplateExtractor.Create(loaded.Configuration.GetSection("Biometrics:Palm").Get<PalmPipelineOptions>() ?? new PalmPipelineOptions())
+                : () => FaceTemplateExtractor.Create(loaded.Configuration.GetSection(FaceRecognition.Section).Get<FacePipelineOptions>() ?? new FacePipelineOptions());
+            return new Context(BiometricsModule.Open(options, loaded.Options.DataDirectory), create, loaded.Options.DataDirectory);
         }
 
         public void Dispose()
         {
-            _extractor?.Dispose();
+            (_extractor as IDisposable)?.Dispose();
             Module.Dispose();
         }
     }

@@ -197,6 +197,28 @@ public sealed class BiometricsCommandTests
     }
 
     [Test]
+    public async Task Check_gives_live_feedback_per_photo_with_the_face_or_the_palm_pipeline()
+    {
+        string face = _dir.File("face.pgm");
+        OrlFace.WritePadded(5, 1, face);
+        string broken = _dir.File("broken.jpg");
+        File.WriteAllText(broken, "not a jpeg");
+
+        using var faceOutput = new StringWriter();
+        int faceCode = await BiometricsCommand.CheckAsync(Open(), [face, broken], null, 0, faceOutput, CancellationToken.None);
+        using var palmOutput = new StringWriter();
+        int palmCode = await BiometricsCommand.CheckAsync(BiometricsCommand.Context.Load(_config, [], environmentVariables: false, palm: true), [face], null, 0, palmOutput, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(faceCode, Is.Zero);
+            Assert.That(faceOutput.ToString(), Does.Contain("ok    face.pgm").And.Contain("retake broken.jpg").And.Contain("1 of 2 good enough"));
+            Assert.That(palmCode, Is.EqualTo(1));
+            Assert.That(palmOutput.ToString(), Does.Contain("no hand found"), "a face is not a palm");
+        });
+    }
+
+    [Test]
     public void Biometrics_off_is_refused_with_the_setting_to_fill_in()
     {
         File.WriteAllText(_config, """{ "Edge": { "SchoolId": "kz-test-001" } }""");
