@@ -25,8 +25,10 @@ public static class CameraCapture
         var limit = TimeSpan.FromMilliseconds(Math.Max(100, camera.TimeoutMilliseconds));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(limit);
-        var source = new FfmpegCaptureSource(new CaptureOptions(camera.Url, camera.Width, camera.Height));
-        var first = FirstFrameAsync(source, timeout.Token);
+        // A still photo as the "camera" (demo, tests): ffmpeg's frame-rate filter drops a single frame, so decode it as an image.
+        var first = IsStill(camera.Url)
+            ? Task.Run(() => new FfmpegImageDecoder().DecodeFile(camera.Url), timeout.Token)
+            : FirstFrameAsync(new FfmpegCaptureSource(new CaptureOptions(camera.Url, camera.Width, camera.Height)), timeout.Token);
         try
         {
             // WaitAsync as well as the token: a read on a pipe that ignores cancellation must still not hold the cashier.
@@ -45,6 +47,11 @@ public static class CameraCapture
             return frame;
         throw new ImageDecodeException($"The camera ({Describe(source.Options.Url)}) sent no picture. School IT: check the device path or URL and that the camera is on.");
     }
+
+    private static readonly string[] s_stillExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm"];
+
+    private static bool IsStill(string url) =>
+        !url.Contains("://", StringComparison.Ordinal) && s_stillExtensions.Contains(Path.GetExtension(url).ToLowerInvariant());
 
     /// <summary>An RTSP URL may carry a password: show scheme and host only.</summary>
     internal static string Describe(string url) =>
