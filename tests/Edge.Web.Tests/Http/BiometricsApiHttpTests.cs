@@ -77,6 +77,19 @@ public sealed class BiometricsApiHttpTests
     }
 
     [Test]
+    public async Task A_phone_sized_photo_gets_past_the_UIs_1_MB_body_limit_on_the_photo_calls()
+    {
+        // 3 MB of bytes that are not an image: the answer must be ffmpeg's verdict, not Kestrel's 413.
+        var big = new byte[3 * 1024 * 1024];
+        new Random(5).NextBytes(big);
+
+        using var response = await _it.PostAsync("/api/bio/enrolment/check", Images(("phone.jpg", big)));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await SignedInClient.JsonAsync(response)).GetProperty("code").GetString(), Is.EqualTo("bad-image"));
+    }
+
+    [Test]
     public async Task Data_that_is_not_base64_and_an_empty_request_are_refused_with_a_reason()
     {
         using var notBase64 = await _it.PostAsync("/api/bio/enrolment/check", new { images = new[] { new { name = "x.png", data = "%%%" } } });
