@@ -17,6 +17,7 @@ public sealed class BiometricsApiHttpTests
     private SignedInClient _it = null!;
     private SignedInClient _cashier = null!;
     private string _blockedCamera = null!;
+    private string _enrolmentCamera = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
@@ -26,6 +27,9 @@ public sealed class BiometricsApiHttpTests
         var options = new WebOptions { Urls = "http://127.0.0.1:0" };
         // cashier1's till camera is a FIFO nobody writes to: a camera that never answers.
         options.Till.Cameras["cashier1"] = new CameraOptions { Url = _blockedCamera, TimeoutMilliseconds = 1500 };
+        // The IT desk's enrolment camera is a still photo the test writes (a demo set-up).
+        _enrolmentCamera = directory.File("enrolment-camera.png");
+        options.EnrolmentCamera = new CameraOptions { Url = _enrolmentCamera, TimeoutMilliseconds = 20_000 };
         _school = await WebSchool.StartAsync(options: options, directory: directory, face: FaceSchool.Open);
         _it = await SignedInClient.SignInAsync(_school, "itadmin1");
         _cashier = await SignedInClient.SignInAsync(_school, "cashier1");
@@ -226,6 +230,30 @@ public sealed class BiometricsApiHttpTests
             _school.Context.Face!.TryGetIdentifier(out var identifier, out _);
             Assert.That(identifier.Identify(FaceSchool.Orl(20, 1), Kezekshi.Edge.Biometrics.BiometricPurpose.Access).Decision?.PupilId, Is.Not.EqualTo(34L),
                 "the deleted templates are gone from memory too");
+        }
+    }
+
+    [Test]
+    public async Task A_frame_captured_from_the_enrolment_camera_is_checked_and_then_enrolled()
+    {
+        await File.WriteAllBytesAsync(_enrolmentCamera, FaceSchool.OrlPng(33, 1));
+        using (var consent = await _it.PostAsync("/api/bio/pupils/35/consents", Consent("35-access", "access")))
+            Assert.That(consent.StatusCode, Is.EqualTo(HttpStatusCode.OK), await consent.Content.ReadAsStringAsync());
+
+        using var capture = await _it.PostAsync("/api/bio/enrolment/capture", new { });
+        var captured = await SignedInClient.JsonAsync(capture);
+        Assert.That(capture.StatusCode, Is.EqualTo(HttpStatusCode.OK), captured.ToString());
+        Assert.That(captured.GetProperty("feedback").GetProperty("accepted").GetBoolean(), captured.ToString());
+        using var enrol = await _it.PostAsync("/api/bio/pupils/35/templates", new { captures = new[] { captured.GetProperty("capture").GetString() } });
+        var enrolled = await SignedInClient.JsonAsync(enrol);
+        using var again = await _it.PostAsync("/api/bio/pupils/35/templates", new { captures = new[] { captured.GetProperty("capture").GetString() } });
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(enrol.StatusCode, Is.EqualTo(HttpStatusCode.OK), enrolled.ToString());
+            Assert.That(enrolled.GetProperty("stored").GetInt32(), Is.EqualTo(1));
+            Assert.That(_school.Context.Face!.Module.Store.Count(35), Is.EqualTo(1));
+            Assert.That((await SignedInClient.JsonAsync(again)).GetProperty("code").GetString(), Is.EqualTo("capture-expired"), "a capture is used once, then forgotten");
         }
     }
 
