@@ -62,6 +62,7 @@ public static class EdgeWebHost
         // One ledger object for the whole UI: it serialises its own writes.
         builder.Services.AddSingleton(_ => context.Canteen ?? new Ledgers.Canteen.CanteenLedger(context.Database));
         builder.Services.AddSingleton(_ => context.Library ?? new Ledgers.Library.LibraryDesk(context.Database));
+        builder.Services.AddSingleton(new Biometrics.WebFace(context.Face, context.Time));
 
         var app = builder.Build();
         var accounts = app.Services.GetRequiredService<AccountStore>();
@@ -91,6 +92,8 @@ public static class EdgeWebHost
         BoardEndpoints.Map(app);
         ItEndpoints.Map(app);
         TillEndpoints.Map(app);
+        TillFaceEndpoints.Map(app);
+        BiometricsEndpoints.Map(app);
         LibraryEndpoints.Map(app);
         OfficeEndpoints.Map(app);
         return app;

@@ -38,6 +38,15 @@ public sealed class WebContext
     /// <summary>The agent's library desk; a default one over <see cref="Database"/> if null.</summary>
     public Ledgers.Library.LibraryDesk? Library { get; init; }
 
+    /// <summary>
+    /// The face pipeline when the school turned biometrics on (DPIA recorded); null otherwise. The till's face button,
+    /// consents and enrolment in the IT console use it; without it they say biometrics are off and cards work as before.
+    /// </summary>
+    public Recognition.FaceRecognition? Face { get; init; }
+
+    /// <summary>Why biometrics could not be opened although configured (e.g. biometrics.db unreadable); shown in the console.</summary>
+    public string? BiometricsProblem { get; init; }
+
     /// <summary>Where the pages, scripts and styles are (default: wwwroot beside the executable).</summary>
     public string WebRoot { get; init; } = Path.Combine(AppContext.BaseDirectory, "wwwroot");
 }

@@ -19,4 +19,16 @@ internal static partial class WebLog
 
     [LoggerMessage(EventId = 2512, Level = LogLevel.Warning, Message = "Account '{Name}' locked after {Failures} wrong passwords (last from {Address}). It unlocks by itself, or reset it with `kezekshi-edge users reset --name {Name}`.")]
     public static partial void AccountLocked(ILogger logger, string name, string address, int failures);
+
+    [LoggerMessage(EventId = 2503, Level = LogLevel.Error, Message = "The web UI runs without face payment and enrolment: {Problem} Cards work as before.")]
+    public static partial void BiometricsUnavailable(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 2530, Level = LogLevel.Information, Message = "Till of {Cashier}: face not recognised for canteen-payment ({Reason}).")]
+    public static partial void FaceNotRecognised(ILogger logger, string cashier, string reason);
+
+    [LoggerMessage(EventId = 2531, Level = LogLevel.Warning, Message = "Till of {Cashier}: the camera failed: {Problem}")]
+    public static partial void TillCameraFailed(ILogger logger, string cashier, string problem);
+
+    [LoggerMessage(EventId = 2532, Level = LogLevel.Information, Message = "Till of {Cashier}: cashier confirmed pupil {PupilId} recognised by face.")]
+    public static partial void FaceConfirmed(ILogger logger, string cashier, long pupilId);
 }

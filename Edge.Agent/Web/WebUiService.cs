@@ -25,6 +25,18 @@ public sealed class WebUiService(IOptions<WebOptions> options, GateService gates
         while (gates.Database is null && !stoppingToken.IsCancellationRequested)
             await Task.Delay(100, stoppingToken).ConfigureAwait(false);
         var database = gates.Database!;
+        // Biometrics are registered only when the DPIA is recorded; opening them may still fail (unreadable biometrics.db, key).
+        Recognition.FaceRecognition? face = null;
+        string? biometricsProblem = null;
+        try
+        {
+            face = services.GetService<Recognition.FaceRecognition>();
+        }
+        catch (Exception e) when (e is Kezekshi.Edge.Biometrics.Storage.BiometricsStoreException or Kezekshi.Edge.Biometrics.BiometricsDisabledException or IOException or UnauthorizedAccessException)
+        {
+            biometricsProblem = "Biometrics are configured but could not be opened: " + e.Message;
+            WebLog.BiometricsUnavailable(logger, e.Message);
+        }
         // Resolved only now: the ledgers' store is opened after the gates migrated it (two first opens would race to migrate).
         var context = new WebContext
         {
@@ -34,6 +46,8 @@ public sealed class WebUiService(IOptions<WebOptions> options, GateService gates
             Runtime = () => gates.Runtime,
             Options = options.Value,
             Loggers = loggers,
+            Face = face,
+            BiometricsProblem = biometricsProblem,
             PhotosDirectory = options.Value.PhotosDirectory ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database.Path))!, "photos"),
         };
         WebApplication app;

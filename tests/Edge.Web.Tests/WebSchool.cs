@@ -39,7 +39,9 @@ public sealed class WebSchool : IAsyncDisposable
     public AccountStore Accounts => new(Database) { Iterations = PasswordHasher.MinimumIterations };
 
     /// <summary>Seeds the school and starts the web UI. <paramref name="runtime"/> makes the board and console see real gates.</summary>
-    public static async Task<WebSchool> StartAsync(Func<TempDirectory, EdgeDatabase, Task<AgentRuntime>>? runtime = null, WebOptions? options = null, TempDirectory? directory = null)
+    /// <param name="face">The face pipeline over a biometrics module (see <see cref="FaceSchool"/>); owned and disposed by the school.</param>
+    public static async Task<WebSchool> StartAsync(Func<TempDirectory, EdgeDatabase, Task<AgentRuntime>>? runtime = null, WebOptions? options = null, TempDirectory? directory = null,
+        Func<TempDirectory, Kezekshi.Edge.Agent.Recognition.FaceRecognition>? face = null)
     {
         directory ??= new TempDirectory();
         var database = EdgeDatabase.Open(directory.File("edge.db"));
@@ -53,6 +55,7 @@ public sealed class WebSchool : IAsyncDisposable
         accounts.Add("itadmin1", WebRole.ItAdmin, Password, mustChangePassword: false);
         SeedCanteen(database);
 
+        var recognition = face?.Invoke(directory);
         var agent = runtime is null ? null : await runtime(directory, database).ConfigureAwait(false);
         var context = new WebContext
         {
@@ -62,6 +65,7 @@ public sealed class WebSchool : IAsyncDisposable
             PhotosDirectory = directory.File("photos"),
             WebRoot = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
             PasswordIterations = PasswordHasher.MinimumIterations,
+            Face = recognition,
         };
         if (agent is not null) context.Feed.Attach(agent);
         var app = EdgeWebHost.Create(context);
@@ -98,6 +102,8 @@ public sealed class WebSchool : IAsyncDisposable
         }
         finally
         {
+            Context.Face?.Dispose();
+            Context.Face?.Module.Dispose();
             SqliteConnection.ClearAllPools();
             Directory.Dispose();
         }

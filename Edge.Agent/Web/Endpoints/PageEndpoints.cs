@@ -17,6 +17,7 @@ internal static class PageEndpoints
         ("/office", "office.html", "the office", [WebRole.Office]),
         ("/rollcall", "rollcall.html", "the evacuation roll-call", [WebRole.Office, WebRole.ItAdmin]),
         ("/it", "it.html", "the IT console", [WebRole.ItAdmin]),
+        ("/it/biometrics", "biometrics.html", "consents and enrolment", [WebRole.ItAdmin]),
     ];
 
     public static void Map(WebApplication app)

@@ -14,7 +14,7 @@ public sealed record TillMenuItem(long Id, string Code, string Name, long Price,
 public sealed record TillShiftView(long Id, string Till, DateTimeOffset OpenedAt, long OpeningFloat);
 
 /// <summary>What the till page loads first.</summary>
-public sealed record TillState(string Cashier, bool StaffLinked, TillShiftView? Shift, IReadOnlyList<TillMenuItem> Menu);
+public sealed record TillState(string Cashier, bool StaffLinked, TillShiftView? Shift, IReadOnlyList<TillMenuItem> Menu, TillFaceState Face);
 
 /// <summary>A parent's ban as the till shows it.</summary>
 public sealed record TillBan(long Id, string Kind, long? MenuItemId, string? Allergen);
@@ -75,14 +75,14 @@ internal static class TillEndpoints
 
     private static string TillName(WebSession session) => "web:" + session.Name.ToLowerInvariant();
 
-    private static IResult State(HttpContext http, CanteenLedger ledger, WebContext context)
+    private static IResult State(HttpContext http, CanteenLedger ledger, WebContext context, Biometrics.WebFace face)
     {
         var session = WebAuth.Session(http)!;
         var shift = ledger.GetOpenShift(TillName(session));
         var menu = ledger.GetMenu().Select(m => new TillMenuItem(m.Id, m.Code, m.Name, m.Price, CanteenLedger.Tenge(m.Price), m.Category, m.IsMeal, m.Allergens,
             MenuPhoto(context, m.PhotoPath))).ToList();
         return Results.Json(new TillState(session.Name, session.StaffId is not null,
-            shift is null ? null : new TillShiftView(shift.Id, shift.Till, shift.OpenedAt, shift.OpeningFloat), menu), WebJsonContext.Default.TillState);
+            shift is null ? null : new TillShiftView(shift.Id, shift.Till, shift.OpenedAt, shift.OpeningFloat), menu, TillFaceEndpoints.StateFor(session, context, face)), WebJsonContext.Default.TillState);
     }
 
     /// <summary>A menu photo is shown only if the school put the file under wwwroot/assets/menu (none ship with the agent).</summary>
@@ -120,7 +120,7 @@ internal static class TillEndpoints
         return Results.Json(View(atTill), WebJsonContext.Default.TillPupil);
     }
 
-    private static TillPupil View(PupilAtTill p) => new(p.PupilId, p.FullName, p.ClassName, p.Balance, CanteenLedger.Tenge(p.Balance), p.DailyLimit, p.SpentToday,
+    internal static TillPupil View(PupilAtTill p) => new(p.PupilId, p.FullName, p.ClassName, p.Balance, CanteenLedger.Tenge(p.Balance), p.DailyLimit, p.SpentToday,
         p.EntitledMealAvailable, p.Bans.Select(b => new TillBan(b.Id, b.Kind == BanKind.Item ? "item" : "allergen", b.MenuItemId, b.Allergen)).ToList(), $"/api/pupils/{p.PupilId}/photo");
 
     private static IResult Charge(TillChargeRequest request, HttpContext http, CanteenLedger ledger, WebContext context)

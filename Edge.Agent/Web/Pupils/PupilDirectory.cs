@@ -46,4 +46,27 @@ public sealed class PupilDirectory(EdgeDatabase database)
         using var reader = command.ExecuteReader();
         return reader.Read() ? new PupilCard(pupilId, reader.GetString(0), reader.IsDBNull(1) ? "" : reader.GetString(1), "active", $"/api/pupils/{pupilId}/photo") : null;
     }
+
+    /// <summary>Pupils whose name, class or id matches <paramref name="text"/> (the IT console's pupil picker), at most <paramref name="max"/>.</summary>
+    public IReadOnlyList<PupilCard> Search(string? text, int max = 20)
+    {
+        string query = (text ?? "").Trim();
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT p.id, p.full_name, cl.name, p.status FROM pupils p LEFT JOIN classes cl ON cl.id = p.class_id
+            WHERE $q = '' OR p.full_name LIKE '%' || $q || '%' OR cl.name = $q OR CAST(p.id AS TEXT) = $q
+            ORDER BY cl.name, p.full_name LIMIT $max
+            """;
+        command.Parameters.AddWithValue("$q", query);
+        command.Parameters.AddWithValue("$max", max);
+        using var reader = command.ExecuteReader();
+        var list = new List<PupilCard>();
+        while (reader.Read())
+        {
+            long id = reader.GetInt64(0);
+            list.Add(new PupilCard(id, reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2), reader.GetString(3), $"/api/pupils/{id}/photo"));
+        }
+        return list;
+    }
 }

@@ -22,6 +22,8 @@ public sealed class Chromium
     {
         if (!File.Exists(ExecutablePath))
             Assert.Fail($"{ExecutablePath} is missing: install Debian's chromium package (tools/setup.sh does: apt-get install chromium). Playwright is not allowed to download a browser.");
+        // Expect(...) waits 5 s by default; a 2-core box at load 40 needs longer. A hang guard, not a speed requirement.
+        Assertions.SetDefaultExpectTimeout(20_000);
         s_playwright = await Playwright.CreateAsync();
         s_browser = await s_playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

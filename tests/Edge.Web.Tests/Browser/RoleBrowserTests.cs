@@ -33,13 +33,13 @@ public sealed class RoleBrowserTests
     }
 
     [Test]
-    public async Task An_IT_admin_sees_the_console_with_the_biometrics_placeholder_and_no_made_up_data()
+    public async Task An_IT_admin_sees_the_console_with_the_link_to_consents_and_enrolment_and_no_made_up_data()
     {
         await using var browser = await BrowserSession.OpenAsync(_school);
         await browser.SignInAsync("itadmin1", next: "/it");
 
         await Expect(browser.Page.Locator("#outbox")).Not.ToHaveTextAsync("loading…");
-        await Expect(browser.Page.Locator("#biometrics-placeholder")).ToContainTextAsync("issue 3");
+        await Expect(browser.Page.Locator("#biometrics-link")).ToHaveAttributeAsync("href", "/it/biometrics");
         await browser.ScreenshotAsync("it-console");
         Assert.That(await browser.Page.TextContentAsync("#agent-state"), Does.Contain("starting or stopped"), "no gates in this test: the console says so");
     }

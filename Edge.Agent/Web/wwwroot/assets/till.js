@@ -3,7 +3,7 @@
   const me = await Kz.loadMe();
   if (!me) return;
   const $ = id => document.getElementById(id);
-  let state = null, pupil = null, cart = [], lastSale = null, pendingSale = null;
+  let state = null, pupil = null, cart = [], lastSale = null, pendingSale = null, faceMatch = null, faceBusy = false;
 
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID()
     : Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, "0")).join(""));
@@ -17,8 +17,60 @@
     $("shift-open-panel").hidden = !!state.shift;
     $("till").hidden = !state.shift;
     $("shift-state").textContent = state.shift ? "shift " + state.shift.id + " open" : "no shift";
+    renderFace();
     renderMenu();
     if (state.shift) $("card-input").focus();
+  }
+
+  // Face payment: shown only when the school turned biometrics on; disabled with the reason when this till cannot use it.
+  function renderFace() {
+    const f = state.face;
+    $("face-panel").hidden = !f.shown;
+    $("face-button").disabled = !f.available || faceBusy;
+    $("face-reason").textContent = f.available ? "Only pupils whose parents consented to canteen payment by face." : (f.problem || "");
+  }
+
+  async function face() {
+    if (!state || !state.face.available || faceBusy) return;
+    clearSale();
+    faceBusy = true; renderFace();
+    $("face-button").textContent = "Looking…";
+    message("Looking at the camera…", true);
+    try {
+      const r = await Kz.api("POST", "/api/till/face");
+      if (!r.ok) { message(r.data ? r.data.error : "error " + r.status); return; }
+      const res = r.data;
+      if (!res.recognised) { message(res.message); Kz.alarm(); $("card-input").focus(); return; }
+      message("");
+      // Shown, not selected: nothing can be charged until the cashier confirms the face matches the photo.
+      faceMatch = res;
+      showPupil(null);
+      $("pupil").hidden = false;
+      $("pupil-photo").src = res.pupil.photoUrl;
+      $("pupil-name").textContent = res.pupil.fullName;
+      $("pupil-class").textContent = "class " + res.pupil.className;
+      $("pupil-balance").textContent = res.pupil.balanceText;
+      $("face-question").textContent = res.message;
+      $("face-confirm").hidden = false;
+      $("face-yes").focus();
+    } finally {
+      faceBusy = false; renderFace();
+      $("face-button").textContent = "Face (F1)";
+    }
+  }
+
+  async function confirmFace(yes) {
+    const match = faceMatch;
+    faceMatch = null;
+    $("face-confirm").hidden = true;
+    if (!match) return;
+    if (!yes) { showPupil(null); message("Not confirmed — use the card."); $("card-input").focus(); return; }
+    const r = await Kz.api("POST", "/api/till/face/confirm", { token: match.token });
+    if (!r.ok) { showPupil(null); message(r.data.error); return; }
+    message("Confirmed by the cashier: " + r.data.fullName, true);
+    Kz.beep();
+    showPupil(r.data);
+    $("card-input").focus();
   }
 
   function banned(item) {
@@ -70,7 +122,8 @@
   }
 
   function clearSale() {
-    cart = []; pendingSale = null;
+    cart = []; pendingSale = null; faceMatch = null;
+    $("face-confirm").hidden = true;
     $("ban-alert").hidden = true;
     showPupil(null);
     $("card-input").value = "";
@@ -159,6 +212,9 @@
     sell(pendingSale.lines, pendingSale.payment, reason);
   });
   $("print-button").addEventListener("click", () => window.print());
+  $("face-button").addEventListener("click", face);
+  $("face-yes").addEventListener("click", () => confirmFace(true));
+  $("face-no").addEventListener("click", () => confirmFace(false));
   $("refund-open").addEventListener("click", () => {
     $("refund-form").hidden = false;
     $("refund-amount").value = lastSale ? ((lastSale.fromAccount + lastSale.fromCash) / 100).toFixed(2) : "";
@@ -171,6 +227,8 @@
   document.addEventListener("keydown", ev => {
     const typing = document.activeElement && document.activeElement.tagName === "INPUT" && document.activeElement.id !== "card-input";
     if (ev.key === "Escape") { ev.preventDefault(); clearSale(); return; }
+    if (ev.key === "F1") { ev.preventDefault(); face(); return; }
+    if (faceMatch && ev.key === "Enter" && !ev.ctrlKey) { ev.preventDefault(); confirmFace(true); return; }
     if (ev.key === "F12" || (ev.key === "Enter" && ev.ctrlKey)) { ev.preventDefault(); $("charge-button").click(); return; }
     const f = /^F([2-9])$/.exec(ev.key);
     if (f && state) { ev.preventDefault(); const item = state.menu[Number(f[1]) - 2]; if (item) add(item); return; }
