@@ -51,7 +51,7 @@ public sealed class FaceRecognition : IDisposable
             {
                 try
                 {
-                    _identifier = _module.Identifier(_createExtractor());
+                    _identifier = _module.Identifier(new OneAtATime(_createExtractor()));
                 }
                 catch (Exception e) when (e is OnnxRuntimeNotFoundException or ModelIntegrityException or OnnxRuntimeException or IOException)
                 {
@@ -74,6 +74,32 @@ public sealed class FaceRecognition : IDisposable
     {
         lock (_gate)
             (_identifier?.Extractor as IDisposable)?.Dispose();
+    }
+}
+
+/// <summary>
+/// The ONNX sessions and pooled tensors behind one extractor are not safe to use from two threads at
+/// once, and the gate cameras, the till and enrolment share one. Extractions take turns; on two cores
+/// ORT already uses both for one extraction, so turns cost nothing in throughput.
+/// </summary>
+internal sealed class OneAtATime(ITemplateExtractor inner) : ITemplateExtractor, IDisposable
+{
+    private readonly Lock _turn = new();
+
+    public BiometricModality Modality => inner.Modality;
+    public int Dimensions => inner.Dimensions;
+    public string ModelId => inner.ModelId;
+
+    public TemplateExtraction Extract(RawImage image)
+    {
+        lock (_turn)
+            return inner.Extract(image);
+    }
+
+    public void Dispose()
+    {
+        lock (_turn)
+            (inner as IDisposable)?.Dispose();
     }
 }
 
