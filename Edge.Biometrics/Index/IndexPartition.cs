@@ -1,4 +1,8 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Kezekshi.Edge.Biometrics.Index;
 
@@ -9,13 +13,12 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// </summary>
 internal sealed class IndexPartition
 {
-    private IndexPartition(int dimensions, int count, float[] vectors, sbyte[] quantised, float[] scales, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
+    private IndexPartition(int dimensions, int count, float[] vectors, Int8Rows codes, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
     {
         Dimensions = dimensions;
         Count = count;
         Vectors = vectors;
-        Quantised = quantised;
-        Scales = scales;
+        Codes = codes;
         PupilIds = pupilIds;
         TemplateIds = templateIds;
         Purposes = purposes;
@@ -24,8 +27,9 @@ internal sealed class IndexPartition
     public int Dimensions { get; }
     public int Count { get; }
     public float[] Vectors { get; }
-    public sbyte[] Quantised { get; }
-    public float[] Scales { get; }
+
+    /// <summary>The int8 copy of <see cref="Vectors"/>, padded and aligned for the scan kernel.</summary>
+    public Int8Rows Codes { get; }
     public long[] PupilIds { get; }
     public long[] TemplateIds { get; }
 
@@ -49,14 +53,12 @@ internal sealed class IndexPartition
 
     public ReadOnlySpan<float> Row(int i) => Vectors.AsSpan(i * Dimensions, Dimensions);
 
-    public ReadOnlySpan<sbyte> QuantisedRow(int i) => Quantised.AsSpan(i * Dimensions, Dimensions);
+    public ReadOnlySpan<sbyte> QuantisedRow(int i) => Codes.Row(i);
 
     public static IndexPartition Build(int dimensions, IReadOnlyList<IndexedTemplate> templates, Func<long, BiometricPurpose> purposeOf)
     {
         int count = templates.Count;
         var vectors = new float[count * dimensions];
-        var quantised = new sbyte[count * dimensions];
-        var scales = new float[count];
         var pupils = new long[count];
         var ids = new long[count];
         var purposes = new BiometricPurpose[count];
@@ -65,12 +67,11 @@ internal sealed class IndexPartition
             var template = templates[i];
             var row = vectors.AsSpan(i * dimensions, dimensions);
             template.Vector.CopyTo(row);
-            scales[i] = Int8Quantiser.Quantise(row, quantised.AsSpan(i * dimensions, dimensions));
             pupils[i] = template.PupilId;
             ids[i] = template.TemplateId;
             purposes[i] = purposeOf(template.PupilId);
         }
-        return new IndexPartition(dimensions, count, vectors, quantised, scales, pupils, ids, purposes);
+        return new IndexPartition(dimensions, count, vectors, Int8Rows.Quantise(vectors, dimensions, count), pupils, ids, purposes);
     }
 
     /// <summary>A new partition with <paramref name="added"/> appended.</summary>
@@ -78,7 +79,7 @@ internal sealed class IndexPartition
     {
         var tail = Build(Dimensions, added, purposeOf);
         return new IndexPartition(Dimensions, Count + tail.Count,
-            [.. Vectors, .. tail.Vectors], [.. Quantised, .. tail.Quantised], [.. Scales, .. tail.Scales],
+            [.. Vectors, .. tail.Vectors], Codes.Concat(tail.Codes),
             [.. PupilIds, .. tail.PupilIds], [.. TemplateIds, .. tail.TemplateIds], [.. Purposes, .. tail.Purposes]);
     }
 
@@ -93,8 +94,6 @@ internal sealed class IndexPartition
             return this;
         int d = Dimensions;
         var vectors = new float[keep.Count * d];
-        var quantised = new sbyte[keep.Count * d];
-        var scales = new float[keep.Count];
         var pupils = new long[keep.Count];
         var ids = new long[keep.Count];
         var purposes = new BiometricPurpose[keep.Count];
@@ -102,13 +101,11 @@ internal sealed class IndexPartition
         {
             int i = keep[j];
             Row(i).CopyTo(vectors.AsSpan(j * d, d));
-            QuantisedRow(i).CopyTo(quantised.AsSpan(j * d, d));
-            scales[j] = Scales[i];
             pupils[j] = PupilIds[i];
             ids[j] = TemplateIds[i];
             purposes[j] = Purposes[i];
         }
-        return new IndexPartition(d, keep.Count, vectors, quantised, scales, pupils, ids, purposes);
+        return new IndexPartition(d, keep.Count, vectors, Codes.Select(keep), pupils, ids, purposes);
     }
 
     /// <summary>The same rows with the purpose mask of <paramref name="pupilId"/> replaced; the vectors are shared, not copied.</summary>
@@ -120,7 +117,7 @@ internal sealed class IndexPartition
         for (int i = 0; i < Count; i++)
             if (PupilIds[i] == pupilId)
                 masks[i] = purposes;
-        return new IndexPartition(Dimensions, Count, Vectors, Quantised, Scales, PupilIds, TemplateIds, masks);
+        return new IndexPartition(Dimensions, Count, Vectors, Codes, PupilIds, TemplateIds, masks);
     }
 
     /// <summary>Scans every row whose mask holds <paramref name="purpose"/> and keeps the best distinct pupils.</summary>
@@ -143,18 +140,7 @@ internal sealed class IndexPartition
             return;
         }
 
-        Span<sbyte> q = d <= 2048 ? stackalloc sbyte[d] : new sbyte[d];
-        float queryScale = Int8Quantiser.Quantise(query, q);
-        var codes = Quantised;
-        var scales = Scales;
-        for (int i = 0; i < purposes.Length; i++)
-        {
-            if ((purposes[i] & purpose) == 0)
-                continue;
-            float score = Int8Quantiser.Dot(q, new ReadOnlySpan<sbyte>(codes, i * d, d)) * queryScale * scales[i];
-            if (score > top.MinScore)
-                top.Offer(score, pupils[i], i);
-        }
+        ScanInt8(query, purpose, top);
         // Re-rank: the int8 scores chose the candidate pupils; the decision uses exact float scores
         // of each candidate's best template (all of its templates with the purpose are re-scored).
         var rowsByPupil = RowsByPupil;
@@ -173,5 +159,81 @@ internal sealed class IndexPartition
             top.Rescore(c, best, bestRow);
         }
         top.Sort();
+    }
+
+    /// <summary>
+    /// The int8 pass: exact int32 dot products four rows at a time (<see cref="Int8Quantiser.Dot4"/>),
+    /// scaled to floats and compared with the current worst of the best pupils in one vector compare.
+    /// </summary>
+    /// <remarks>
+    /// The purpose test reads the masks of four rows as one 32-bit word: a block where every row has
+    /// the purpose goes straight to the kernel, a block where none has it is skipped, and only a
+    /// mixed block is scored row by row. A row without the purpose is never scored. Almost every
+    /// row loses the compare with <see cref="TopPupils.MinScore"/>, so the distinct-pupil insert
+    /// runs rarely and is kept out of the loop.
+    /// </remarks>
+    internal void ScanInt8(ReadOnlySpan<float> query, BiometricPurpose purpose, TopPupils top)
+    {
+        var codes = Codes;
+        int stride = codes.Stride;
+        int count = Count;
+        Span<sbyte> q = stride <= 4096 ? stackalloc sbyte[stride] : new sbyte[stride];
+        Span<byte> magnitude = stride <= 4096 ? stackalloc byte[stride] : new byte[stride];
+        q.Clear();
+        float queryScale = Int8Quantiser.Quantise(query, q[..Dimensions]);
+        Int8Quantiser.Magnitudes(q, magnitude);
+        ref sbyte q0 = ref MemoryMarshal.GetReference(q);
+        ref byte magnitude0 = ref MemoryMarshal.GetReference(magnitude);
+
+        var scales = codes.Scales;
+        var pupils = PupilIds;
+        ref float scales0 = ref MemoryMarshal.GetArrayDataReference(scales);
+        ref byte masks = ref Unsafe.As<BiometricPurpose, byte>(ref MemoryMarshal.GetArrayDataReference(Purposes));
+        byte bit = (byte)purpose;
+        uint everyRow = 0x01010101u * bit;
+        var queryScales = Vector128.Create(queryScale);
+        float threshold = top.MinScore;
+
+        int i = 0;
+        for (; i <= count - 4; i += 4)
+        {
+            uint block = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref masks, i)) & everyRow;
+            if (block == everyRow)
+            {
+                var dots = Int8Quantiser.Dot4(ref q0, ref magnitude0, ref codes.RowReference(i), stride);
+                // Same order of float operations as the single-row path: (dot × query scale) × row scale.
+                var scores = Vector128.ConvertToSingle(dots) * queryScales * Vector128.LoadUnsafe(ref scales0, (nuint)i);
+                uint better = Vector128.GreaterThan(scores, Vector128.Create(threshold)).ExtractMostSignificantBits();
+                while (better != 0)
+                {
+                    int k = BitOperations.TrailingZeroCount(better);
+                    better &= better - 1;
+                    float score = scores.GetElement(k);
+                    if (score > threshold)
+                    {
+                        top.Offer(score, pupils[i + k], i + k);
+                        threshold = top.MinScore;
+                    }
+                }
+            }
+            else if (block != 0)
+            {
+                for (int k = i; k < i + 4; k++)
+                    if ((Unsafe.Add(ref masks, k) & bit) != 0)
+                        threshold = ScoreOne(q, queryScale, k, threshold, top);
+            }
+        }
+        for (; i < count; i++)
+            if ((Unsafe.Add(ref masks, i) & bit) != 0)
+                threshold = ScoreOne(q, queryScale, i, threshold, top);
+    }
+
+    private float ScoreOne(ReadOnlySpan<sbyte> q, float queryScale, int row, float threshold, TopPupils top)
+    {
+        float score = Int8Quantiser.Dot(q, Codes.PaddedRow(row)) * queryScale * Codes.Scales[row];
+        if (score <= threshold)
+            return threshold;
+        top.Offer(score, PupilIds[row], row);
+        return top.MinScore;
     }
 }
