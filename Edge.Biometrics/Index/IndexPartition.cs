@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kezekshi.Edge.Biometrics.Index;
 
@@ -129,13 +130,21 @@ internal sealed class IndexPartition
         if (precision == SearchPrecision.Float32)
         {
             var vectors = Vectors;
+            float threshold = top.MinScore;
+            int rowBytes = d * sizeof(float);
+            int prefetchRows = Math.Max(1, PrefetchDistance / rowBytes);
             for (int i = 0; i < purposes.Length; i++)
             {
                 if ((purposes[i] & purpose) == 0)
                     continue;
+                if (Sse.IsSupported && i + prefetchRows < purposes.Length)
+                    PrefetchFloats(vectors, (i + prefetchRows) * d, rowBytes);
                 float score = TensorPrimitives.Dot(query, new ReadOnlySpan<float>(vectors, i * d, d));
-                if (score > top.MinScore)
+                if (score > threshold)
+                {
                     top.Offer(score, pupils[i], i);
+                    threshold = top.MinScore;
+                }
             }
             return;
         }
@@ -193,6 +202,7 @@ internal sealed class IndexPartition
         uint everyRow = 0x01010101u * bit;
         var queryScales = Vector128.Create(queryScale);
         float threshold = top.MinScore;
+        int prefetchRows = Math.Max(4, PrefetchDistance / stride);
 
         int i = 0;
         for (; i <= count - 4; i += 4)
@@ -200,6 +210,8 @@ internal sealed class IndexPartition
             uint block = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref masks, i)) & everyRow;
             if (block == everyRow)
             {
+                if (Sse.IsSupported)
+                    Prefetch(ref codes.RowReference(Math.Min(i + prefetchRows, count - 4)), 4 * stride);
                 var dots = Int8Quantiser.Dot4(ref q0, ref magnitude0, ref codes.RowReference(i), stride);
                 // Same order of float operations as the single-row path: (dot × query scale) × row scale.
                 var scores = Vector128.ConvertToSingle(dots) * queryScales * Vector128.LoadUnsafe(ref scales0, (nuint)i);
@@ -226,6 +238,36 @@ internal sealed class IndexPartition
         for (; i < count; i++)
             if ((Unsafe.Add(ref masks, i) & bit) != 0)
                 threshold = ScoreOne(q, queryScale, i, threshold, top);
+    }
+
+    /// <summary>
+    /// How far ahead of the kernel the scan asks for rows (bytes). Measured on the 2-core Xeon
+    /// (Cascade Lake, AVX2) at 50k × 192-D: 6 KB ahead (32 rows) cut the int8 p50 by about a
+    /// fifth against no prefetch and against 16 rows (3 KB); the hardware prefetcher alone does not
+    /// keep enough lines in flight for one core to reach the memory bandwidth.
+    /// </summary>
+    private const int PrefetchDistance = 6 * 1024;
+
+    /// <summary>Asks for the cache lines of <paramref name="bytes"/> bytes from <paramref name="start"/> (a hint: never faults).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(ref sbyte start, int bytes)
+    {
+        // The rows live in a pinned array, so the address is stable.
+        byte* p = (byte*)Unsafe.AsPointer(ref start);
+        for (int b = 0; b < bytes; b += 64)
+            Sse.Prefetch0(p + b);
+    }
+
+    /// <summary>Prefetch for the float rows: a managed array, so pinned only for the instant of taking the address (a hint never faults).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchFloats(float[] vectors, int offset, int bytes)
+    {
+        fixed (float* start = &vectors[offset])
+        {
+            byte* p = (byte*)start;
+            for (int b = 0; b < bytes; b += 64)
+                Sse.Prefetch0(p + b);
+        }
     }
 
     private float ScoreOne(ReadOnlySpan<sbyte> q, float queryScale, int row, float threshold, TopPupils top)
