@@ -118,7 +118,9 @@ internal sealed class IndexPartition
         for (int i = 0; i < Count; i++)
             if (PupilIds[i] == pupilId)
                 masks[i] = purposes;
-        return new IndexPartition(Dimensions, Count, Vectors, Codes, PupilIds, TemplateIds, masks);
+        // Same rows, same owners: the rows-by-pupil map carries over, so a consent change does not
+        // make the next gate search rebuild it.
+        return new IndexPartition(Dimensions, Count, Vectors, Codes, PupilIds, TemplateIds, masks) { _rowsByPupil = Volatile.Read(ref _rowsByPupil) };
     }
 
     /// <summary>Scans every row whose mask holds <paramref name="purpose"/> and keeps the best distinct pupils.</summary>
