@@ -63,16 +63,18 @@ internal sealed class IndexPartition
         var pupils = new long[count];
         var ids = new long[count];
         var purposes = new BiometricPurpose[count];
+        var codes = Int8Rows.Create(dimensions, count);
         for (int i = 0; i < count; i++)
         {
             var template = templates[i];
             var row = vectors.AsSpan(i * dimensions, dimensions);
             template.Vector.CopyTo(row);
+            codes.Set(i, row); // while the row is still in cache
             pupils[i] = template.PupilId;
             ids[i] = template.TemplateId;
             purposes[i] = purposeOf(template.PupilId);
         }
-        return new IndexPartition(dimensions, count, vectors, Int8Rows.Quantise(vectors, dimensions, count), pupils, ids, purposes);
+        return new IndexPartition(dimensions, count, vectors, codes, pupils, ids, purposes);
     }
 
     /// <summary>A new partition with <paramref name="added"/> appended.</summary>

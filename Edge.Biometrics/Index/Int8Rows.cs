@@ -61,11 +61,17 @@ internal sealed class Int8Rows
     /// <summary>Quantises <paramref name="count"/> float rows of <paramref name="dimensions"/> values.</summary>
     public static Int8Rows Quantise(ReadOnlySpan<float> vectors, int dimensions, int count)
     {
-        var rows = new Int8Rows(dimensions, count);
+        var rows = Create(dimensions, count);
         for (int i = 0; i < count; i++)
-            rows.Scales[i] = Int8Quantiser.Quantise(vectors.Slice(i * dimensions, dimensions), rows.Writable(i));
+            rows.Set(i, vectors.Slice(i * dimensions, dimensions));
         return rows;
     }
+
+    /// <summary>Zero rows, to be filled once each with <see cref="Set"/> before the rows are published.</summary>
+    public static Int8Rows Create(int dimensions, int count) => new(dimensions, count);
+
+    /// <summary>Quantises <paramref name="vector"/> into row <paramref name="i"/> (only while building, before publishing).</summary>
+    public void Set(int i, ReadOnlySpan<float> vector) => Scales[i] = Int8Quantiser.Quantise(vector, Writable(i));
 
     /// <summary>These rows followed by <paramref name="tail"/>'s.</summary>
     public Int8Rows Concat(Int8Rows tail)
