@@ -1,4 +1,9 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kezekshi.Edge.Biometrics.Index;
 
@@ -9,13 +14,12 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// </summary>
 internal sealed class IndexPartition
 {
-    private IndexPartition(int dimensions, int count, float[] vectors, sbyte[] quantised, float[] scales, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
+    private IndexPartition(int dimensions, int count, float[] vectors, Int8Rows codes, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
     {
         Dimensions = dimensions;
         Count = count;
         Vectors = vectors;
-        Quantised = quantised;
-        Scales = scales;
+        Codes = codes;
         PupilIds = pupilIds;
         TemplateIds = templateIds;
         Purposes = purposes;
@@ -24,8 +28,9 @@ internal sealed class IndexPartition
     public int Dimensions { get; }
     public int Count { get; }
     public float[] Vectors { get; }
-    public sbyte[] Quantised { get; }
-    public float[] Scales { get; }
+
+    /// <summary>The int8 copy of <see cref="Vectors"/>, padded and aligned for the scan kernel.</summary>
+    public Int8Rows Codes { get; }
     public long[] PupilIds { get; }
     public long[] TemplateIds { get; }
 
@@ -49,28 +54,27 @@ internal sealed class IndexPartition
 
     public ReadOnlySpan<float> Row(int i) => Vectors.AsSpan(i * Dimensions, Dimensions);
 
-    public ReadOnlySpan<sbyte> QuantisedRow(int i) => Quantised.AsSpan(i * Dimensions, Dimensions);
+    public ReadOnlySpan<sbyte> QuantisedRow(int i) => Codes.Row(i);
 
     public static IndexPartition Build(int dimensions, IReadOnlyList<IndexedTemplate> templates, Func<long, BiometricPurpose> purposeOf)
     {
         int count = templates.Count;
         var vectors = new float[count * dimensions];
-        var quantised = new sbyte[count * dimensions];
-        var scales = new float[count];
         var pupils = new long[count];
         var ids = new long[count];
         var purposes = new BiometricPurpose[count];
+        var codes = Int8Rows.Create(dimensions, count);
         for (int i = 0; i < count; i++)
         {
             var template = templates[i];
             var row = vectors.AsSpan(i * dimensions, dimensions);
             template.Vector.CopyTo(row);
-            scales[i] = Int8Quantiser.Quantise(row, quantised.AsSpan(i * dimensions, dimensions));
+            codes.Set(i, row); // while the row is still in cache
             pupils[i] = template.PupilId;
             ids[i] = template.TemplateId;
             purposes[i] = purposeOf(template.PupilId);
         }
-        return new IndexPartition(dimensions, count, vectors, quantised, scales, pupils, ids, purposes);
+        return new IndexPartition(dimensions, count, vectors, codes, pupils, ids, purposes);
     }
 
     /// <summary>A new partition with <paramref name="added"/> appended.</summary>
@@ -78,7 +82,7 @@ internal sealed class IndexPartition
     {
         var tail = Build(Dimensions, added, purposeOf);
         return new IndexPartition(Dimensions, Count + tail.Count,
-            [.. Vectors, .. tail.Vectors], [.. Quantised, .. tail.Quantised], [.. Scales, .. tail.Scales],
+            [.. Vectors, .. tail.Vectors], Codes.Concat(tail.Codes),
             [.. PupilIds, .. tail.PupilIds], [.. TemplateIds, .. tail.TemplateIds], [.. Purposes, .. tail.Purposes]);
     }
 
@@ -93,8 +97,6 @@ internal sealed class IndexPartition
             return this;
         int d = Dimensions;
         var vectors = new float[keep.Count * d];
-        var quantised = new sbyte[keep.Count * d];
-        var scales = new float[keep.Count];
         var pupils = new long[keep.Count];
         var ids = new long[keep.Count];
         var purposes = new BiometricPurpose[keep.Count];
@@ -102,13 +104,11 @@ internal sealed class IndexPartition
         {
             int i = keep[j];
             Row(i).CopyTo(vectors.AsSpan(j * d, d));
-            QuantisedRow(i).CopyTo(quantised.AsSpan(j * d, d));
-            scales[j] = Scales[i];
             pupils[j] = PupilIds[i];
             ids[j] = TemplateIds[i];
             purposes[j] = Purposes[i];
         }
-        return new IndexPartition(d, keep.Count, vectors, quantised, scales, pupils, ids, purposes);
+        return new IndexPartition(d, keep.Count, vectors, Codes.Select(keep), pupils, ids, purposes);
     }
 
     /// <summary>The same rows with the purpose mask of <paramref name="pupilId"/> replaced; the vectors are shared, not copied.</summary>
@@ -120,7 +120,9 @@ internal sealed class IndexPartition
         for (int i = 0; i < Count; i++)
             if (PupilIds[i] == pupilId)
                 masks[i] = purposes;
-        return new IndexPartition(Dimensions, Count, Vectors, Quantised, Scales, PupilIds, TemplateIds, masks);
+        // Same rows, same owners: the rows-by-pupil map carries over, so a consent change does not
+        // make the next gate search rebuild it.
+        return new IndexPartition(Dimensions, Count, Vectors, Codes, PupilIds, TemplateIds, masks) { _rowsByPupil = Volatile.Read(ref _rowsByPupil) };
     }
 
     /// <summary>Scans every row whose mask holds <paramref name="purpose"/> and keeps the best distinct pupils.</summary>
@@ -132,29 +134,26 @@ internal sealed class IndexPartition
         if (precision == SearchPrecision.Float32)
         {
             var vectors = Vectors;
+            float threshold = top.MinScore;
+            int rowBytes = d * sizeof(float);
+            int prefetchRows = Math.Max(1, PrefetchDistance / rowBytes);
             for (int i = 0; i < purposes.Length; i++)
             {
                 if ((purposes[i] & purpose) == 0)
                     continue;
+                if (Sse.IsSupported && i + prefetchRows < purposes.Length)
+                    PrefetchFloats(vectors, (i + prefetchRows) * d, rowBytes);
                 float score = TensorPrimitives.Dot(query, new ReadOnlySpan<float>(vectors, i * d, d));
-                if (score > top.MinScore)
+                if (score > threshold)
+                {
                     top.Offer(score, pupils[i], i);
+                    threshold = top.MinScore;
+                }
             }
             return;
         }
 
-        Span<sbyte> q = d <= 2048 ? stackalloc sbyte[d] : new sbyte[d];
-        float queryScale = Int8Quantiser.Quantise(query, q);
-        var codes = Quantised;
-        var scales = Scales;
-        for (int i = 0; i < purposes.Length; i++)
-        {
-            if ((purposes[i] & purpose) == 0)
-                continue;
-            float score = Int8Quantiser.Dot(q, new ReadOnlySpan<sbyte>(codes, i * d, d)) * queryScale * scales[i];
-            if (score > top.MinScore)
-                top.Offer(score, pupils[i], i);
-        }
+        ScanInt8(query, purpose, top);
         // Re-rank: the int8 scores chose the candidate pupils; the decision uses exact float scores
         // of each candidate's best template (all of its templates with the purpose are re-scored).
         var rowsByPupil = RowsByPupil;
@@ -173,5 +172,114 @@ internal sealed class IndexPartition
             top.Rescore(c, best, bestRow);
         }
         top.Sort();
+    }
+
+    /// <summary>
+    /// The int8 pass: exact int32 dot products four rows at a time (<see cref="Int8Quantiser.Dot4"/>),
+    /// scaled to floats and compared with the current worst of the best pupils in one vector compare.
+    /// </summary>
+    /// <remarks>
+    /// The purpose test reads the masks of four rows as one 32-bit word: a block where every row has
+    /// the purpose goes straight to the kernel, a block where none has it is skipped, and only a
+    /// mixed block is scored row by row. A row without the purpose is never scored. Almost every
+    /// row loses the compare with <see cref="TopPupils.MinScore"/>, so the distinct-pupil insert
+    /// runs rarely and is kept out of the loop.
+    /// </remarks>
+    internal void ScanInt8(ReadOnlySpan<float> query, BiometricPurpose purpose, TopPupils top)
+    {
+        var codes = Codes;
+        int stride = codes.Stride;
+        int count = Count;
+        Span<sbyte> q = stride <= 4096 ? stackalloc sbyte[stride] : new sbyte[stride];
+        Span<byte> magnitude = stride <= 4096 ? stackalloc byte[stride] : new byte[stride];
+        q.Clear();
+        float queryScale = Int8Quantiser.Quantise(query, q[..Dimensions]);
+        Int8Quantiser.Magnitudes(q, magnitude);
+        ref sbyte q0 = ref MemoryMarshal.GetReference(q);
+        ref byte magnitude0 = ref MemoryMarshal.GetReference(magnitude);
+
+        var scales = codes.Scales;
+        var pupils = PupilIds;
+        ref float scales0 = ref MemoryMarshal.GetArrayDataReference(scales);
+        ref byte masks = ref Unsafe.As<BiometricPurpose, byte>(ref MemoryMarshal.GetArrayDataReference(Purposes));
+        byte bit = (byte)purpose;
+        uint everyRow = 0x01010101u * bit;
+        var queryScales = Vector128.Create(queryScale);
+        float threshold = top.MinScore;
+        int prefetchRows = Math.Max(4, PrefetchDistance / stride);
+
+        int i = 0;
+        for (; i <= count - 4; i += 4)
+        {
+            uint block = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref masks, i)) & everyRow;
+            if (block == everyRow)
+            {
+                if (Sse.IsSupported)
+                    Prefetch(ref codes.RowReference(Math.Min(i + prefetchRows, count - 4)), 4 * stride);
+                var dots = Int8Quantiser.Dot4(ref q0, ref magnitude0, ref codes.RowReference(i), stride);
+                // Same order of float operations as the single-row path: (dot × query scale) × row scale.
+                var scores = Vector128.ConvertToSingle(dots) * queryScales * Vector128.LoadUnsafe(ref scales0, (nuint)i);
+                uint better = Vector128.GreaterThan(scores, Vector128.Create(threshold)).ExtractMostSignificantBits();
+                while (better != 0)
+                {
+                    int k = BitOperations.TrailingZeroCount(better);
+                    better &= better - 1;
+                    float score = scores.GetElement(k);
+                    if (score > threshold)
+                    {
+                        top.Offer(score, pupils[i + k], i + k);
+                        threshold = top.MinScore;
+                    }
+                }
+            }
+            else if (block != 0)
+            {
+                for (int k = i; k < i + 4; k++)
+                    if ((Unsafe.Add(ref masks, k) & bit) != 0)
+                        threshold = ScoreOne(q, queryScale, k, threshold, top);
+            }
+        }
+        for (; i < count; i++)
+            if ((Unsafe.Add(ref masks, i) & bit) != 0)
+                threshold = ScoreOne(q, queryScale, i, threshold, top);
+    }
+
+    /// <summary>
+    /// How far ahead of the kernel the scan asks for rows (bytes). Measured on the 2-core Xeon
+    /// (Cascade Lake, AVX2) at 50k × 192-D: 6 KB ahead (32 rows) cut the int8 p50 by about a
+    /// fifth against no prefetch and against 16 rows (3 KB); the hardware prefetcher alone does not
+    /// keep enough lines in flight for one core to reach the memory bandwidth.
+    /// </summary>
+    private const int PrefetchDistance = 6 * 1024;
+
+    /// <summary>Asks for the cache lines of <paramref name="bytes"/> bytes from <paramref name="start"/> (a hint: never faults).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(ref sbyte start, int bytes)
+    {
+        // The rows live in a pinned array, so the address is stable.
+        byte* p = (byte*)Unsafe.AsPointer(ref start);
+        for (int b = 0; b < bytes; b += 64)
+            Sse.Prefetch0(p + b);
+    }
+
+    /// <summary>Prefetch for the float rows: a managed array, so pinned only for the instant of taking the address (a hint never faults).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchFloats(float[] vectors, int offset, int bytes)
+    {
+        fixed (float* start = &vectors[offset])
+        {
+            byte* p = (byte*)start;
+            for (int b = 0; b < bytes; b += 64)
+                Sse.Prefetch0(p + b);
+        }
+    }
+
+    private float ScoreOne(ReadOnlySpan<sbyte> q, float queryScale, int row, float threshold, TopPupils top)
+    {
+        float score = Int8Quantiser.Dot(q, Codes.PaddedRow(row)) * queryScale * Codes.Scales[row];
+        if (score <= threshold)
+            return threshold;
+        top.Offer(score, PupilIds[row], row);
+        return top.MinScore;
     }
 }
