@@ -116,6 +116,9 @@ public sealed class GateController
             AgentLog.JournalWriteFailed(_logger, _journal.Path, _journal.LastFailure ?? "");
         if (decision.Granted)
         {
+            // Waiting for the pass sensor before the relay closes: the pupil is already at the arm and may push it
+            // the moment it is free, before the board's acknowledgement is back on a busy PC.
+            lock (_waitingToPass) _waitingToPass[(int)direction].Enqueue(passage);
             try
             {
                 await _turnstile.PulseAsync(direction, cancellationToken).ConfigureAwait(false);
@@ -123,6 +126,7 @@ public sealed class GateController
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 AgentLog.RelayFailed(_logger, Name, e.Message);
+                RemoveWaiting(passage);
                 passage.Outcome = PassageOutcome.NotPassed;
                 passage.Note = "relay command failed: " + e.Message;
             }
@@ -133,9 +137,8 @@ public sealed class GateController
         AgentLog.FaceDecision(_logger, Name, Passage.DirectionCode(direction), face.CameraId,
             decision.Granted ? "granted" : "denied", GateDecision.ReasonCode(decision.Reason), passage.Holder?.FullName ?? $"pupil {face.PupilId}", latencyUs, face.Evidence);
 
-        if (decision.Granted && passage.Outcome == PassageOutcome.Unknown)
+        if (decision.Granted && passage.Outcome != PassageOutcome.NotPassed)
         {
-            lock (_waitingToPass) _waitingToPass[(int)direction].Enqueue(passage);
             _ = ExpireAsync(passage, cancellationToken);
             if (face.OnActuated is { } acted) _ = Task.Run(acted, CancellationToken.None);
         }
@@ -300,19 +303,20 @@ public sealed class GateController
         {
             // Shutting down: the passage is still recorded, with an unknown outcome.
         }
-        bool removed;
+        if (RemoveWaiting(passage)) Complete(passage, cancellationToken.IsCancellationRequested ? PassageOutcome.Unknown : PassageOutcome.NotPassed);
+    }
+
+    private bool RemoveWaiting(Passage passage)
+    {
         lock (_waitingToPass)
         {
             var queue = _waitingToPass[(int)passage.Direction];
-            removed = queue.Contains(passage);
-            if (removed)
-            {
-                var keep = queue.Where(p => !ReferenceEquals(p, passage)).ToArray();
-                queue.Clear();
-                foreach (var p in keep) queue.Enqueue(p);
-            }
+            if (!queue.Contains(passage)) return false;
+            var keep = queue.Where(p => !ReferenceEquals(p, passage)).ToArray();
+            queue.Clear();
+            foreach (var p in keep) queue.Enqueue(p);
+            return true;
         }
-        if (removed) Complete(passage, cancellationToken.IsCancellationRequested ? PassageOutcome.Unknown : PassageOutcome.NotPassed);
     }
 
     private void Complete(Passage passage, PassageOutcome outcome)

@@ -46,6 +46,8 @@ public sealed class FaceGateTests : EndToEndTest
         options.Gates[0].Cameras = [new CameraOptions { Id = Camera, Direction = "entry", Url = url, Width = FaceVideo.Width, Height = FaceVideo.Height, FramesPerSecond = 5, Loop = true }];
         // The deadline logic is tested on its own below; here a loaded 2-core CI box must not turn a right decision into "too late".
         options.FaceGate.DeadlineMs = 3000;
+        // One pass per test: a second pulse while the test stops the agent would leave a relay half-way.
+        options.FaceGate.CooldownSeconds = 600;
     };
 
     /// <summary>The real face pipeline over a biometrics.db in the rig's data directory, prepared before the agent starts.</summary>
@@ -157,6 +159,7 @@ public sealed class FaceGateTests : EndToEndTest
         await gate.HandleFaceAsync(new FaceRead(Camera, Pupil, Stopwatch.GetTimestamp(), () => fresh.IsStillInTime(inTime), "test"), CancellationToken.None);
 
         await GateRig.WaitUntilAsync(() => FacePassages(gates).Count == 1 && FacePassages(gates)[0].Outcome != "unknown", "the face passage is stored");
+        await GateRig.WaitUntilAsync(() => gates.CoilChanges(0).Count >= 2, "the entry relay of gate1 was closed and opened again");
         Assert.That(gates.RelayOnCount(0), Is.EqualTo(1));
         Assert.That(FacePassages(gates)[0], Is.EqualTo(((long?)Pupil, "granted", "granted", "passed", (string?)Camera)));
     }
