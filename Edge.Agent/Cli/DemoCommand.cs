@@ -204,7 +204,7 @@ public static class DemoCommand
                 $"        face: frame arrived -> relay acknowledged: n={faceLatency.Count}  p50 ≤{Ms(faceLatency.Percentile(50))}  p99 ≤{Ms(faceLatency.Percentile(99))}  max {Ms(faceLatency.MaxMicroseconds)}")).ConfigureAwait(false);
         }
         var inProcess = new LatencyHistogram();
-        foreach (var gate in runtime.Gates) foreach (var p in all.Where(p => p.Gate == gate.Name && p.LatencyMicroseconds is not null)) inProcess.Record(p.LatencyMicroseconds!.Value);
+        foreach (var gate in runtime.Gates) foreach (var p in all.Where(p => p.Gate == gate.Name && p.Credential != PassageCredential.Face && p.LatencyMicroseconds is not null)) inProcess.Record(p.LatencyMicroseconds!.Value);
         await output.WriteLineAsync("      decision latency (software only; pseudo-terminals have no wire time):").ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"        card frame on the wire -> relay command on the wire: n={probe.Histogram.Count}  p50 {Ms(Percentile(probe.Samples, 50))}  p99 {Ms(Percentile(probe.Samples, 99))}  max {Ms(probe.Samples.Count == 0 ? 0 : probe.Samples.Max())}")).ConfigureAwait(false);

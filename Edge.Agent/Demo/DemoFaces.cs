@@ -57,7 +57,9 @@ public sealed class DemoFaces : IDisposable
         },
         // Scores of the grey-centred MobileFaceNet pipeline: see docs/biometrics-models.md (the tests use 0.90).
         // A demo value, not a calibrated one; the accuracy command chooses a school's threshold.
-        Match = new MatchPolicy { AcceptThreshold = 0.90f, Margin = 0.05f },
+        // Its scores are compressed (impostor median 0.80, max 0.98), so the default look-alike line (threshold - margin)
+        // would flag most pairs of enrolled pupils as twins; the demo draws it higher.
+        Match = new MatchPolicy { AcceptThreshold = 0.90f, Margin = 0.03f, LookAlikeThreshold = 0.96f },
     };
 
     /// <summary>
@@ -100,7 +102,8 @@ public sealed class DemoFaces : IDisposable
                     BiometricPurpose.Access, DateTimeOffset.UtcNow.AddDays(365), Operator, NoCrossBorder: true));
                 var images = new[] { 1, 2, 5 }.Select(i => FaceVideo.Padded(decoder.DecodeFile(FaceVideo.Orl(orl, person, i)))).ToList();
                 var result = enrolment.Enrol(pupil, images, Operator);
-                await output.WriteLineAsync($"      faces: pupil {pupil} (ORL s{person}): access consent recorded, {result.TemplateIds.Count} template(s) enrolled from images 1, 2, 5").ConfigureAwait(false);
+                await output.WriteLineAsync($"      faces: pupil {pupil} (ORL s{person}): access consent recorded, {result.TemplateIds.Count} template(s) enrolled from images 1, 2, 5"
+                    + (result.LookAlikes.Count > 0 ? $"; look-alike of {string.Join(", ", result.LookAlikes.Select(l => string.Create(CultureInfo.InvariantCulture, $"{(l.PupilA == pupil ? l.PupilB : l.PupilA)} ({l.Score:0.000})")))}: needs the card" : "")).ConfigureAwait(false);
                 await PhotoAsync(FaceVideo.Orl(orl, person, 1), Path.Combine(photos, pupil.ToString(CultureInfo.InvariantCulture) + ".png"), cancellationToken).ConfigureAwait(false);
             }
             var receipt = module.Consents.RecordObjection(new Objection(Objected.Pupil, ByPupil: false, $"demo-father-{Objected.Pupil}", Operator, "the other parent objects to biometrics"));
