@@ -83,7 +83,8 @@ public sealed class DemoFaces : IDisposable
         try
         {
             module = BiometricsModule.Open(Options(today), dataDirectory);
-            recognition = new FaceRecognition(module, new FacePipelineOptions());
+            // One ORT thread: the demo's buses and card readers share the 2 cores with the camera (docs/biometrics.md, "The face gate").
+            recognition = new FaceRecognition(module, new FacePipelineOptions { IntraOpThreads = 1 });
             if (!recognition.TryGetIdentifier(out _, out string problem))
             {
                 await output.WriteLineAsync($"      faces: {problem} Run tools/setup.sh (it installs ONNX Runtime and converts the face models into .cache/models); the demo runs on cards.").ConfigureAwait(false);
