@@ -199,7 +199,7 @@ public static class DemoCommand
             foreach (var p in all.Where(p => p.Credential == PassageCredential.Face && p.Decision.Granted && p.LatencyMicroseconds is not null)) faceLatency.Record(p.LatencyMicroseconds!.Value);
             var cameras = runtime.Cameras;
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"      face decisions {all.Count(p => p.Credential == PassageCredential.Face)} (granted {faceLatency.Count}); too late {runtime.Gates.Sum(g => g.FaceTooLate)}; frames identified {cameras.Sum(c => c.FramesProcessed)}, dropped while busy {cameras.Sum(c => c.FramesDropped)}")).ConfigureAwait(false);
+                $"      face decisions {all.Count(p => p.Credential == PassageCredential.Face)} (granted {faceLatency.Count}); too late (not actuated) {runtime.Gates.Sum(g => g.FaceTooLate) + cameras.Sum(c => c.TooLate)}; frames identified {cameras.Sum(c => c.FramesProcessed)}, dropped while busy {cameras.Sum(c => c.FramesDropped)}")).ConfigureAwait(false);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"        face: frame arrived -> relay acknowledged: n={faceLatency.Count}  p50 ≤{Ms(faceLatency.Percentile(50))}  p99 ≤{Ms(faceLatency.Percentile(99))}  max {Ms(faceLatency.MaxMicroseconds)}")).ConfigureAwait(false);
         }

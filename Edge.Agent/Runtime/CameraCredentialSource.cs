@@ -40,6 +40,7 @@ public sealed class CameraCredentialSource
     private long _dropped;
     private long _staleTakes;
     private long _actuations;
+    private long _tooLate;
     private bool _firstFrameLogged;
 
     /// <param name="plan">The camera's configuration.</param>
@@ -81,6 +82,9 @@ public sealed class CameraCredentialSource
 
     /// <summary>Face decisions handed to the gate to open it.</summary>
     public long Actuations => Interlocked.Read(ref _actuations);
+
+    /// <summary>Decisions the window found too late after capture (the gate counts the ones that became late in its queue).</summary>
+    public long TooLate => Interlocked.Read(ref _tooLate);
 
     public Task RunAsync(CancellationToken cancellationToken) => Supervisor.RunAsync(SessionAsync, cancellationToken);
 
@@ -186,6 +190,7 @@ public sealed class CameraCredentialSource
                 await _submit(new FaceRead(_plan.Id, pupil, capturedAt, () => false, result.Reason) { SecondFactorRequired = true }).ConfigureAwait(false);
                 break;
             case FaceWindowOutcome.TooLate when result.PupilId is { } pupil:
+                Interlocked.Increment(ref _tooLate);
                 AgentLog.FaceTooLate(_logger, _plan.Gate, _plan.Id, pupil, (long)result.Age.TotalMilliseconds);
                 break;
         }
