@@ -30,6 +30,9 @@ public sealed class EdgeOptions
     /// <summary>Sync with the centre; off when no broker is configured.</summary>
     public SyncOptions Sync { get; set; } = new();
 
+    /// <summary>Timing of face decisions at the gates (used only when cameras are configured and biometrics are on).</summary>
+    public FaceGateOptions FaceGate { get; set; } = new();
+
     public string ResolvedDatabasePath => DatabasePath ?? Path.Combine(DataDirectory, "edge.db");
 
     public string ResolvedProfilesDirectory => HardwareProfilesDirectory ?? Path.Combine(AppContext.BaseDirectory, "hardware-profiles");
@@ -80,6 +83,49 @@ public sealed class GateOptions
 
     /// <summary>off, soft (allow, flag) or hard (refuse).</summary>
     public string AntiPassback { get; set; } = "soft";
+
+    /// <summary>Cameras that recognise pupils' faces at this gate (only with biometrics on: Biometrics:Enabled and the DPIA).</summary>
+    public List<CameraOptions> Cameras { get; set; } = [];
+}
+
+/// <summary>A camera at a gate: <c>Edge:Gates:N:Cameras:M</c>. ffmpeg reads it (a file, a V4L2 device or an RTSP URL).</summary>
+public sealed class CameraOptions
+{
+    /// <summary>A name IT chooses, used in logs and on the console: "gate1-in-camera". Unique across gates.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>"entry" or "exit": which relay a recognised face frees.</summary>
+    public string Direction { get; set; } = "entry";
+
+    /// <summary>/dev/video0, rtsp://user:pass@10.0.0.21/stream1, or a video file (demo, tests).</summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>Frame size ffmpeg scales to; the face detector works on 128×128, so 640×480 is plenty.</summary>
+    public int Width { get; set; } = 640;
+
+    public int Height { get; set; } = 480;
+
+    /// <summary>Frames per second taken from the camera. Only the newest frame is processed, so more frames do not queue up.</summary>
+    public int FramesPerSecond { get; set; } = 10;
+
+    /// <summary>Replay a file forever (the demo's video). Ignored for devices and network cameras.</summary>
+    public bool Loop { get; set; }
+}
+
+/// <summary><c>Edge:FaceGate</c>: how frames turn into a gate decision (see docs/biometrics.md, "The face gate").</summary>
+public sealed class FaceGateOptions
+{
+    /// <summary>Frames captured longer ago than this before the newest one no longer vote.</summary>
+    public int WindowMs { get; set; } = 500;
+
+    /// <summary>Agreeing frames needed before the gate opens (one lucky frame of a look-alike must not).</summary>
+    public int VotesNeeded { get; set; } = 2;
+
+    /// <summary>A decision whose deciding frame is older than this when the relay would pulse never actuates.</summary>
+    public int DeadlineMs { get; set; } = 300;
+
+    /// <summary>After a pupil is let through by face, further face decisions for them (any camera) are ignored this long.</summary>
+    public int CooldownSeconds { get; set; } = 5;
 }
 
 /// <summary>The fire-alarm contact.</summary>

@@ -14,7 +14,15 @@ public sealed record BusPlan(string Port, BusProtocol Protocol, SerialLineProfil
 
 /// <summary>A gate with everything it is wired to.</summary>
 public sealed record GatePlan(string Name, TurnstileProfile Turnstile, DevicePlan RelayBoard, DevicePlan? InputModule,
-    int RelayChannelOffset, int SensorChannelOffset, DevicePlan? EntryReader, DevicePlan? ExitReader, AntiPassbackMode AntiPassback);
+    int RelayChannelOffset, int SensorChannelOffset, DevicePlan? EntryReader, DevicePlan? ExitReader, AntiPassbackMode AntiPassback,
+    IReadOnlyList<CameraPlan>? Cameras = null)
+{
+    /// <summary>The gate's cameras (none when the gate is card-only).</summary>
+    public IReadOnlyList<CameraPlan> CameraList => Cameras ?? [];
+}
+
+/// <summary>A validated camera at a gate.</summary>
+public sealed record CameraPlan(string Id, string Gate, Direction Direction, string Url, int Width, int Height, int FramesPerSecond, bool Loop);
 
 public sealed record FireAlarmPlan(FireAlarmProfile Profile, DevicePlan InputModule, int Input);
 
@@ -35,6 +43,9 @@ public sealed class GateTopology
     public IReadOnlyList<BusPlan> Buses { get; }
     public IReadOnlyList<GatePlan> Gates { get; }
     public FireAlarmPlan? FireAlarm { get; }
+
+    /// <summary>Every camera of every gate.</summary>
+    public IEnumerable<CameraPlan> Cameras => Gates.SelectMany(g => g.CameraList);
 
     /// <summary>Resolves the configuration; returns null and fills <paramref name="problems"/> if anything is wrong.</summary>
     public static GateTopology? Build(EdgeOptions options, HardwareProfileCatalog catalog, List<string> problems)
@@ -114,6 +125,7 @@ public sealed class GateTopology
         var gateNames = new HashSet<string>(StringComparer.Ordinal);
         // (device, channel) -> who uses it: two gates on one board must not share a relay or a sensor input.
         var channelsUsed = new Dictionary<(string Device, int Channel), string>();
+        var cameraIds = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < options.Gates.Count; i++)
         {
             var g = options.Gates[i];
@@ -172,9 +184,24 @@ public sealed class GateTopology
                 problems.Add($"{where}: no EntryReader or ExitReader: a gate needs at least one card reader.");
             AntiPassbackMode? antiPassback = g.AntiPassback switch { "off" => AntiPassbackMode.Off, "soft" => AntiPassbackMode.Soft, "hard" => AntiPassbackMode.Hard, _ => null };
             if (antiPassback is null) problems.Add($"{where}: AntiPassback \"{g.AntiPassback}\" must be \"off\", \"soft\" (allow and flag) or \"hard\" (refuse).");
+            var cameras = new List<CameraPlan>();
+            for (int c = 0; c < g.Cameras.Count; c++)
+            {
+                if (ResolveCamera(g.Cameras[c], g.Name, $"{where}: Cameras[{c}]", cameraIds, problems) is { } camera) cameras.Add(camera);
+            }
             if (relay is not null && antiPassback is not null)
-                gates.Add(new GatePlan(g.Name, turnstile, relay, input, g.RelayChannelOffset, g.SensorChannelOffset, entryReader, exitReader, antiPassback.Value));
+                gates.Add(new GatePlan(g.Name, turnstile, relay, input, g.RelayChannelOffset, g.SensorChannelOffset, entryReader, exitReader, antiPassback.Value, cameras));
         }
+
+        var face = options.FaceGate ?? new FaceGateOptions();
+        if (face.VotesNeeded is < 1 or > 10)
+            problems.Add($"Edge:FaceGate:VotesNeeded = {face.VotesNeeded} is out of range 1–10: 2 means two agreeing frames open the gate.");
+        if (face.DeadlineMs is < 50 or > 5000)
+            problems.Add($"Edge:FaceGate:DeadlineMs = {face.DeadlineMs} is out of range 50–5000: 300 means a face seen more than 0.3 s ago never opens the gate.");
+        if (face.WindowMs is < 50 or > 5000)
+            problems.Add($"Edge:FaceGate:WindowMs = {face.WindowMs} is out of range 50–5000: 500 lets frames of the last half second vote.");
+        if (face.CooldownSeconds is < 0 or > 600)
+            problems.Add($"Edge:FaceGate:CooldownSeconds = {face.CooldownSeconds} is out of range 0–600: 5 stops one pass counting twice.");
 
         FireAlarmPlan? fireAlarm = null;
         if (options.FireAlarm is { } fa)
@@ -213,6 +240,45 @@ public sealed class GateTopology
     }
 
     public static readonly int[] StandardBaudRates = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600];
+
+    private static CameraPlan? ResolveCamera(CameraOptions camera, string gate, string where, Dictionary<string, string> cameraIds, List<string> problems)
+    {
+        int before = problems.Count;
+        if (string.IsNullOrWhiteSpace(camera.Id))
+        {
+            problems.Add($"{where}: Id is empty: give the camera a name such as \"{gate}-in-camera\".");
+            return null;
+        }
+        where += $" (\"{camera.Id}\")";
+        if (!cameraIds.TryAdd(camera.Id, where))
+            problems.Add($"{where}: the camera Id \"{camera.Id}\" is already used by {cameraIds[camera.Id]}; camera Ids must be unique across gates.");
+        Direction? direction = camera.Direction switch { "entry" => Direction.Entry, "exit" => Direction.Exit, _ => null };
+        if (direction is null)
+            problems.Add($"{where}: Direction \"{camera.Direction}\" must be \"entry\" or \"exit\" (which relay a recognised face frees).");
+        if (CameraUrlProblem(camera.Url) is { } urlProblem)
+            problems.Add($"{where}: {urlProblem}");
+        if (camera.Width is < 64 or > 4096 || camera.Height is < 64 or > 4096 || camera.Width % 2 != 0 || camera.Height % 2 != 0)
+            problems.Add($"{where}: Width×Height {camera.Width}×{camera.Height} must be even numbers between 64 and 4096; 640×480 is plenty for the face detector.");
+        if (camera.FramesPerSecond is < 1 or > 60)
+            problems.Add($"{where}: FramesPerSecond {camera.FramesPerSecond} is out of range 1–60; 10 is enough (only the newest frame is processed).");
+        return problems.Count == before
+            ? new CameraPlan(camera.Id, gate, direction!.Value, camera.Url, camera.Width, camera.Height, camera.FramesPerSecond, camera.Loop)
+            : null;
+    }
+
+    /// <summary>What is wrong with a camera URL, or null. A file that does not exist yet is not an error here: the camera loop retries it.</summary>
+    public static string? CameraUrlProblem(string? url)
+    {
+        const string Examples = "/dev/video0 (USB camera), rtsp://user:password@10.0.0.21:554/stream1 (network camera) or a video file path";
+        if (string.IsNullOrWhiteSpace(url)) return $"Url is empty: set {Examples}.";
+        if (url.Trim() != url || url.Contains('\n', StringComparison.Ordinal)) return $"Url \"{url}\" has spaces or line breaks around it; remove them.";
+        int scheme = url.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0) return null; // a device or a file path
+        string name = url[..scheme].ToLowerInvariant();
+        if (name is not ("rtsp" or "rtsps" or "http" or "https")) return $"Url \"{url}\": \"{name}://\" is not a camera protocol ffmpeg is used with here; use {Examples}.";
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host)) return $"Url \"{url}\" is not a valid URL (no host); e.g. rtsp://10.0.0.21:554/stream1.";
+        return null;
+    }
 
     private static DevicePlan? Resolve(string name, ProfileKind kind, string where, Dictionary<string, DevicePlan> devices, HashSet<string> rejected, List<string> problems)
     {

@@ -49,7 +49,8 @@ public sealed class AccessSnapshot
         IReadOnlyDictionary<long, TimeWindow[]> classWindows,
         IReadOnlyDictionary<string, TimeWindow[]> roleWindows,
         IEnumerable<DateOnly> holidays,
-        IEnumerable<GateRules> gates)
+        IEnumerable<GateRules> gates,
+        IEnumerable<Holder>? pupils = null)
     {
         TimeZone = timeZone;
         Credentials = credentials.ToFrozenDictionary(c => c.CardNumber);
@@ -57,6 +58,11 @@ public sealed class AccessSnapshot
         RoleWindows = roleWindows.ToFrozenDictionary(StringComparer.Ordinal);
         Holidays = holidays.ToFrozenSet();
         Gates = gates.ToFrozenDictionary(g => g.Gate, StringComparer.Ordinal);
+        // Pupils without a card can still be recognised by face; without the roster, the card holders are all we know.
+        var roster = pupils ?? Credentials.Values.Where(c => c.Holder.Kind == HolderKind.Pupil).Select(c => c.Holder);
+        Pupils = roster.Where(h => h.Kind == HolderKind.Pupil).DistinctBy(h => h.Id).ToFrozenDictionary(h => h.Id);
+        BlockedPupils = Credentials.Values.Where(c => c.Holder.Kind == HolderKind.Pupil && c.Status == CredentialStatus.Blocked)
+            .Select(c => c.Holder.Id).ToFrozenSet();
     }
 
     public TimeZoneInfo TimeZone { get; }
@@ -65,6 +71,12 @@ public sealed class AccessSnapshot
     public FrozenDictionary<string, TimeWindow[]> RoleWindows { get; }
     public FrozenSet<DateOnly> Holidays { get; }
     public FrozenDictionary<string, GateRules> Gates { get; }
+
+    /// <summary>Every pupil by ID, with or without a card: a face decision finds its pupil here.</summary>
+    public FrozenDictionary<long, Holder> Pupils { get; }
+
+    /// <summary>Pupils with a blocked card: the school stopped them at the gate, and a face must not get round that.</summary>
+    public FrozenSet<long> BlockedPupils { get; }
 
     public static AccessSnapshot Empty { get; } = new(TimeZoneInfo.Utc, [], new Dictionary<long, TimeWindow[]>(),
         new Dictionary<string, TimeWindow[]>(), [], []);

@@ -22,6 +22,7 @@ public sealed class GateController
     private readonly ILogger _logger;
     private readonly Dictionary<string, (Direction Direction, IReaderFeedback Feedback)> _readers = new(StringComparer.Ordinal);
     private readonly Queue<Passage>[] _waitingToPass = [new(), new()];
+    private readonly Dictionary<string, Direction> _cameras = new(StringComparer.Ordinal);
 
     public GateController(string name, ITurnstile turnstile, Func<AccessSnapshot> snapshot, PresenceTracker presence,
         EmergencyState emergency, ActuationJournal? journal, PassageRecorder recorder, TimeProvider time, ILogger logger)
@@ -42,12 +43,111 @@ public sealed class GateController
     /// <summary>Decisions made, with software latency, for the console histogram and the demo summary.</summary>
     public LatencyHistogram Latency { get; } = new();
 
+    /// <summary>Face decisions that reached the relay: from the deciding frame's arrival to the relay acknowledging, in µs.</summary>
+    public LatencyHistogram FaceLatency { get; } = new();
+
+    /// <summary>Face decisions that were not acted on because they came later than the deadline after capture.</summary>
+    public long FaceTooLate => Interlocked.Read(ref _faceTooLate);
+    private long _faceTooLate;
+
     /// <summary>Raised after every decision (for the live console); handlers must be quick.</summary>
     public event Action<Passage>? Decided;
 
     public void AddReader(string readerId, Direction direction, IReaderFeedback feedback) => _readers[readerId] = (direction, feedback);
 
     public bool HasReader(string readerId) => _readers.ContainsKey(readerId);
+
+    /// <summary>A camera whose recognised faces free <paramref name="direction"/>.</summary>
+    public void AddCamera(string cameraId, Direction direction) => _cameras[cameraId] = direction;
+
+    public bool HasCamera(string cameraId) => _cameras.ContainsKey(cameraId);
+
+    /// <summary>
+    /// Handles one face decision from one of this gate's cameras: the same policy as a card (found by pupil ID),
+    /// the deadline checked again just before the relay, the passage recorded with credential "face". During an
+    /// emergency the gate is held open and faces are not recorded (nobody is checked).
+    /// </summary>
+    public async ValueTask HandleFaceAsync(FaceRead face, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(face);
+        if (!_cameras.TryGetValue(face.CameraId, out var direction) || _emergency.IsActive) return;
+        var now = _time.GetUtcNow();
+        var snapshot = _snapshot();
+        GateDecision decision;
+        if (face.SecondFactorRequired)
+        {
+            decision = new GateDecision(false, DecisionReason.SecondFactorRequired, null, snapshot.Pupils.GetValueOrDefault(face.PupilId));
+            AgentLog.FaceSecondFactor(_logger, Name, Passage.DirectionCode(direction), face.CameraId, face.PupilId);
+        }
+        else
+        {
+            try
+            {
+                decision = GatePolicy.DecideFace(snapshot, _presence, Name, direction, face.PupilId, now);
+            }
+            catch (Exception e)
+            {
+                AgentLog.DecisionFailed(_logger, Name, e);
+                decision = GateDecision.Deny(DecisionReason.InternalError);
+            }
+        }
+        if (decision.Granted && !face.IsStillInTime())
+        {
+            // The pupil it was meant for may be through already, and someone else in front of the arm: do nothing.
+            Interlocked.Increment(ref _faceTooLate);
+            AgentLog.FaceTooLate(_logger, Name, face.CameraId, face.PupilId, (long)_time.GetElapsedTime(face.CapturedTimestamp).TotalMilliseconds);
+            return;
+        }
+
+        var passage = new Passage
+        {
+            Uid = Guid.CreateVersion7(now).ToString("N"),
+            Gate = Name,
+            Direction = direction,
+            Credential = PassageCredential.Face,
+            CameraId = face.CameraId,
+            Holder = decision.Holder,
+            Decision = decision,
+            DecidedAt = now,
+            Outcome = decision.Granted ? PassageOutcome.Unknown : PassageOutcome.Denied,
+            Note = decision.Reason == DecisionReason.SecondFactorRequired ? "face has an enrolled look-alike: tap the card" : null,
+        };
+        if (_journal is not null && !_journal.Append(passage) && _journal.FailedWrites % 100 == 1)
+            AgentLog.JournalWriteFailed(_logger, _journal.Path, _journal.LastFailure ?? "");
+        if (decision.Granted)
+        {
+            // Waiting for the pass sensor before the relay closes: the pupil is already at the arm and may push it
+            // the moment it is free, before the board's acknowledgement is back on a busy PC.
+            lock (_waitingToPass) _waitingToPass[(int)direction].Enqueue(passage);
+            try
+            {
+                await _turnstile.PulseAsync(direction, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                AgentLog.RelayFailed(_logger, Name, e.Message);
+                RemoveWaiting(passage);
+                passage.Outcome = PassageOutcome.NotPassed;
+                passage.Note = "relay command failed: " + e.Message;
+            }
+        }
+        long latencyUs = (long)_time.GetElapsedTime(face.CapturedTimestamp).TotalMicroseconds;
+        passage.LatencyMicroseconds = latencyUs;
+        if (decision.Granted) FaceLatency.Record(latencyUs);
+        AgentLog.FaceDecision(_logger, Name, Passage.DirectionCode(direction), face.CameraId,
+            decision.Granted ? "granted" : "denied", GateDecision.ReasonCode(decision.Reason), passage.Holder?.FullName ?? $"pupil {face.PupilId}", latencyUs, face.Evidence);
+
+        if (decision.Granted && passage.Outcome != PassageOutcome.NotPassed)
+        {
+            _ = ExpireAsync(passage, cancellationToken);
+            if (face.OnActuated is { } acted) _ = Task.Run(acted, CancellationToken.None);
+        }
+        else
+        {
+            Complete(passage, passage.Outcome);
+        }
+        RaiseDecided(passage);
+    }
 
     /// <summary>Handles one card read from one of this gate's readers (already debounced).</summary>
     public async ValueTask HandleCardAsync(CardRead read, CancellationToken cancellationToken)
@@ -146,6 +246,7 @@ public sealed class GateController
             Uid = Guid.CreateVersion7(now).ToString("N"),
             Gate = Name,
             Direction = direction,
+            Credential = PassageCredential.None,
             Holder = holder,
             Decision = new GateDecision(true, DecisionReason.ManualPass, null),
             DecidedAt = now,
@@ -202,19 +303,20 @@ public sealed class GateController
         {
             // Shutting down: the passage is still recorded, with an unknown outcome.
         }
-        bool removed;
+        if (RemoveWaiting(passage)) Complete(passage, cancellationToken.IsCancellationRequested ? PassageOutcome.Unknown : PassageOutcome.NotPassed);
+    }
+
+    private bool RemoveWaiting(Passage passage)
+    {
         lock (_waitingToPass)
         {
             var queue = _waitingToPass[(int)passage.Direction];
-            removed = queue.Contains(passage);
-            if (removed)
-            {
-                var keep = queue.Where(p => !ReferenceEquals(p, passage)).ToArray();
-                queue.Clear();
-                foreach (var p in keep) queue.Enqueue(p);
-            }
+            if (!queue.Contains(passage)) return false;
+            var keep = queue.Where(p => !ReferenceEquals(p, passage)).ToArray();
+            queue.Clear();
+            foreach (var p in keep) queue.Enqueue(p);
+            return true;
         }
-        if (removed) Complete(passage, cancellationToken.IsCancellationRequested ? PassageOutcome.Unknown : PassageOutcome.NotPassed);
     }
 
     private void Complete(Passage passage, PassageOutcome outcome)

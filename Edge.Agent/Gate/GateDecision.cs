@@ -22,13 +22,22 @@ public enum DecisionReason
     DirectionNotAllowed,
     /// <summary>The decision itself failed; the gate stays closed (outside an emergency) and IT is told.</summary>
     InternalError,
+    /// <summary>A face matched an enrolled pupil who is not (or no longer) in the school's roster.</summary>
+    UnknownPupil,
+    /// <summary>The face matched a pupil with an enrolled look-alike: the face alone does not open; the card does.</summary>
+    SecondFactorRequired,
 }
 
-/// <summary>The outcome of the policy for one card at one reader.</summary>
-public readonly record struct GateDecision(bool Granted, DecisionReason Reason, Credential? Credential)
+/// <summary>The outcome of the policy for one card at one reader, or for one recognised face at one camera.</summary>
+/// <param name="Credential">The card presented (null for a face, a manual pass or an unknown card).</param>
+/// <param name="FaceHolder">The pupil a face decision is about (null for cards: their holder is the card's).</param>
+public readonly record struct GateDecision(bool Granted, DecisionReason Reason, Credential? Credential, Holder? FaceHolder = null)
 {
     public static GateDecision Deny(DecisionReason reason, Credential? credential = null) => new(false, reason, credential);
     public static GateDecision Grant(DecisionReason reason, Credential credential) => new(true, reason, credential);
+
+    /// <summary>Whom the decision is about: the card's holder or the recognised pupil.</summary>
+    public Holder? Holder => Credential?.Holder ?? FaceHolder;
 
     public static string ReasonCode(DecisionReason reason) => reason switch
     {
@@ -46,6 +55,8 @@ public readonly record struct GateDecision(bool Granted, DecisionReason Reason, 
         DecisionReason.VisitorPassNotYetValid => "visitor-pass-not-yet-valid",
         DecisionReason.AntiPassback => "anti-passback",
         DecisionReason.DirectionNotAllowed => "direction-not-allowed",
+        DecisionReason.UnknownPupil => "unknown-pupil",
+        DecisionReason.SecondFactorRequired => "second-factor-required",
         _ => "internal-error",
     };
 }

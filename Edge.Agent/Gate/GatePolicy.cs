@@ -23,8 +23,31 @@ public static class GatePolicy
             case CredentialStatus.Blocked: return GateDecision.Deny(DecisionReason.CardBlocked, credential);
             case CredentialStatus.Lost: return GateDecision.Deny(DecisionReason.CardLost, credential);
         }
-        var holder = credential.Holder;
-        if (!holder.Active) return GateDecision.Deny(DecisionReason.HolderInactive, credential);
+        return DecideFor(snapshot, presence, gate, direction, credential.Holder, credential, now);
+    }
+
+    /// <summary>
+    /// The same rules for a pupil recognised by face: found by pupil ID in the snapshot, refused while the school
+    /// has blocked the pupil's card (a face must not get round a block), then calendar, time windows, direction
+    /// and anti-passback exactly as for the card. A lost card does not stop the face: the card is lost, not the pupil.
+    /// </summary>
+    public static GateDecision DecideFace(AccessSnapshot snapshot, PresenceTracker presence, string gate, Direction direction, long pupilId, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(presence);
+        if (!snapshot.Pupils.TryGetValue(pupilId, out var pupil))
+            return new GateDecision(false, DecisionReason.UnknownPupil, null);
+        if (snapshot.BlockedPupils.Contains(pupilId))
+            return new GateDecision(false, DecisionReason.CardBlocked, null, pupil);
+        return DecideFor(snapshot, presence, gate, direction, pupil, null, now);
+    }
+
+    private static GateDecision DecideFor(AccessSnapshot snapshot, PresenceTracker presence, string gate, Direction direction, Holder holder, Credential? credential, DateTimeOffset now)
+    {
+        var faceHolder = credential is null ? holder : null;
+        GateDecision Deny(DecisionReason reason, Credential? c) => new(false, reason, c, faceHolder);
+        GateDecision Grant(DecisionReason reason, Credential? c) => new(true, reason, c, faceHolder);
+        if (!holder.Active) return Deny(DecisionReason.HolderInactive, credential);
 
         var local = TimeZoneInfo.ConvertTime(now, snapshot.TimeZone);
         var today = DateOnly.FromDateTime(local.DateTime);
@@ -34,21 +57,21 @@ public static class GatePolicy
         switch (holder.Kind)
         {
             case HolderKind.Visitor:
-                if (holder.ValidFrom is { } from && now < from) return GateDecision.Deny(DecisionReason.VisitorPassNotYetValid, credential);
-                if (holder.ValidUntil is { } until && now >= until) return GateDecision.Deny(DecisionReason.VisitorPassExpired, credential);
+                if (holder.ValidFrom is { } from && now < from) return Deny(DecisionReason.VisitorPassNotYetValid, credential);
+                if (holder.ValidUntil is { } until && now >= until) return Deny(DecisionReason.VisitorPassExpired, credential);
                 break;
             case HolderKind.Pupil:
                 // Pupils may always leave: a closed exit would keep a child in, which no rule should do.
                 if (direction == Direction.Entry)
                 {
-                    if (snapshot.Holidays.Contains(today)) return GateDecision.Deny(DecisionReason.Holiday, credential);
+                    if (snapshot.Holidays.Contains(today)) return Deny(DecisionReason.Holiday, credential);
                     if (holder.ClassId is { } classId && snapshot.ClassWindows.TryGetValue(classId, out var windows) && !InAny(windows, weekday, time))
-                        return GateDecision.Deny(DecisionReason.OutsideTimeWindow, credential);
+                        return Deny(DecisionReason.OutsideTimeWindow, credential);
                 }
                 break;
             case HolderKind.Staff:
                 if (direction == Direction.Entry && holder.Role is { } role && snapshot.RoleWindows.TryGetValue(role, out var roleWindows) && !InAny(roleWindows, weekday, time))
-                    return GateDecision.Deny(DecisionReason.OutsideTimeWindow, credential);
+                    return Deny(DecisionReason.OutsideTimeWindow, credential);
                 break;
         }
 
@@ -57,7 +80,7 @@ public static class GatePolicy
         {
             var mode = rules.ModeAt(weekday, time);
             if ((mode == DirectionMode.EntryOnly && direction == Direction.Exit) || (mode == DirectionMode.ExitOnly && direction == Direction.Entry))
-                return GateDecision.Deny(DecisionReason.DirectionNotAllowed, credential);
+                return Deny(DecisionReason.DirectionNotAllowed, credential);
         }
 
         var antiPassback = rules?.AntiPassback ?? AntiPassbackMode.Off;
@@ -65,10 +88,10 @@ public static class GatePolicy
             && inside == (direction == Direction.Entry))
         {
             return antiPassback == AntiPassbackMode.Hard
-                ? GateDecision.Deny(DecisionReason.AntiPassback, credential)
-                : GateDecision.Grant(DecisionReason.GrantedDespitePassback, credential);
+                ? Deny(DecisionReason.AntiPassback, credential)
+                : Grant(DecisionReason.GrantedDespitePassback, credential);
         }
-        return GateDecision.Grant(DecisionReason.Granted, credential);
+        return Grant(DecisionReason.Granted, credential);
     }
 
     private static bool InAny(TimeWindow[] windows, int weekday, TimeOnly time)

@@ -2,6 +2,9 @@ namespace Kezekshi.Edge.Agent.Gate;
 
 public enum PassageOutcome { Passed, NotPassed, Denied, Unknown, FreePass }
 
+/// <summary>What the person presented: a card, their face, or nothing (a guard let them through).</summary>
+public enum PassageCredential { Card, Face, None }
+
 /// <summary>One person at one gate: the decision, and (for a grant) whether they really went through.</summary>
 public sealed class Passage
 {
@@ -9,6 +12,10 @@ public sealed class Passage
     public required string Gate { get; init; }
     public required Direction Direction { get; init; }
     public ulong? CardNumber { get; init; }
+    /// <summary>Card, face or none (manual pass). Stored as <c>passages.credential</c>.</summary>
+    public PassageCredential Credential { get; init; } = PassageCredential.Card;
+    /// <summary>The camera that saw the face (face passages only).</summary>
+    public string? CameraId { get; init; }
     public Holder? Holder { get; init; }
     public required GateDecision Decision { get; init; }
     public required DateTimeOffset DecidedAt { get; init; }
@@ -28,6 +35,14 @@ public sealed class Passage
         PassageOutcome.Denied => "denied",
         PassageOutcome.FreePass => "free-pass",
         _ => "unknown",
+    };
+
+    /// <summary>"card", "face", or null for a manual pass (the store's and the board's spelling).</summary>
+    public static string? CredentialCode(PassageCredential credential) => credential switch
+    {
+        PassageCredential.Card => "card",
+        PassageCredential.Face => "face",
+        _ => null,
     };
 
     public static string DirectionCode(Direction direction) => direction == Direction.Entry ? "entry" : "exit";

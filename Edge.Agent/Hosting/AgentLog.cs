@@ -52,4 +52,31 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 2043, Level = LogLevel.Error, Message = "The agent's health check threw; counted as unhealthy. This is a bug; report it with this log.")]
     public static partial void WatchdogHealthCheckFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2070, Level = LogLevel.Information, Message = "{Gate} {Direction}: face on camera {Camera} {Decision} ({Reason}) {Holder} in {LatencyUs} µs after capture [{Evidence}]")]
+    public static partial void FaceDecision(ILogger logger, string gate, string direction, string camera, string decision, string reason, string holder, long latencyUs, string evidence);
+
+    [LoggerMessage(EventId = 2071, Level = LogLevel.Warning, Message = "{Gate}: the face decision for pupil {Pupil} on camera {Camera} was ready {AgeMs} ms after capture, past the deadline: the gate did not open. The pupil can look again or tap the card; if this repeats, the gate PC is overloaded (see the IT console).")]
+    public static partial void FaceTooLate(ILogger logger, string gate, string camera, long pupil, long ageMs);
+
+    [LoggerMessage(EventId = 2072, Level = LogLevel.Information, Message = "{Gate} {Direction}: camera {Camera} sees pupil {Pupil}, who has an enrolled look-alike: the face alone does not open the gate; the pupil taps the card.")]
+    public static partial void FaceSecondFactor(ILogger logger, string gate, string direction, string camera, long pupil);
+
+    [LoggerMessage(EventId = 2073, Level = LogLevel.Information, Message = "Camera {Camera} at {Gate} {Direction}: reading {Url} ({Width}×{Height}, {Fps} fps); only the newest frame is identified.")]
+    public static partial void CameraStarting(ILogger logger, string camera, string gate, string direction, string url, int width, int height, int fps);
+
+    [LoggerMessage(EventId = 2074, Level = LogLevel.Warning, Message = "{Count} camera(s) are configured under Edge:Gates:*:Cameras, but biometrics are off ({Why}); the cameras are ignored and the gates work on cards. To use them, record the DPIA and set Biometrics:Enabled (docs/biometrics.md).")]
+    public static partial void CamerasIgnored(ILogger logger, int count, string why);
+
+    [LoggerMessage(EventId = 2075, Level = LogLevel.Error, Message = "{Count} camera(s) are idle: {Problem} Run `kezekshi-edge doctor` and tools/setup.sh.")]
+    public static partial void CamerasIdle(ILogger logger, int count, string problem);
+
+    [LoggerMessage(EventId = 2076, Level = LogLevel.Error, Message = "Camera {Camera}: identifying a frame failed; the camera goes on with the next frame and cards are not affected. This is a bug; report it with this log.")]
+    public static partial void CameraFrameFailed(ILogger logger, string camera, Exception exception);
+
+    [LoggerMessage(EventId = 2077, Level = LogLevel.Warning, Message = "Camera {Camera}: could not record the use of pupil {Pupil}'s template in the biometric audit log: {Problem}. The gate opened; check the disk holding biometrics.db.")]
+    public static partial void FaceUseNotRecorded(ILogger logger, string camera, long pupil, string problem);
+
+    [LoggerMessage(EventId = 2078, Level = LogLevel.Information, Message = "Camera {Camera}: first frame identified in {Ms} ms ({Outcome}: {Reason}).")]
+    public static partial void CameraFirstFrame(ILogger logger, string camera, long ms, string outcome, string reason);
 }

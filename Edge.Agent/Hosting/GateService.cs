@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace Kezekshi.Edge.Agent.Hosting;
 
 /// <summary>Runs the gates for as long as the host runs.</summary>
-public sealed class GateService(IOptions<EdgeOptions> options, ILoggerFactory loggers) : BackgroundService
+public sealed class GateService(IOptions<EdgeOptions> options, ILoggerFactory loggers, IServiceProvider services) : BackgroundService
 {
     private AgentRuntime? _runtime;
 
@@ -31,7 +31,7 @@ public sealed class GateService(IOptions<EdgeOptions> options, ILoggerFactory lo
         var topology = GateTopology.Load(edge);
         var database = EdgeDatabase.Open(edge.ResolvedDatabasePath);
         Database = database;
-        _runtime = AgentRuntime.Create(edge, topology, database, loggers);
+        _runtime = AgentRuntime.Create(edge, topology, database, loggers, faces: FaceSetup());
         await _runtime.StartAsync().ConfigureAwait(false);
         loggers.CreateLogger("Kezekshi.Edge.Agent").LogInformation(
             "Kezekshi Edge running for school {School}: {Gates} gate(s) on {Ports} serial port(s); database {Database}.",
@@ -45,6 +45,22 @@ public sealed class GateService(IOptions<EdgeOptions> options, ILoggerFactory lo
             // Stopping: the runtime lets pending passages commit before the process ends.
         }
         await _runtime.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The face pipeline when biometrics are on; otherwise why not (cameras are then ignored with one warning).</summary>
+    private FaceGateSetup FaceSetup()
+    {
+        try
+        {
+            return services.GetService<Recognition.FaceRecognition>() is { } recognition
+                ? new FaceGateSetup { Recognition = recognition }
+                : new FaceGateSetup { OffReason = "Biometrics:Enabled is false" };
+        }
+        catch (Exception e) when (e is Biometrics.BiometricsDisabledException or Biometrics.Storage.BiometricsStoreException or ArgumentOutOfRangeException)
+        {
+            // The DPIA is not recorded, or biometrics.db cannot be opened: cards must work regardless.
+            return new FaceGateSetup { OffReason = e.Message };
+        }
     }
 }
 

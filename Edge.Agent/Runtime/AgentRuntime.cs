@@ -1,7 +1,10 @@
 using System.Threading.Channels;
 using Kezekshi.Edge.Agent.Configuration;
 using Kezekshi.Edge.Agent.Gate;
+using Kezekshi.Edge.Agent.Recognition;
 using Kezekshi.Edge.Agent.Store;
+using Kezekshi.Edge.Biometrics;
+using Kezekshi.Edge.Biometrics.Gate;
 using Kezekshi.Edge.Devices.Cards;
 using Kezekshi.Edge.Devices.Profiles;
 using Microsoft.Extensions.Logging;
@@ -18,6 +21,22 @@ public sealed record RuntimeTuning
     public TimeSpan SnapshotRefresh { get; init; } = TimeSpan.FromSeconds(30);
 }
 
+/// <summary>What the gates need for faces: the loaded pipeline, or why there is none.</summary>
+public sealed record FaceGateSetup
+{
+    /// <summary>The face pipeline (null when biometrics are off).</summary>
+    public FaceRecognition? Recognition { get; init; }
+
+    /// <summary>Why biometrics are off, for the one warning about configured cameras.</summary>
+    public string? OffReason { get; init; }
+
+    /// <summary>Where frames come from; default ffmpeg. The tests and benchmarks may feed frames directly.</summary>
+    public Func<CameraPlan, CancellationToken, IAsyncEnumerable<RawImage>>? Frames { get; init; }
+}
+
+/// <summary>A card read or a face decision for one gate's queue (one queue per gate keeps its decisions in order).</summary>
+internal readonly record struct GateInput(CardRead? Card, FaceRead? Face);
+
 /// <summary>
 /// Everything that runs at a school's gates, built from a validated <see cref="GateTopology"/>:
 /// the serial buses, the gates, the fire-alarm watch and the passage recorder.
@@ -33,8 +52,11 @@ public sealed class AgentRuntime : IAsyncDisposable
     private readonly AccessRepository _access;
     private readonly ActuationJournal _journal;
     private readonly ReadDebouncer _debouncer;
-    private readonly Dictionary<string, (GateController Gate, Channel<CardRead> Queue)> _gateByReader = new(StringComparer.Ordinal);
-    private readonly List<(GateController Gate, Channel<CardRead> Queue)> _gates = [];
+    private readonly Dictionary<string, (GateController Gate, Channel<GateInput> Queue)> _gateByReader = new(StringComparer.Ordinal);
+    private readonly List<(GateController Gate, Channel<GateInput> Queue)> _gates = [];
+    private readonly List<CameraCredentialSource> _cameras = [];
+    private readonly EdgeOptions _options;
+    private readonly FaceGateSetup _faces;
     private readonly List<Func<CancellationToken, Task>> _busLoops = [];
     private readonly List<DeviceSupervisor> _supervisors = [];
     private readonly List<Task> _running = [];
@@ -42,8 +64,10 @@ public sealed class AgentRuntime : IAsyncDisposable
     private volatile AccessSnapshot _snapshot = AccessSnapshot.Empty;
     private long _loopHeartbeat;
 
-    private AgentRuntime(EdgeOptions options, GateTopology topology, EdgeDatabase database, ILoggerFactory loggers, TimeProvider time, RuntimeTuning tuning)
+    private AgentRuntime(EdgeOptions options, GateTopology topology, EdgeDatabase database, ILoggerFactory loggers, TimeProvider time, RuntimeTuning tuning, FaceGateSetup faces)
     {
+        _options = options;
+        _faces = faces;
         _topology = topology;
         _database = database;
         _loggers = loggers;
@@ -70,6 +94,12 @@ public sealed class AgentRuntime : IAsyncDisposable
 
     public IReadOnlyList<DeviceSupervisor> Devices => _supervisors;
 
+    /// <summary>The cameras running as credential sources (empty when biometrics are off or the models are missing).</summary>
+    public IReadOnlyList<CameraCredentialSource> Cameras => _cameras;
+
+    /// <summary>The face decision window every camera shares (null without cameras).</summary>
+    public FaceDecisionWindow? FaceWindow { get; private set; }
+
     public AccessSnapshot Snapshot => _snapshot;
 
     /// <summary>The local store the gates write to.</summary>
@@ -82,11 +112,13 @@ public sealed class AgentRuntime : IAsyncDisposable
     /// <summary>True while the agent's loops are alive (for the systemd watchdog).</summary>
     public bool IsHealthy => _running.Count > 0 && _running.All(t => !t.IsCompleted) && _time.GetElapsedTime(Interlocked.Read(ref _loopHeartbeat)) < TimeSpan.FromSeconds(5);
 
-    public static AgentRuntime Create(EdgeOptions options, GateTopology topology, EdgeDatabase database, ILoggerFactory loggers, TimeProvider? time = null, RuntimeTuning? tuning = null)
+    public static AgentRuntime Create(EdgeOptions options, GateTopology topology, EdgeDatabase database, ILoggerFactory loggers, TimeProvider? time = null, RuntimeTuning? tuning = null,
+        FaceGateSetup? faces = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(topology);
-        var runtime = new AgentRuntime(options, topology, database, loggers, time ?? TimeProvider.System, tuning ?? new RuntimeTuning());
+        var runtime = new AgentRuntime(options, topology, database, loggers, time ?? TimeProvider.System, tuning ?? new RuntimeTuning(),
+            faces ?? new FaceGateSetup { OffReason = "Biometrics:Enabled is false" });
         runtime.Build();
         return runtime;
     }
@@ -127,7 +159,7 @@ public sealed class AgentRuntime : IAsyncDisposable
             var relayBus = modbusBuses[plan.RelayBoard.Port];
             var turnstile = new ModbusTurnstile(plan.Name, relayBus, plan.RelayBoard, plan.Turnstile, plan.RelayChannelOffset, Emergency, _time, gateLogger);
             var gate = new GateController(plan.Name, turnstile, () => _snapshot, Presence, Emergency, _journal, Recorder, _time, gateLogger);
-            var queue = Channel.CreateUnbounded<CardRead>(new UnboundedChannelOptions { SingleReader = true });
+            var queue = Channel.CreateUnbounded<GateInput>(new UnboundedChannelOptions { SingleReader = true });
             foreach (var (reader, direction) in new[] { (plan.EntryReader, Direction.Entry), (plan.ExitReader, Direction.Exit) })
             {
                 if (reader is null) continue;
@@ -140,13 +172,62 @@ public sealed class AgentRuntime : IAsyncDisposable
                 var watcher = new PassSensorWatcher(gate, plan.Turnstile.EntrySensor + plan.SensorChannelOffset, plan.Turnstile.ExitSensor + plan.SensorChannelOffset);
                 input.Sampled += watcher.OnSample;
             }
+            foreach (var camera in plan.CameraList) gate.AddCamera(camera.Id, camera.Direction);
             _gates.Add((gate, queue));
         }
+        BuildCameras();
 
         if (_topology.FireAlarm is { } fire && modbusBuses[fire.InputModule.Port].Input(fire.InputModule.Name) is { } fireInput)
         {
             var monitor = new FireAlarmMonitor(fire.Profile, fire.Input, Emergency, _time);
             fireInput.Sampled += monitor.OnSample;
+        }
+    }
+
+    /// <summary>
+    /// One supervised loop per camera, all sharing one decision window (the cooldown spans cameras). Without
+    /// biometrics or without the models, the cameras stay idle with one log line saying why; cards are unaffected.
+    /// </summary>
+    private void BuildCameras()
+    {
+        var plans = _topology.Cameras.ToList();
+        if (plans.Count == 0) return;
+        if (_faces.Recognition is not { } recognition)
+        {
+            AgentLog.CamerasIgnored(_logger, plans.Count, _faces.OffReason ?? "Biometrics:Enabled is false");
+            return;
+        }
+        if (!recognition.TryGetIdentifier(out var identifier, out var problem))
+        {
+            AgentLog.CamerasIdle(_logger, plans.Count, problem);
+            return;
+        }
+        var face = _options.FaceGate ?? new FaceGateOptions();
+        FaceWindow = new FaceDecisionWindow(new FaceWindowOptions
+        {
+            Window = TimeSpan.FromMilliseconds(face.WindowMs),
+            VotesNeeded = face.VotesNeeded,
+            Deadline = TimeSpan.FromMilliseconds(face.DeadlineMs),
+            Cooldown = TimeSpan.FromSeconds(face.CooldownSeconds),
+        }, _time);
+        var logger = _loggers.CreateLogger("Kezekshi.Edge.Agent.Cameras");
+        foreach (var plan in plans)
+        {
+            var queue = _gates.First(g => g.Gate.Name == plan.Gate).Queue;
+            string actor = $"gate:{plan.Gate}:{plan.Id}";
+            var camera = new CameraCredentialSource(plan,
+                image => identifier.Identify(image, BiometricPurpose.Access),
+                decision => identifier.RecordUse(decision, BiometricPurpose.Access, actor),
+                FaceWindow,
+                read =>
+                {
+                    queue.Writer.TryWrite(new GateInput(null, read));
+                    return ValueTask.CompletedTask;
+                },
+                logger, _time, _faces.Frames);
+            AgentLog.CameraStarting(logger, plan.Id, plan.Gate, Passage.DirectionCode(plan.Direction), plan.Url, plan.Width, plan.Height, plan.FramesPerSecond);
+            _cameras.Add(camera);
+            _busLoops.Add(camera.RunAsync);
         }
     }
 
@@ -180,19 +261,20 @@ public sealed class AgentRuntime : IAsyncDisposable
             Interlocked.Increment(ref _debounced);
             return ValueTask.CompletedTask;
         }
-        target.Queue.Writer.TryWrite(read);
+        target.Queue.Writer.TryWrite(new GateInput(read, null));
         return ValueTask.CompletedTask;
     }
 
-    private async Task GateLoopAsync(GateController gate, Channel<CardRead> queue, CancellationToken cancellationToken)
+    private async Task GateLoopAsync(GateController gate, Channel<GateInput> queue, CancellationToken cancellationToken)
     {
         try
         {
-            await foreach (var read in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var input in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 try
                 {
-                    await gate.HandleCardAsync(read, cancellationToken).ConfigureAwait(false);
+                    if (input.Card is { } read) await gate.HandleCardAsync(read, cancellationToken).ConfigureAwait(false);
+                    else if (input.Face is { } face) await gate.HandleFaceAsync(face, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

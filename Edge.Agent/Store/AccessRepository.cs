@@ -47,6 +47,16 @@ public sealed class AccessRepository(EdgeDatabase database)
                 }
             }
 
+            // Every pupil, card or not: the face gate finds its pupil by ID.
+            var pupils = new List<Holder>();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT id, full_name, status = 'active', class_id FROM pupils";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                    pupils.Add(new Holder(HolderKind.Pupil, reader.GetInt64(0), reader.GetString(1), reader.GetBoolean(2), reader.GetInt64(3), null));
+            }
+
             var classWindows = new Dictionary<long, List<TimeWindow>>();
             var roleWindows = new Dictionary<string, List<TimeWindow>>(StringComparer.Ordinal);
             using (var command = connection.CreateCommand())
@@ -94,7 +104,7 @@ public sealed class AccessRepository(EdgeDatabase database)
             return new AccessSnapshot(timeZone, credentials,
                 classWindows.ToDictionary(p => p.Key, p => p.Value.ToArray()),
                 roleWindows.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal),
-                holidays, gates);
+                holidays, gates, pupils);
         }
         catch (SqliteException e)
         {

@@ -372,5 +372,10 @@ internal static class Migrations
             );
             CREATE INDEX web_sessions_account ON web_sessions(account_id);
             """),
+        (7, "passages: which credential (card or face) and which camera", """
+            -- Additive: older rows keep NULL (they were all cards or manual passes; manual passes stay NULL).
+            ALTER TABLE passages ADD COLUMN credential TEXT CHECK (credential IN ('card','face'));
+            ALTER TABLE passages ADD COLUMN camera TEXT;
+            """),
     ];
 }

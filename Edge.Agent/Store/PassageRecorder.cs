@@ -117,12 +117,12 @@ public sealed class PassageRecorder : IAsyncDisposable
         using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
         insert.CommandText = """
-            INSERT INTO passages(passage_uid, gate, direction, card_number, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, latency_us, manual_by, note)
-            VALUES ($uid, $gate, $dir, $card, $hk, $hid, $decision, $reason, $outcome, $decided, $completed, $latency, $manual, $note)
+            INSERT INTO passages(passage_uid, gate, direction, card_number, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, latency_us, manual_by, note, credential, camera)
+            VALUES ($uid, $gate, $dir, $card, $hk, $hid, $decision, $reason, $outcome, $decided, $completed, $latency, $manual, $note, $credential, $camera)
             ON CONFLICT(passage_uid) DO NOTHING
             """;
         var p = new Dictionary<string, SqliteParameter>();
-        foreach (var name in new[] { "$uid", "$gate", "$dir", "$card", "$hk", "$hid", "$decision", "$reason", "$outcome", "$decided", "$completed", "$latency", "$manual", "$note" })
+        foreach (var name in new[] { "$uid", "$gate", "$dir", "$card", "$hk", "$hid", "$decision", "$reason", "$outcome", "$decided", "$completed", "$latency", "$manual", "$note", "$credential", "$camera" })
             p[name] = insert.Parameters.Add(name, SqliteType.Text);
 
         using var presence = connection.CreateCommand();
@@ -162,6 +162,8 @@ public sealed class PassageRecorder : IAsyncDisposable
             p["$latency"].Value = passage.LatencyMicroseconds is { } l ? l : DBNull.Value;
             p["$manual"].Value = passage.ManualByStaffId is { } m ? m : DBNull.Value;
             p["$note"].Value = (object?)passage.Note ?? DBNull.Value;
+            p["$credential"].Value = (object?)Passage.CredentialCode(passage.Credential) ?? DBNull.Value;
+            p["$camera"].Value = (object?)passage.CameraId ?? DBNull.Value;
             if (insert.ExecuteNonQuery() == 0) continue; // already stored (journal recovery after a commit)
 
             if (passage.Holder is { } holder && passage.Outcome is PassageOutcome.Passed or PassageOutcome.FreePass)

@@ -26,9 +26,9 @@ public abstract class EndToEndTest
     }
 
     /// <summary>Starts the agent at the demo school's gates; it is stopped and checked after the test.</summary>
-    protected async Task<GateRig> StartGatesAsync()
+    protected async Task<GateRig> StartGatesAsync(Action<Kezekshi.Edge.Agent.Configuration.EdgeOptions, TempDirectory>? configure = null, Func<TempDirectory, Kezekshi.Edge.Agent.Runtime.FaceGateSetup>? faces = null)
     {
-        _rig = await GateRig.StartAsync().ConfigureAwait(false);
+        _rig = await GateRig.StartAsync(configure, faces).ConfigureAwait(false);
         return _rig;
     }
 

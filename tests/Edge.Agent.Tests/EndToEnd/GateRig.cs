@@ -50,7 +50,9 @@ public sealed class GateRig : IAsyncDisposable
     public ModbusSlaveModel InputModule => Hardware.Modules[DemoRig.InputSlave];
 
     /// <summary>Builds and starts everything and waits until every port is open and every device has answered.</summary>
-    public static async Task<GateRig> StartAsync()
+    /// <param name="configure">Changes the agent's options before the topology is built (cameras, face timing).</param>
+    /// <param name="faces">The face pipeline for the gates, built in the rig's data directory after the school is seeded.</param>
+    public static async Task<GateRig> StartAsync(Action<EdgeOptions, TempDirectory>? configure = null, Func<TempDirectory, FaceGateSetup>? faces = null)
     {
         var directory = new TempDirectory();
         var logs = new RecordingLoggerProvider();
@@ -60,12 +62,13 @@ public sealed class GateRig : IAsyncDisposable
         DemoSchool.Seed(database, start);
         var hardware = DemoRig.Start(115200);
         var options = hardware.CreateOptions(directory.Path);
+        configure?.Invoke(options, directory);
         var rig = new GateRig(directory, database, hardware, options, logs, loggers);
         try
         {
             var topology = GateTopology.Load(options);
             rig.Runtime = AgentRuntime.Create(options, topology, database, loggers, new ShiftedTimeProvider(start),
-                new RuntimeTuning { OsdpPollInterval = TimeSpan.FromMilliseconds(5) });
+                new RuntimeTuning { OsdpPollInterval = TimeSpan.FromMilliseconds(5) }, faces?.Invoke(directory));
             await rig.Runtime.StartAsync().ConfigureAwait(false);
             await WaitUntilAsync(() => rig.Runtime.Devices.All(d => d.IsUp), "every serial port is open").ConfigureAwait(false);
             await WaitUntilAsync(() => DemoRig.OsdpReaders.All(r => hardware.Readers.Device(r.Address).PollCount > 0), "every OSDP reader is polled").ConfigureAwait(false);
