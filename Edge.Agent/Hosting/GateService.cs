@@ -99,8 +99,12 @@ public static class EdgeAgentServiceCollectionExtensions
             services.AddSingleton<Sync.IDownlinkHandler>(sp =>
             {
                 var module = sp.GetRequiredService<Biometrics.BiometricsModule>();
-                return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil));
+                return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil),
+                    module.Transfer(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.SchoolId));
             });
+            // Templates of a pupil moving to another school leave sealed for that school's key (docs/sync-protocol.md §5.3).
+            services.AddSingleton<Sync.IDownlinkHandler>(sp => new Sync.TemplateExportHandlers(
+                sp.GetRequiredService<Biometrics.BiometricsModule>().Transfer(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.SchoolId)));
             services.AddSingleton(sp => new Sync.BiometricEventsRelay(sp.GetRequiredService<Biometrics.BiometricsModule>().Events,
                 EdgeDatabase.Open(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.ResolvedDatabasePath)));
             services.AddHostedService<Sync.BiometricEventsRelayService>();
