@@ -25,8 +25,10 @@ public sealed class TemplateTransfers(CentreDatabase database)
     private const string Columns = "id, pupil, from_school, to_school, target_key_id, status, templates, detail, operator, requested_at, answered_at, request_version";
 
     /// <summary>
-    /// Requests a transfer: checks the pupil and both schools, takes the target's current public key, and queues
-    /// <c>template.export.request</c> to the source school, in one transaction.
+    /// Requests a transfer: checks the pupil and both schools, takes the target's current public key, sends the pupil's
+    /// active consents to the target and queues <c>template.export.request</c> to the source school, in one transaction.
+    /// Request it before moving the pupil: the source's feed then answers the request before the move's
+    /// <c>pupil.leave</c> deletes the templates there.
     /// </summary>
     public Task<TransferView> RequestAsync(long pupilId, TransferRequest request, CancellationToken cancellationToken)
     {
@@ -47,6 +49,14 @@ public sealed class TemplateTransfers(CentreDatabase database)
                 "SELECT template_key_id, template_public_key FROM schools WHERE id = $1 AND template_key_id IS NOT NULL", to),
                 r => new SchoolKey(r.GetString(0), r.GetFieldValue<byte[]>(1)), ct).ConfigureAwait(false)
                 ?? throw CentreRequestException.Conflict("to", $"School {to} has not sent a template key yet: enable biometrics on its gate PC (Biometrics:Enabled with the DPIA recorded) and let it connect once; its hello carries the key.");
+            // Consent follows the pupil record: the consents the centre holds for the pupil go to the target ahead of the
+            // templates (its feed applies in version order), and a later revocation reaches it through the placements.
+            var active = await Sql.ListAsync(Sql.Command(connection, transaction, """
+                SELECT id, purposes, expires_at FROM consents
+                WHERE pupil = $1 AND status = 'granted' AND (expires_at IS NULL OR expires_at > now()) ORDER BY id
+                """, pupilId), r => new ConsentGrantData(r.GetString(0), pupilId, r.GetFieldValue<string[]>(1), r.OptionalTime(2)), ct).ConfigureAwait(false);
+            foreach (var consent in active)
+                await ChangeFeed.AppendAsync(connection, transaction, to, ChangeKinds.ConsentGrant, consent, DownlinkJsonContext.Default.ConsentGrantData, ct).ConfigureAwait(false);
             long version = await ChangeFeed.AppendAsync(connection, transaction, from, ChangeKinds.TemplateExportRequest,
                 new TemplateExportRequestData(transferId, pupilId, to, key.KeyId, Convert.ToBase64String(key.PublicKey)),
                 DownlinkJsonContext.Default.TemplateExportRequestData, ct).ConfigureAwait(false);
