@@ -141,9 +141,12 @@ public class TemplateTransferHandlersTests
         b.Apply(2, Consent("cs-2", "access"));
         var tampered = b.Apply(3, AsUpserts(export, t =>
         {
+            // Through a JSON node: the serialiser escapes '+' in base64, so a text replace would miss it.
             var bytes = Convert.FromBase64String(t.GetProperty("ciphertext").GetString()!);
             bytes[0] ^= 0x80;
-            return t.GetRawText().Replace(t.GetProperty("ciphertext").GetString()!, Convert.ToBase64String(bytes), StringComparison.Ordinal);
+            var node = System.Text.Json.Nodes.JsonNode.Parse(t.GetRawText())!;
+            node["ciphertext"] = Convert.ToBase64String(bytes);
+            return node.ToJsonString();
         }));
         var otherPupil = b.Apply(4, AsUpserts(export, t => t.GetRawText().Replace($"\"pupilId\":{Pupil}", $"\"pupilId\":{Pupil + 1}", StringComparison.Ordinal)));
         var elsewhere = b.Apply(5, AsUpserts(export, t => t.GetRawText().Replace("\"targetSchool\":\"sch-b\"", "\"targetSchool\":\"sch-c\"", StringComparison.Ordinal)));
