@@ -63,6 +63,11 @@ public sealed class TemplateExportHandlers(TemplateTransfer transfer) : IDownlin
             {
                 refused = e.Message;
             }
+            catch (BiometricsStoreException e)
+            {
+                // A template this school cannot read itself (damaged row, wrong key file) is not sent; the centre shows why.
+                refused = $"unreadable: {e.Message}";
+            }
         }
         var payload = new TemplateExportEvent(1, transferId, pupil, transfer.School, target, keyId, [.. templates], refused);
         LedgerOutbox.Append(context.Connection, context.Transaction, EventType, 1,
