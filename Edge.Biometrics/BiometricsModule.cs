@@ -13,8 +13,12 @@ namespace Kezekshi.Edge.Biometrics;
 /// </summary>
 public sealed class BiometricsModule : IDisposable
 {
-    private BiometricsModule(BiometricsOptions options, BiometricsDatabase database, AuditLog audit, TemplateStore store, EmbeddingIndex index, ConsentService consents, TimeProvider time)
+    private readonly Lazy<SchoolKeyPair> _transferKeys;
+
+    private BiometricsModule(BiometricsOptions options, BiometricsDatabase database, AuditLog audit, TemplateStore store, EmbeddingIndex index, ConsentService consents, TimeProvider time,
+        string transferKeyPath)
     {
+        _transferKeys = new Lazy<SchoolKeyPair>(() => SchoolKeyPair.LoadOrCreate(transferKeyPath));
         Options = options;
         Database = database;
         Audit = audit;
@@ -57,7 +61,7 @@ public sealed class BiometricsModule : IDisposable
             var consents = new ConsentService(store, index, audit, time);
             var contents = store.LoadAll();
             index.Load(contents.Templates, consents.AllMasks(), contents.LookAlikes);
-            return new BiometricsModule(options, database, audit, store, index, consents, time);
+            return new BiometricsModule(options, database, audit, store, index, consents, time, Path.Combine(dataDirectory, options.KeyPath + ".transfer"));
         }
         catch
         {
@@ -65,6 +69,15 @@ public sealed class BiometricsModule : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The school's ECDH key pair for templates sent from other schools, in <c>{KeyPath}.transfer</c> next to the template
+    /// key (0600), created on first use (docs/sync-protocol.md §5.3).
+    /// </summary>
+    public SchoolKeyPair TransferKeys => _transferKeys.Value;
+
+    /// <summary>Template transfer to and from other schools, for the school <paramref name="school"/>.</summary>
+    public TemplateTransfer Transfer(string school) => new(Store, Index, Consents, TransferKeys, school);
 
     /// <summary>An enrolment service over the given extractor (face or palm).</summary>
     public EnrolmentService Enrolment(ITemplateExtractor extractor) => new(extractor, Store, Index, Consents, Options, Time);
@@ -107,5 +120,9 @@ public sealed class BiometricsModule : IDisposable
         return Retention.Run(Options.UnusedTemplateExpiryDays, pupilsWhoLeft);
     }
 
-    public void Dispose() => Store.Dispose();
+    public void Dispose()
+    {
+        Store.Dispose();
+        if (_transferKeys.IsValueCreated) _transferKeys.Value.Dispose();
+    }
 }

@@ -26,8 +26,12 @@ public static class BiometricsServiceCollectionExtensions
         services.AddSingleton<Sync.IDownlinkHandler>(sp =>
         {
             var module = sp.GetRequiredService<BiometricsModule>();
-            return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil));
+            return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil),
+                module.Transfer(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.SchoolId));
         });
+        // Templates of a pupil moving to another school leave sealed for that school's key (docs/sync-protocol.md §5.3).
+        services.AddSingleton<Sync.IDownlinkHandler>(sp => new Sync.TemplateExportHandlers(
+            sp.GetRequiredService<BiometricsModule>().Transfer(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.SchoolId)));
         services.AddSingleton(sp => new Sync.BiometricEventsRelay(sp.GetRequiredService<BiometricsModule>().Events,
             EdgeDatabase.Open(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.ResolvedDatabasePath)));
         services.AddHostedService<Sync.BiometricEventsRelayService>();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Kezekshi.Edge.Biometrics;
 using Kezekshi.Edge.Biometrics.Consent;
+using Kezekshi.Edge.Biometrics.Storage;
 
 namespace Kezekshi.Edge.Agent.Sync;
 
@@ -10,9 +11,16 @@ namespace Kezekshi.Edge.Agent.Sync;
 /// school's biometric store: a revocation removes the pupil's templates from the in-memory index at once and from disk,
 /// with a deletion receipt, and the purge is confirmed to the centre in the acknowledgement. Consents themselves are
 /// recorded at the school office; one granted at the centre is recorded here with the centre as its operator.
+/// Templates enrolled at another school arrive sealed for this school's key (<c>template.upsert</c>, docs/sync-protocol.md
+/// §5.3): opened with the school's private key, stored under its own at-rest key, and indexed only while a consent
+/// recorded here covers access; otherwise, or when tampered or addressed elsewhere, rejected with the reason.
 /// </summary>
-public sealed class BiometricsHandlers(ConsentService consents, Func<long, int> templatesOf) : IDownlinkHandler
+/// <param name="transfer">Receiving templates from other schools; null: <c>template.upsert</c> is rejected (transfer not set up).</param>
+public sealed class BiometricsHandlers(ConsentService consents, Func<long, int> templatesOf, TemplateTransfer? transfer = null) : IDownlinkHandler, ITemplateKeyAdvertiser
 {
+    /// <inheritdoc />
+    public SchoolKeyPair? TemplateKeys => transfer?.Keys;
+
     public IReadOnlyCollection<string> Kinds { get; } = ["consent.grant", "consent.revoke", "pupil.leave", "template.upsert", "template.delete"];
 
     public bool OwnTransaction => true;
@@ -50,11 +58,30 @@ public sealed class BiometricsHandlers(ConsentService consents, Func<long, int> 
                     if (templatesOf(pupil) > 0) consents.Revoke(new Revocation(pupil, null, "centre", "the pupil left the school"));
                     break;
                 }
+                case "template.upsert":
+                {
+                    if (transfer is null)
+                        throw new DownlinkRejection("template.upsert: this gate PC does not receive templates from other schools (biometrics without a transfer key); enrol the pupil here");
+                    transfer.Receive(Sealed(change), "centre:transfer " + (change.OptionalString("transferId") ?? "(no id)"));
+                    break;
+                }
+                case "template.delete":
+                {
+                    if (transfer is null) throw new DownlinkRejection("template.delete: this gate PC does not receive templates from other schools");
+                    transfer.Delete(change.String("templateId", 100), "template withdrawn by the centre", "centre");
+                    break;
+                }
                 default:
-                    // Templates are enrolled at the school from the pupil's own images; receiving templates enrolled elsewhere
-                    // needs the school key exchange (docs/sync-protocol.md §5.1), which is not built.
-                    throw new DownlinkRejection($"{change.Kind} is not supported by this agent: templates are enrolled at the school");
+                    throw new DownlinkRejection($"BiometricsHandlers does not apply {change.Kind}");
             }
+        }
+        catch (TemplateSealException e)
+        {
+            throw new DownlinkRejection(e.Message, e);
+        }
+        catch (BiometricsStoreException e)
+        {
+            throw new DownlinkRejection(e.Message, e);
         }
         catch (ConsentException e)
         {
@@ -64,6 +91,15 @@ public sealed class BiometricsHandlers(ConsentService consents, Func<long, int> 
         {
             throw new DownlinkRejection(e.Message, e);
         }
+    }
+
+    /// <summary>The fields of a <c>template.upsert</c> (docs/sync-protocol.md §5.3); a missing one is a rejection naming it.</summary>
+    private static SealedTemplate Sealed(DownlinkChange change)
+    {
+        float quality = change.Data.TryGetProperty("quality", out var q) && q.ValueKind == JsonValueKind.Number ? q.GetSingle() : 1f;
+        return new SealedTemplate(change.String("templateId", 100), change.Long("pupilId"), change.String("modality", 16), change.String("model", 64), quality,
+            change.String("sourceSchool", 40), change.String("targetSchool", 40), change.String("keyId", 64), change.String("alg", 64),
+            change.String("epk", 400), change.String("nonce", 64), change.String("ciphertext", 64 * 1024), change.String("tag", 64));
     }
 
     private static BiometricPurpose Purposes(DownlinkChange change)

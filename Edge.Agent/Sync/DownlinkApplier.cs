@@ -127,6 +127,10 @@ public sealed class DownlinkApplier
     /// <summary>Kinds this edge can apply, for <c>hello.supports</c>.</summary>
     public IReadOnlyCollection<string> Kinds => _handlers.Keys;
 
+    /// <summary>The key pair templates from other schools are sealed for (hello's <c>templateKey</c>), or null when none is received here.</summary>
+    public Kezekshi.Edge.Biometrics.Storage.SchoolKeyPair? TemplateKeys =>
+        _handlers.Values.SelectMany(h => h).OfType<ITemplateKeyAdvertiser>().Select(h => h.TemplateKeys).FirstOrDefault(k => k is not null);
+
     /// <summary>Raised after a transaction that applied at least one change committed (the gate reloads its snapshot).</summary>
     public event Action? ChangesApplied;
 

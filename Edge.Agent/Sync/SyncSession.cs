@@ -144,6 +144,15 @@ public sealed class SyncSession
             json.WriteNumber("outboxLast", last);
             json.WriteNumber("watermarkSeen", watermark);
             json.WriteNumber("appliedVersion", _applier.AppliedVersion());
+            if (_applier.TemplateKeys is { } keys)
+            {
+                // The public half only: the centre seals nothing itself, it hands this to the school a pupil's templates come from.
+                json.WriteStartObject("templateKey");
+                json.WriteString("keyId", keys.KeyId);
+                json.WriteString("alg", "ECDH-P256");
+                json.WriteString("publicKey", Convert.ToBase64String(keys.PublicKey));
+                json.WriteEndObject();
+            }
             json.WriteStartObject("supports");
             json.WriteStartArray("changes");
             json.WriteNumberValue(DownlinkApplier.EnvelopeSchemaVersion);

@@ -112,5 +112,17 @@ internal static class Migrations
             CREATE TRIGGER audit_log_is_append_only_delete BEFORE DELETE ON audit_log
                 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
             """),
+        (2, "templates received from other schools (docs/sync-protocol.md §5.3)", """
+            -- The source school's template id of a template received through the centre: receiving the same one again
+            -- (a change applied twice after a crash) is recognised, and template.delete finds it. The template itself is
+            -- an ordinary row of templates, encrypted under this school's own key.
+            CREATE TABLE received_templates (
+                source_id      TEXT PRIMARY KEY,
+                template_id    INTEGER NOT NULL,
+                source_school  TEXT NOT NULL,
+                received_at    TEXT NOT NULL
+            );
+            CREATE INDEX received_templates_template ON received_templates(template_id);
+            """),
     ];
 }

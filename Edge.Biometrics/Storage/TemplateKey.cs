@@ -76,7 +76,7 @@ public static partial class TemplateKey
 
     /// <summary>DPAPI through crypt32.dll; the key is bound to the service user's Windows profile.</summary>
     [SupportedOSPlatform("windows")]
-    private static partial class Dpapi
+    internal static partial class Dpapi
     {
         private const int UiForbidden = 0x1;
 

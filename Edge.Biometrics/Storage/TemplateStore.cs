@@ -49,30 +49,7 @@ public sealed class TemplateStore : IDisposable
         int photos = 0;
         foreach (var template in templates)
         {
-            using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = """
-                INSERT INTO templates (pupil_id, modality, model_id, dimensions, nonce, ciphertext, tag, quality, enrolled_at, enrolled_by, last_used_at)
-                VALUES ($pupil, $modality, $model, $dims, x'', x'', x'', $quality, $now, $actor, $now) RETURNING id
-                """;
-            insert.Parameters.AddWithValue("$pupil", template.PupilId);
-            insert.Parameters.AddWithValue("$modality", (int)template.Modality);
-            insert.Parameters.AddWithValue("$model", template.ModelId);
-            insert.Parameters.AddWithValue("$dims", template.Vector.Length);
-            insert.Parameters.AddWithValue("$quality", template.Quality);
-            insert.Parameters.AddWithValue("$now", now);
-            insert.Parameters.AddWithValue("$actor", actor);
-            long id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture);
-            // The id is part of the AAD, so encryption waits for it; the placeholder never commits.
-            var (nonce, ciphertext, tag) = _cipher.EncryptTemplate(template.Vector, template.PupilId, id, template.ModelId);
-            using var update = connection.CreateCommand();
-            update.Transaction = transaction;
-            update.CommandText = "UPDATE templates SET nonce = $n, ciphertext = $c, tag = $t WHERE id = $id";
-            update.Parameters.AddWithValue("$n", nonce);
-            update.Parameters.AddWithValue("$c", ciphertext);
-            update.Parameters.AddWithValue("$t", tag);
-            update.Parameters.AddWithValue("$id", id);
-            update.ExecuteNonQuery();
+            long id = Insert(connection, transaction, template, actor, now);
             if (KeepRawImages && template.Photo is { } photo)
             {
                 SavePhoto(connection, transaction, template.PupilId, id, photo, now);
@@ -85,6 +62,84 @@ public sealed class TemplateStore : IDisposable
                 $"templates {string.Join(",", pupil.Select(t => t.TemplateId))}; model {pupil.First().ModelId}; photos kept {(KeepRawImages ? "yes" : "no")}"));
         transaction.Commit();
         return saved;
+    }
+
+    /// <summary>
+    /// Stores a template received from another school (docs/sync-protocol.md §5.3), encrypted under this school's own
+    /// at-rest key, and remembers its source id in the same transaction. Returns null when a template with that source id
+    /// is already held (a change applied again after a crash), so receiving twice never doubles a template.
+    /// </summary>
+    public IndexedTemplate? SaveTransferred(NewTemplate template, string sourceId, string sourceSchool, string actor)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        string now = Now();
+        using var connection = _database.Connect();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using (var held = connection.CreateCommand())
+        {
+            held.Transaction = transaction;
+            held.CommandText = "SELECT 1 FROM received_templates r JOIN templates t ON t.id = r.template_id WHERE r.source_id = $s";
+            held.Parameters.AddWithValue("$s", sourceId);
+            if (held.ExecuteScalar() is not null) return null;
+        }
+        long id = Insert(connection, transaction, template with { Photo = null }, actor, now);
+        using (var remember = connection.CreateCommand())
+        {
+            remember.Transaction = transaction;
+            remember.CommandText = """
+                INSERT INTO received_templates (source_id, template_id, source_school, received_at) VALUES ($s, $t, $school, $now)
+                ON CONFLICT (source_id) DO UPDATE SET template_id = excluded.template_id, source_school = excluded.source_school, received_at = excluded.received_at
+                """;
+            remember.Parameters.AddWithValue("$s", sourceId);
+            remember.Parameters.AddWithValue("$t", id);
+            remember.Parameters.AddWithValue("$school", sourceSchool);
+            remember.Parameters.AddWithValue("$now", now);
+            remember.ExecuteNonQuery();
+        }
+        _audit.Append(connection, transaction, new AuditEntry(actor, "transfer", "receive", Subject(template.PupilId),
+            $"template {id} received from school {sourceSchool} as {sourceId}; model {template.ModelId}; re-encrypted under this school's key"));
+        transaction.Commit();
+        return new IndexedTemplate(id, template.PupilId, template.Modality, template.ModelId, (float[])template.Vector.Clone());
+    }
+
+    /// <summary>The local id and pupil of a template received under <paramref name="sourceId"/>, if it is still held.</summary>
+    public (long TemplateId, long PupilId)? FindTransferred(string sourceId)
+    {
+        using var connection = _database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT t.id, t.pupil_id FROM received_templates r JOIN templates t ON t.id = r.template_id WHERE r.source_id = $s";
+        command.Parameters.AddWithValue("$s", sourceId);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    private long Insert(SqliteConnection connection, SqliteTransaction transaction, NewTemplate template, string actor, string now)
+    {
+        using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = """
+            INSERT INTO templates (pupil_id, modality, model_id, dimensions, nonce, ciphertext, tag, quality, enrolled_at, enrolled_by, last_used_at)
+            VALUES ($pupil, $modality, $model, $dims, x'', x'', x'', $quality, $now, $actor, $now) RETURNING id
+            """;
+        insert.Parameters.AddWithValue("$pupil", template.PupilId);
+        insert.Parameters.AddWithValue("$modality", (int)template.Modality);
+        insert.Parameters.AddWithValue("$model", template.ModelId);
+        insert.Parameters.AddWithValue("$dims", template.Vector.Length);
+        insert.Parameters.AddWithValue("$quality", template.Quality);
+        insert.Parameters.AddWithValue("$now", now);
+        insert.Parameters.AddWithValue("$actor", actor);
+        long id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture);
+        // The id is part of the AAD, so encryption waits for it; the placeholder never commits.
+        var (nonce, ciphertext, tag) = _cipher.EncryptTemplate(template.Vector, template.PupilId, id, template.ModelId);
+        using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = "UPDATE templates SET nonce = $n, ciphertext = $c, tag = $t WHERE id = $id";
+        update.Parameters.AddWithValue("$n", nonce);
+        update.Parameters.AddWithValue("$c", ciphertext);
+        update.Parameters.AddWithValue("$t", tag);
+        update.Parameters.AddWithValue("$id", id);
+        update.ExecuteNonQuery();
+        return id;
     }
 
     /// <summary>Records look-alike pairs found by the index, so they survive a restart.</summary>

@@ -38,4 +38,11 @@ namespace Kezekshi.Server.Sync.Api;
 [JsonSerializable(typeof(List<PurchaseView>))]
 [JsonSerializable(typeof(List<DashboardRow>))]
 [JsonSerializable(typeof(ChangeReceipt))]
+[JsonSerializable(typeof(TransferRequest))]
+[JsonSerializable(typeof(TransferView))]
+[JsonSerializable(typeof(List<TransferView>))]
+[JsonSerializable(typeof(StaffRequest))]
+[JsonSerializable(typeof(StaffView))]
+[JsonSerializable(typeof(List<StaffView>))]
+[JsonSerializable(typeof(AnnouncementWithdrawRequest))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -16,4 +16,7 @@ internal static partial class ApiLog
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Top-up {TopupId}: {AmountTiyn} tiyn for pupil {PupilId} from {Source}.")]
     public static partial void TopupRecorded(ILogger logger, string topupId, long amountTiyn, long pupilId, string source);
+
+    [LoggerMessage(EventId = 4110, Level = LogLevel.Information, Message = "Template transfer {TransferId} of pupil {PupilId} from {From} to {To} requested by {Operator}: template.export.request queued for {From}.")]
+    public static partial void TransferRequested(ILogger logger, string transferId, long pupilId, string from, string to, string @operator);
 }

@@ -41,6 +41,8 @@ public static class CentreApi
         builder.Services.AddSingleton(sp => new CanteenMoney(sp.GetRequiredService<CentreDatabase>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new Reports(sp.GetRequiredService<CentreDatabase>(), configuration["Centre:TimeZone"] ?? "Asia/Almaty"));
         builder.Services.AddSingleton(sp => new Notices(sp.GetRequiredService<CentreDatabase>()));
+        builder.Services.AddSingleton(sp => new TemplateTransfers(sp.GetRequiredService<CentreDatabase>()));
+        builder.Services.AddSingleton(sp => new StaffRoster(sp.GetRequiredService<CentreDatabase>()));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, s_json));
         return builder;
     }
@@ -79,6 +81,29 @@ public static class CentreApi
             Json(await notices.PublishMenuAsync(school, DateArg(day, "day")!.Value, await BodyAsync(request, json.MenuRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 json.ChangeReceipt))
             .Allow(ApiRoles.Admin);
+        api.MapDelete("/schools/{school}/holidays/{day}", async (string school, string day, Notices notices, CancellationToken ct) =>
+            Json(await notices.RemoveHolidayAsync(school, DateArg(day, "day")!.Value, ct).ConfigureAwait(false), json.ChangeReceipt))
+            .Allow(ApiRoles.Admin);
+        api.MapPut("/schools/{school}/schedules/roles/{role}", async (string school, string role, HttpRequest request, Notices notices, CancellationToken ct) =>
+            Json(await notices.ReplaceRoleScheduleAsync(school, role, await BodyAsync(request, json.ScheduleRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+                json.ChangeReceipt))
+            .Allow(ApiRoles.Admin);
+
+        // Staff (display name and role go to the school; staff cards stay managed at the school)
+        api.MapGet("/schools/{school}/staff", async (string school, StaffRoster staff, CancellationToken ct) =>
+            Json(await staff.ListAsync(school, ct).ConfigureAwait(false), json.ListStaffView))
+            .Allow(ApiRoles.Admin);
+        api.MapPost("/schools/{school}/staff", async (string school, HttpRequest request, StaffRoster staff, CancellationToken ct) =>
+        {
+            var added = await staff.AddAsync(school, await BodyAsync(request, json.StaffRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            return Json(added, json.StaffView, StatusCodes.Status201Created, $"/api/staff/{added.StaffId}");
+        }).Allow(ApiRoles.Admin);
+        api.MapPut("/staff/{id}", async (string id, HttpRequest request, StaffRoster staff, CancellationToken ct) =>
+            Json(await staff.UpdateAsync(IdArg(id, "staffId"), await BodyAsync(request, json.StaffRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false), json.StaffView))
+            .Allow(ApiRoles.Admin);
+        api.MapPost("/staff/{id}/leave", async (string id, StaffRoster staff, CancellationToken ct) =>
+            Json(await staff.LeaveAsync(IdArg(id, "staffId"), ct).ConfigureAwait(false), json.StaffView))
+            .Allow(ApiRoles.Admin);
         api.MapPut("/schools/{school}/schedules/classes/{classId}", async (string school, string classId, HttpRequest request, Notices notices, CancellationToken ct) =>
             Json(await notices.ReplaceClassScheduleAsync(school, IdArg(classId, "classId"), await BodyAsync(request, json.ScheduleRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 json.ChangeReceipt))
@@ -114,6 +139,18 @@ public static class CentreApi
         api.MapPost("/pupils/{id}/templates", async (string id, HttpRequest request, ConsentRegistry consents, CancellationToken ct) =>
             Json(await consents.SendTemplateAsync(IdArg(id, "pupilId"), await BodyAsync(request, json.TemplateRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 json.ChangeReceipt, StatusCodes.Status201Created))
+            .Allow(ApiRoles.Admin);
+        api.MapPost("/pupils/{id}/templates/transfer", async (string id, HttpRequest request, TemplateTransfers transfers, CancellationToken ct) =>
+        {
+            var transfer = await transfers.RequestAsync(IdArg(id, "pupilId"), await BodyAsync(request, json.TransferRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            ApiLog.TransferRequested(logger, transfer.TransferId, transfer.PupilId, transfer.From, transfer.To, transfer.Operator);
+            return Json(transfer, json.TransferView, StatusCodes.Status202Accepted, $"/api/transfers/{transfer.TransferId}");
+        }).Allow(ApiRoles.Admin);
+        api.MapGet("/pupils/{id}/transfers", async (string id, TemplateTransfers transfers, CancellationToken ct) =>
+            Json(await transfers.ListAsync(IdArg(id, "pupilId"), ct).ConfigureAwait(false), json.ListTransferView))
+            .Allow(ApiRoles.Admin);
+        api.MapGet("/transfers/{id}", async (string id, TemplateTransfers transfers, CancellationToken ct) =>
+            Json(await transfers.GetAsync(id, ct).ConfigureAwait(false), json.TransferView))
             .Allow(ApiRoles.Admin);
         api.MapPost("/guardians", async (HttpRequest request, Roster roster, CancellationToken ct) =>
         {
@@ -192,6 +229,10 @@ public static class CentreApi
         api.MapPost("/announcements", async (HttpRequest request, Notices notices, CancellationToken ct) =>
             Json(await notices.AnnounceAsync(await BodyAsync(request, json.AnnouncementRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 json.ChangeReceipt, StatusCodes.Status201Created))
+            .Allow(ApiRoles.Admin);
+        api.MapPost("/announcements/{id}/withdraw", async (string id, HttpRequest request, Notices notices, CancellationToken ct) =>
+            Json(await notices.WithdrawAnnouncementAsync(id, await BodyAsync(request, json.AnnouncementWithdrawRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+                json.ChangeReceipt))
             .Allow(ApiRoles.Admin);
         return app;
     }

@@ -22,6 +22,11 @@ public static class ChangeKinds
     public const string HolidaySet = "holiday.set";
     public const string MenuPublish = "menu.publish";
     public const string ScheduleReplace = "schedule.replace";
+    public const string TemplateExportRequest = "template.export.request";
+    public const string StaffUpsert = "staff.upsert";
+    public const string StaffLeave = "staff.leave";
+    public const string HolidayRemove = "holiday.remove";
+    public const string AnnouncementWithdraw = "announcement.withdraw";
 
     /// <summary>Every kind of protocol version 1, including those written by other parts of the centre.</summary>
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
@@ -29,7 +34,7 @@ public static class ChangeKinds
         "class.upsert", "class.remove", "pupil.upsert", "pupil.leave", "staff.upsert", "staff.leave", "card.upsert", "card.block",
         "consent.grant", "consent.revoke", "template.upsert", "template.delete", "topup", "price.set", "menu.publish",
         "schedule.replace", "holiday.set", "holiday.remove", "limits.set", "announcement", "announcement.withdraw",
-        "snapshot.begin", "snapshot.end",
+        "snapshot.begin", "snapshot.end", "template.export.request",
     };
 }
 

@@ -144,9 +144,12 @@ public sealed class ConsentRegistry(CentreDatabase database, TimeProvider? clock
         string templateId = Check.Id(request.TemplateId, "templateId");
         string school = Check.School(request.School);
         string consentId = Check.Id(request.ConsentId, "consentId");
-        var data = new TemplateData(templateId, pupilId, Check.Text(request.Modality, "modality", 16), Check.Text(request.Model, "model", 64), consentId,
-            Check.Text(request.KeyId, "keyId", 64), Check.Text(request.Alg, "alg", 64), Base64(request.WrappedKey, "wrappedKey", 4096),
-            Base64(request.Nonce, "nonce", 256), Base64(request.Ciphertext, "ciphertext", 64 * 1024));
+        string alg = Check.Text(request.Alg, "alg", 64);
+        if (alg != TemplateTransfers.SealAlgorithm)
+            throw CentreRequestException.Invalid("alg", $"alg '{Check.Show(alg)}' is not {TemplateTransfers.SealAlgorithm}: schools open templates sealed that way only (docs/sync-protocol.md §5.3).");
+        var data = new TemplateData(templateId, pupilId, Check.Text(request.Modality, "modality", 16), Check.Text(request.Model, "model", 64), request.Quality ?? 1f,
+            Check.School(request.SourceSchool, "sourceSchool"), school, Check.Text(request.KeyId, "keyId", 64), alg, Base64(request.Epk, "epk", 400),
+            Base64(request.Nonce, "nonce", 64), Base64(request.Ciphertext, "ciphertext", 64 * 1024), Base64(request.Tag, "tag", 64), null);
         if (data.Modality is not ("face" or "palm"))
             throw CentreRequestException.Invalid("modality", $"modality '{Check.Show(data.Modality)}' must be 'face' or 'palm'.");
         return database.InTransactionAsync("sending a template from", async (connection, transaction, ct) =>

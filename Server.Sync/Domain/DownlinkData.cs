@@ -26,9 +26,30 @@ public sealed record ConsentGrantData(string ConsentId, long PupilId, IReadOnlyL
 /// <summary><c>consent.revoke</c>: the school drops templates for these purposes at once and purges them by <see cref="PurgeBy"/>.</summary>
 public sealed record ConsentRevokeData(string ConsentId, long PupilId, IReadOnlyList<string> Purposes, DateTimeOffset PurgeBy);
 
-/// <summary><c>template.upsert</c>: ciphertext for the school's key; the centre never sees the plaintext template.</summary>
-public sealed record TemplateData(string TemplateId, long PupilId, string Modality, string Model, string ConsentId, string KeyId, string Alg,
-    string WrappedKey, string Nonce, string Ciphertext);
+/// <summary>
+/// <c>template.upsert</c>: a template sealed by the source school for the target school's public key (docs/sync-protocol.md
+/// §5.3); every clear field is bound to the ciphertext as associated data. The centre relays it and cannot open it.
+/// </summary>
+public sealed record TemplateData(string TemplateId, long PupilId, string Modality, string Model, float Quality, string SourceSchool, string TargetSchool,
+    string KeyId, string Alg, string Epk, string Nonce, string Ciphertext, string Tag, string? TransferId);
+
+/// <summary><c>template.export.request</c>: asks the source school to seal the pupil's templates for the target school's public key.</summary>
+public sealed record TemplateExportRequestData(string TransferId, long PupilId, string TargetSchool, string TargetKeyId, string TargetPublicKey);
+
+/// <summary><c>staff.upsert</c>: the display name only; the full name stays at the centre.</summary>
+public sealed record StaffData(long StaffId, string DisplayName, string Role, string Status);
+
+/// <summary><c>staff.leave</c>: the school sets the person to <c>left</c> and blocks their cards.</summary>
+public sealed record StaffLeaveData(long StaffId);
+
+/// <summary><c>holiday.remove</c>: the day (yyyy-MM-dd) is a school day again.</summary>
+public sealed record HolidayRemoveData(string Day);
+
+/// <summary><c>announcement.withdraw</c>.</summary>
+public sealed record AnnouncementWithdrawData(string AnnouncementId);
+
+/// <summary><c>schedule.replace</c> for a staff role: the whole set of windows when people of that role may pass.</summary>
+public sealed record RoleScheduleData(string AppliesTo, string Role, IReadOnlyList<ScheduleWindowData> Windows);
 
 /// <summary><c>topup</c>: applied once by <see cref="TopupId"/> into the school's canteen ledger.</summary>
 public sealed record TopupData(string TopupId, long PupilId, long AmountTiyn, DateTimeOffset At);
@@ -63,6 +84,12 @@ public sealed record ScheduleWindowData(int Weekday, string From, string Until);
 [JsonSerializable(typeof(ConsentGrantData))]
 [JsonSerializable(typeof(ConsentRevokeData))]
 [JsonSerializable(typeof(TemplateData))]
+[JsonSerializable(typeof(TemplateExportRequestData))]
+[JsonSerializable(typeof(StaffData))]
+[JsonSerializable(typeof(StaffLeaveData))]
+[JsonSerializable(typeof(HolidayRemoveData))]
+[JsonSerializable(typeof(AnnouncementWithdrawData))]
+[JsonSerializable(typeof(RoleScheduleData))]
 [JsonSerializable(typeof(TopupData))]
 [JsonSerializable(typeof(LimitsData))]
 [JsonSerializable(typeof(AnnouncementData))]

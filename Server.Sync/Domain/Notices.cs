@@ -48,6 +48,48 @@ public sealed class Notices(CentreDatabase database)
         }, cancellationToken);
     }
 
+    /// <summary>Makes a holiday a school day again (<c>holiday.remove</c>).</summary>
+    public Task<ChangeReceipt> RemoveHolidayAsync(string? school, DateOnly day, CancellationToken cancellationToken) =>
+        AppendOneAsync(Check.School(school), ChangeKinds.HolidayRemove, new HolidayRemoveData(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
+            DownlinkJsonContext.Default.HolidayRemoveData, null, cancellationToken);
+
+    /// <summary>Withdraws an announcement from the listed schools or a region's schools (<c>announcement.withdraw</c>).</summary>
+    public Task<ChangeReceipt> WithdrawAnnouncementAsync(string? announcementId, AnnouncementWithdrawRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var data = new AnnouncementWithdrawData(Check.Id(announcementId, "announcementId"));
+        bool bySchools = request.Schools is { Count: > 0 };
+        if (bySchools == (request.Region is not null))
+            throw CentreRequestException.Invalid("schools", "Give either schools (a list of school IDs) or region, not both and not neither.");
+        var schools = bySchools ? request.Schools!.Select(s => Check.School(s, "schools")).Distinct().Order(StringComparer.Ordinal).ToList() : null;
+        string? region = bySchools ? null : Check.Region(request.Region);
+        return database.InTransactionAsync("withdrawing an announcement in", async (connection, transaction, ct) =>
+        {
+            var targets = await Sql.ListAsync(Sql.Command(connection, transaction,
+                "SELECT id FROM schools WHERE ($1::text[] IS NULL OR id = ANY($1)) AND ($2::text IS NULL OR region = $2) ORDER BY id",
+                new Npgsql.NpgsqlParameter { Value = (object?)schools?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text },
+                Sql.Nullable(region)), r => r.GetString(0), ct).ConfigureAwait(false);
+            if (schools is not null && schools.Except(targets).FirstOrDefault() is { } unknown)
+                throw CentreRequestException.NotFound($"School {unknown} is not registered: check the schools list.");
+            if (targets.Count == 0) throw CentreRequestException.NotFound($"No school is registered in region {region}.");
+            var written = new List<SchoolVersion>();
+            foreach (string school in targets)
+                written.Add(new SchoolVersion(school, await ChangeFeed.AppendAsync(connection, transaction, school, ChangeKinds.AnnouncementWithdraw, data,
+                    DownlinkJsonContext.Default.AnnouncementWithdrawData, ct).ConfigureAwait(false)));
+            return new ChangeReceipt(ChangeKinds.AnnouncementWithdraw, written);
+        }, cancellationToken);
+    }
+
+    /// <summary>Replaces the windows when staff of a role may pass (<c>schedule.replace</c> with <c>appliesTo: role</c>).</summary>
+    public Task<ChangeReceipt> ReplaceRoleScheduleAsync(string? school, string? role, ScheduleRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        string id = Check.School(school);
+        string checkedRole = StaffRoster.RoleOf(role);
+        return AppendOneAsync(id, ChangeKinds.ScheduleReplace, new RoleScheduleData("role", checkedRole, Windows(request)), DownlinkJsonContext.Default.RoleScheduleData,
+            null, cancellationToken);
+    }
+
     /// <summary>Publishes a day's menu to a school (<c>menu.publish</c>).</summary>
     public Task<ChangeReceipt> PublishMenuAsync(string? school, DateOnly day, MenuRequest request, CancellationToken cancellationToken)
     {
@@ -73,6 +115,18 @@ public sealed class Notices(CentreDatabase database)
     public Task<ChangeReceipt> ReplaceClassScheduleAsync(string? school, long classId, ScheduleRequest request, CancellationToken cancellationToken)
     {
         string id = Check.School(school);
+        var checkedWindows = Windows(request);
+        return AppendOneAsync(id, ChangeKinds.ScheduleReplace, new ScheduleData("class", classId, checkedWindows), DownlinkJsonContext.Default.ScheduleData,
+            async (connection, transaction, ct) =>
+            {
+                await using var find = Sql.Command(connection, transaction, "SELECT 1 FROM classes WHERE id = $1 AND school = $2", classId, id);
+                if (await find.ExecuteScalarAsync(ct).ConfigureAwait(false) is null)
+                    throw CentreRequestException.NotFound($"School {id} has no class {classId}: list its classes (GET /api/schools/{id}/classes).");
+            }, cancellationToken);
+    }
+
+    private static List<ScheduleWindowData> Windows(ScheduleRequest request)
+    {
         if (request.Windows is not { Count: <= 50 } windows)
             throw CentreRequestException.Invalid("windows", "windows is required: a list of at most 50 { weekday, from, until } (an empty list means any time).");
         var checkedWindows = new List<ScheduleWindowData>(windows.Count);
@@ -86,13 +140,7 @@ public sealed class Notices(CentreDatabase database)
             if (until <= from) throw CentreRequestException.Invalid("windows.until", $"until {window.Until} must be after from {window.From}.");
             checkedWindows.Add(new ScheduleWindowData(weekday, from.ToString("HH:mm", CultureInfo.InvariantCulture), until.ToString("HH:mm", CultureInfo.InvariantCulture)));
         }
-        return AppendOneAsync(id, ChangeKinds.ScheduleReplace, new ScheduleData("class", classId, checkedWindows), DownlinkJsonContext.Default.ScheduleData,
-            async (connection, transaction, ct) =>
-            {
-                await using var find = Sql.Command(connection, transaction, "SELECT 1 FROM classes WHERE id = $1 AND school = $2", classId, id);
-                if (await find.ExecuteScalarAsync(ct).ConfigureAwait(false) is null)
-                    throw CentreRequestException.NotFound($"School {id} has no class {classId}: list its classes (GET /api/schools/{id}/classes).");
-            }, cancellationToken);
+        return checkedWindows;
     }
 
     private Task<ChangeReceipt> AppendOneAsync<T>(string school, string kind, T data, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,

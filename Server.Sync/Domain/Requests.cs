@@ -35,9 +35,23 @@ public sealed record ConsentRequest(string? ConsentId, long? PupilId, string? Gi
 /// <summary>Revoke a consent or record an objection to it.</summary>
 public sealed record ConsentEndRequest(string? Operator);
 
-/// <summary>Send an encrypted template to a school (placement), under an active consent that covers access.</summary>
+/// <summary>
+/// Relay a template already sealed for a school's public key (docs/sync-protocol.md §5.3) to that school, under an active
+/// consent that covers access. The usual way is a transfer (<see cref="TransferRequest"/>); this is for a sealed template
+/// produced elsewhere (e.g. kept by the source school's export tool).
+/// </summary>
 public sealed record TemplateRequest(string? TemplateId, string? School, string? Modality, string? Model, string? ConsentId, string? KeyId,
-    string? Alg, string? WrappedKey, string? Nonce, string? Ciphertext);
+    string? Alg, string? SourceSchool, float? Quality, string? Epk, string? Nonce, string? Ciphertext, string? Tag);
+
+/// <summary>Move a pupil's templates from school <see cref="From"/> to school <see cref="To"/>, sealed end to end.</summary>
+public sealed record TransferRequest(string? From, string? To, string? Operator);
+
+/// <summary>Add a staff member to a school (POST) or change them (PUT).</summary>
+/// <param name="Role">teacher, guard, canteen, office, it or service.</param>
+public sealed record StaffRequest(string? FullName, string? DisplayName, string? Role);
+
+/// <summary>Withdraw an announcement from the listed schools, or from every school of <see cref="Region"/>.</summary>
+public sealed record AnnouncementWithdrawRequest(IReadOnlyList<string>? Schools, string? Region);
 
 /// <summary>A top-up. <see cref="TopupId"/> is the caller's (payment provider's) id: repeating the request is harmless.</summary>
 public sealed record TopupRequest(string? TopupId, long? PupilId, long? AmountTiyn, DateTimeOffset? At, string? Source);

@@ -48,3 +48,11 @@ public sealed record ChangeReceipt(string Kind, IReadOnlyList<SchoolVersion> Cha
 
 /// <summary>One change written to one school's feed.</summary>
 public sealed record SchoolVersion(string School, long Version);
+
+/// <summary>A template transfer: <c>requested</c> (waiting for the source school), <c>delivered</c> (sealed templates put on
+/// the target's feed) or <c>refused</c> (by the source school or because its answer did not match; <see cref="Detail"/> says why).</summary>
+public sealed record TransferView(string TransferId, long PupilId, string From, string To, string TargetKeyId, string Status, int Templates, string? Detail,
+    string Operator, DateTimeOffset RequestedAt, DateTimeOffset? AnsweredAt, long RequestVersion);
+
+/// <summary>A staff member as the centre's administration sees them.</summary>
+public sealed record StaffView(long StaffId, string School, string FullName, string DisplayName, string Role, string Status);

@@ -12,8 +12,12 @@ namespace Kezekshi.Server.Sync.Downlink;
 public sealed record DownlinkBatch(long FromVersion, long ToVersion, ReadOnlyMemory<byte> Payload);
 
 /// <summary>What a school said in <c>hello</c> (docs/sync-protocol.md §6).</summary>
+/// <param name="TemplateKey">The school's public key for templates sealed for it (checked P-256 SubjectPublicKeyInfo), or null.</param>
 public sealed record SchoolHello(string School, string Region, Guid Epoch, string? AgentVersion, long OutboxFirstUnacked, long OutboxLast,
-    long WatermarkSeen, long AppliedVersion);
+    long WatermarkSeen, long AppliedVersion, SchoolTemplateKey? TemplateKey = null);
+
+/// <summary>A school's public template transfer key from its hello (docs/sync-protocol.md §5.3).</summary>
+public sealed record SchoolTemplateKey(string KeyId, byte[] PublicKey);
 
 /// <summary>What a school said in <c>up/acks</c> (docs/sync-protocol.md §5.2).</summary>
 public sealed record SchoolApplied(string School, string Region, long AppliedVersion, IReadOnlyList<(long Version, string Reason)> Rejected,
@@ -62,6 +66,17 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
             update.Parameters.Add(new NpgsqlParameter { Value = Math.Max(0, hello.OutboxLast - Math.Max(watermark, hello.WatermarkSeen)) });
             update.Parameters.Add(new NpgsqlParameter { Value = hello.AppliedVersion });
             await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            if (hello.TemplateKey is { } key)
+            {
+                await using var remember = new NpgsqlCommand("""
+                    UPDATE schools SET template_key_id = $2, template_public_key = $3, template_key_at = now()
+                    WHERE id = $1 AND template_key_id IS DISTINCT FROM $2
+                    """, connection);
+                remember.Parameters.Add(new NpgsqlParameter { Value = hello.School });
+                remember.Parameters.Add(new NpgsqlParameter { Value = key.KeyId });
+                remember.Parameters.Add(new NpgsqlParameter { Value = key.PublicKey });
+                await remember.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
             return watermark;
         }, cancellationToken);
 

@@ -61,7 +61,7 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
             return;
         }
         var hello = new SchoolHello(school, region!, epoch, message.AgentVersion, message.OutboxFirstUnacked ?? 0, message.OutboxLast ?? 0,
-            message.WatermarkSeen ?? 0, message.AppliedVersion.Value);
+            message.WatermarkSeen ?? 0, message.AppliedVersion.Value, TemplateKeyOf(school, message.TemplateKey));
         long watermark = await feed.RecordHelloAsync(hello, cancellationToken).ConfigureAwait(false);
         await publish($"kz/v1/{region}/{school}/down/acks", MqttIngestWorker.BuildWatermark(region!, school, epoch, watermark, [], [], _time.GetUtcNow()),
             cancellationToken).ConfigureAwait(false);
@@ -212,6 +212,31 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
         return (school, region);
     }
 
+    /// <summary>The school's public template key if it is a P-256 key whose id matches; otherwise logged and ignored (the hello still counts).</summary>
+    private SchoolTemplateKey? TemplateKeyOf(string school, HelloTemplateKey? key)
+    {
+        if (key is null) return null;
+        string? problem = null;
+        byte[] publicKey = [];
+        if (key.Alg != "ECDH-P256") problem = $"alg {key.Alg} is not ECDH-P256";
+        else
+        {
+            try
+            {
+                publicKey = Convert.FromBase64String(key.PublicKey ?? "");
+                problem = Domain.TemplateTransfers.ProblemWithPublicKey(publicKey);
+                if (problem is null && Domain.TemplateTransfers.KeyIdOf(publicKey) != key.KeyId) problem = $"key id {key.KeyId} does not match the key";
+            }
+            catch (FormatException)
+            {
+                problem = "publicKey is not base64";
+            }
+        }
+        if (problem is null) return new SchoolTemplateKey(key.KeyId!, publicKey);
+        SessionLog.BadTemplateKey(logger, school, problem);
+        return null;
+    }
+
     private static T? Parse<T>(ReadOnlyMemory<byte> payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class
     {
         try
@@ -226,7 +251,9 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
 }
 
 internal sealed record HelloMessage(int? SchemaVersion, string? Type, string? School, string? Region, string? Epoch, string? AgentVersion,
-    long? OutboxFirstUnacked, long? OutboxLast, long? WatermarkSeen, long? AppliedVersion);
+    long? OutboxFirstUnacked, long? OutboxLast, long? WatermarkSeen, long? AppliedVersion, HelloTemplateKey? TemplateKey = null);
+
+internal sealed record HelloTemplateKey(string? KeyId, string? Alg, string? PublicKey);
 
 internal sealed record AppliedMessage(int? SchemaVersion, string? Type, string? School, string? Region, long? AppliedVersion,
     List<RejectedChange>? Rejected, List<PurgeConfirmation>? Purged);
@@ -250,6 +277,9 @@ internal static partial class SessionLog
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "The broker refused downlink changes {From}–{To} for {School}; they are sent again on the school's next hello. Check this worker's certificate and the ACL.")]
     public static partial void SendRefused(ILogger logger, string school, long from, long to);
+
+    [LoggerMessage(EventId = 4125, Level = LogLevel.Warning, Message = "School {School} sent a template key the centre cannot use ({Problem}); templates cannot be transferred to it until its agent sends a valid one. Check the agent version and its biometrics.key.transfer file.")]
+    public static partial void BadTemplateKey(ILogger logger, string school, string problem);
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "The downlink feed could not be read: {Problem}. Changes wait in PostgreSQL and are sent when it answers.")]
     public static partial void FeedUnavailable(ILogger logger, string problem);

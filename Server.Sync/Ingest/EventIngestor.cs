@@ -59,6 +59,7 @@ public sealed partial class EventIngestor
         ["consent.recorded"] = 1,
         ["enrollment.done"] = 1,
         ["template.purged"] = 1,
+        [TemplateExportProjection.EventType] = 1,
         ["device.health"] = 1,
     };
 
@@ -310,6 +311,8 @@ public sealed partial class EventIngestor
             // 4. Domain effects only for rows stored now, each idempotent by its natural key too.
             var passages = batch.Events.Where(e => e.Passage is not null && inserted.Contains(e.Seq)).ToList();
             if (passages.Count > 0) await ProjectPassagesAsync(connection, transaction, school, epoch, passages, ct).ConfigureAwait(false);
+            foreach (var export in batch.Events.Where(e => e.Type == TemplateExportProjection.EventType && e.Rejection is null && inserted.Contains(e.Seq)))
+                await TemplateExportProjection.ProjectAsync(connection, transaction, school, export.PayloadJson, _logger, ct).ConfigureAwait(false);
             foreach (var rejected in batch.Events.Where(e => e.Rejection is not null && inserted.Contains(e.Seq)))
             {
                 await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,

@@ -197,5 +197,41 @@ internal static class Migrations
                 PRIMARY KEY (school, consent_id)
             );
             """),
+        (4, "template transfers between schools (school public keys, transfer requests) and staff", """
+            -- A school's public ECDH P-256 key for templates sealed for it (docs/sync-protocol.md §5.3), from its hello. The
+            -- public half only: the centre holds no key that opens a template.
+            ALTER TABLE schools ADD COLUMN template_key_id TEXT;
+            ALTER TABLE schools ADD COLUMN template_public_key BYTEA CHECK (octet_length(template_public_key) <= 512);
+            ALTER TABLE schools ADD COLUMN template_key_at TIMESTAMPTZ;
+            -- A request to move a pupil's templates from one school to another; the sealed templates themselves live only
+            -- in the downlink feed of the target school (template.upsert) and in the source's uplink event.
+            CREATE TABLE template_transfers (
+                id               TEXT PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+                pupil            BIGINT NOT NULL REFERENCES pupils(id),
+                from_school      TEXT NOT NULL REFERENCES schools(id),
+                to_school        TEXT NOT NULL REFERENCES schools(id),
+                target_key_id    TEXT NOT NULL,
+                status           TEXT NOT NULL CHECK (status IN ('requested', 'delivered', 'refused')),
+                templates        INTEGER NOT NULL DEFAULT 0 CHECK (templates >= 0),
+                detail           TEXT,
+                operator         TEXT NOT NULL,
+                request_version  BIGINT NOT NULL,
+                requested_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+                answered_at      TIMESTAMPTZ,
+                CHECK (from_school <> to_school)
+            );
+            CREATE INDEX template_transfers_pupil ON template_transfers(pupil);
+            -- Staff of a school (staff.upsert / staff.leave); like pupils, schools get the display name only.
+            CREATE TABLE staff (
+                id            BIGINT PRIMARY KEY CHECK (id > 0),
+                school        TEXT NOT NULL REFERENCES schools(id),
+                full_name     TEXT NOT NULL,
+                display_name  TEXT NOT NULL,
+                role          TEXT NOT NULL CHECK (role IN ('teacher', 'guard', 'canteen', 'office', 'it', 'service')),
+                status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'left')),
+                updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE INDEX staff_school ON staff(school);
+            """),
     ];
 }

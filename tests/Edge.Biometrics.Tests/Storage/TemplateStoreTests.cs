@@ -15,7 +15,7 @@ public sealed class TemplateStoreTests
         Assert.That(Path.GetFileName(rig.Database.Path), Is.EqualTo("biometrics.db"));
         Assert.That(rig.Database.Pragma("journal_mode"), Is.EqualTo("wal"));
         Assert.That(rig.Database.Pragma("secure_delete"), Is.EqualTo("1"));
-        Assert.That(rig.Database.SchemaVersion(), Is.EqualTo(1));
+        Assert.That(rig.Database.SchemaVersion(), Is.EqualTo(2));
         if (!OperatingSystem.IsWindows())
             Assert.That(File.GetUnixFileMode(rig.Database.Path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
     }
@@ -26,7 +26,7 @@ public sealed class TemplateStoreTests
         using var rig = new BiometricsRig();
         rig.ConsentAndEnrol(1, TestVectors.Unit(new Random(1), 16), new Random(2));
         var again = BiometricsDatabase.Open(rig.Database.Path);
-        Assert.That(again.SchemaVersion(), Is.EqualTo(1));
+        Assert.That(again.SchemaVersion(), Is.EqualTo(2));
         Assert.That(rig.Store.Count(), Is.EqualTo(3));
     }
 

@@ -24,7 +24,8 @@ public sealed class ConsentAndMoneyApiTests : ApiFixture
         var repeated = await PostAsync("/api/consents", consent);
         var template = await PostAsync($"/api/pupils/{pupilId}/templates", $$"""
             { "templateId": "t-9917", "school": "{{SchoolC}}", "modality": "face", "model": "mbf-192@3", "consentId": "cs-55102",
-              "keyId": "sch-0003-k3", "alg": "A256GCM+RSA-OAEP-256", "wrappedKey": "d3JhcA==", "nonce": "bm9uY2U=", "ciphertext": "Y2lwaGVy" }
+              "keyId": "k-00112233aabbccdd", "alg": "ECDH-ES-P256+HKDF-SHA256+A256GCM", "sourceSchool": "sch-0009", "quality": 0.9,
+              "epk": "ZXBr", "nonce": "bm9uY2U=", "ciphertext": "Y2lwaGVy", "tag": "dGFn" }
             """);
         var placements = await GetAsync($"/api/pupils/{pupilId}/placements");
         var revoked = await PostAsync("/api/consents/cs-55102/revoke", """{ "operator": "office-2" }""");

@@ -54,7 +54,7 @@ public sealed class ChangeFeedTests : DomainFixture
         var change = (await FeedAsync(SchoolB)).Single();
         Assert.That(change.Kind, Is.EqualTo("template.upsert"));
         Assert.That(change.Data.GetProperty("ciphertext").GetString(), Is.EqualTo("Y2lwaGVydGV4dA=="));
-        Assert.That(change.Data.GetProperty("consentId").GetString(), Is.EqualTo(consent.ConsentId));
+        Assert.That(change.Data.GetProperty("keyId").GetString(), Is.EqualTo("k-00112233aabbccdd"), "relayed as sealed, for the named key");
     }
 
     [Test]

@@ -14,7 +14,8 @@ public sealed class MigrationGapTests
         await using (var database = await CentreDatabase.OpenAsync(connectionString))
         {
             await ExecuteAsync(connectionString, """
-                DROP TABLE topups, template_placements, consents, cards, guardian_pupils, guardians, pupils, classes, school_feeds;
+                -- CASCADE: later migrations (4: template_transfers) reference migration 2's tables; only their foreign keys go.
+                DROP TABLE topups, template_placements, consents, cards, guardian_pupils, guardians, pupils, classes, school_feeds CASCADE;
                 DROP INDEX events_canteen_by_pupil, events_charges_by_school;
                 DELETE FROM schema_migrations WHERE version = 2;
                 """);

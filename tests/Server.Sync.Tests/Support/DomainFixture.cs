@@ -43,7 +43,8 @@ public abstract class DomainFixture : CentreFixture
 
     /// <summary>A template request for <paramref name="school"/> with dummy ciphertext (the centre never decrypts it).</summary>
     protected static TemplateRequest Template(string templateId, string school, string consentId) =>
-        new(templateId, school, "face", "mbf-192@3", consentId, school + "-k1", "A256GCM+RSA-OAEP-256", "d3JhcHBlZA==", "bm9uY2U=", "Y2lwaGVydGV4dA==");
+        new(templateId, school, "face", "mbf-192@3", consentId, "k-00112233aabbccdd", "ECDH-ES-P256+HKDF-SHA256+A256GCM", "sch-0009", 0.9f, "ZXBr",
+            "bm9uY2Vub25jZTEy", "Y2lwaGVydGV4dA==", "dGFndGFndGFndGFndGFn");
 
     /// <summary>The school's feed in version order: (version, kind, data).</summary>
     protected async Task<List<(long Version, string Kind, JsonElement Data)>> FeedAsync(string school)
