@@ -38,10 +38,13 @@ public sealed record FaceEmbedderOptions(
     /// </summary>
     public static FaceEmbedderOptions ForModel(string name) => name switch
     {
-        // PLACEHOLDER-MOBILEFACENET
+        // MobileFaceNet_TF's training input: five-point aligned 112×112 crops, (pixel − 127.5)/128. The weights collapse
+        // every face onto one direction whatever the input (docs), so the grey response is removed before normalising.
         "mobilefacenet" => new FaceEmbedderOptions(),
-        // PLACEHOLDER-FACERES
-        "faceres" => new FaceEmbedderOptions(1, 0, "global_pooling/Mean", Crop: FaceCrop.Box),
+        // human feeds faceres the BlazeFace box ×1.4, square, resized to 224, in 0..255 (its crop is 0..1, then × 255),
+        // and reads the 1024-value global_pooling/Mean as the descriptor. Its grey response is zero (ReLU6 features),
+        // so there is nothing to centre. The eye line is levelled (upright box): same figures on ORL, steadier for tilted heads.
+        "faceres" => new FaceEmbedderOptions(1, 0, "global_pooling/Mean", CentreOnGrey: false, Crop: FaceCrop.UprightBox, BoxScale: 1.4f),
         _ => new FaceEmbedderOptions(),
     };
 

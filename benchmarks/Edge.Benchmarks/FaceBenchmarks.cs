@@ -284,6 +284,83 @@ internal static class FaceBenchmarks
             Console.WriteLine($"    threshold {threshold:0.000}: TAR {100 * tar:0.00}%  FAR {100 * far:0.000}%");
         }
         Console.WriteLine($"    genuine score median {genuine[genuine.Count / 2]:0.000} (min {genuine[0]:0.000}); impostor median {impostor[impostor.Count / 2]:0.000} (max {impostor[^1]:0.000})");
+        OpenSet(people, templates, ThresholdAt(impostor, 1e-2), ThresholdAt(impostor, 1e-3));
+    }
+
+    /// <summary>
+    /// The gate's open-set rule (MatchPolicy: accept when the best pupil scores ≥ threshold AND beats the best
+    /// different pupil by the margin) on leave-one-out probes. Enrolled: every other image is in the gallery;
+    /// a correct accept names the probe's own person. Not enrolled: all of the probe's person's images are taken
+    /// out of the gallery, so any accept is a false accept of a stranger. Scores per person are the best of
+    /// their templates, as the index ranks distinct pupils.
+    /// </summary>
+    private static void OpenSet(List<int> people, List<float[]> templates, float thresholdFar2, float thresholdFar3)
+    {
+        var persons = people.Distinct().Order().ToArray();
+        var slot = persons.Select((p, k) => (p, k)).ToDictionary(x => x.p, x => x.k);
+        var n = templates.Count;
+        // best[i, k]: probe i's best score against person k's templates other than itself.
+        var best = new float[n, persons.Length];
+        for (var i = 0; i < n; i++)
+        {
+            for (var k = 0; k < persons.Length; k++)
+                best[i, k] = float.MinValue;
+            for (var j = 0; j < n; j++)
+            {
+                if (j != i)
+                    best[i, slot[people[j]]] = Math.Max(best[i, slot[people[j]]], Dot(templates[i], templates[j]));
+            }
+        }
+        var thresholds = new SortedSet<float>(_extraThresholds.Concat([MathF.Round(thresholdFar2, 2), MathF.Round(thresholdFar3, 2)]));
+        Console.WriteLine("    open-set rule (threshold AND margin over the best other pupil), leave-one-out:");
+        Console.WriteLine("      threshold  margin   enrolled: correct  wrong pupil  unknown    stranger accepted");
+        foreach (var threshold in thresholds)
+        {
+            foreach (var margin in new[] { 0f, 0.05f, 0.08f, 0.10f })
+            {
+                int correct = 0, wrong = 0, strangers = 0;
+                for (var i = 0; i < n; i++)
+                {
+                    var own = slot[people[i]];
+                    var (top, first, second) = TopTwo(best, i, -1);
+                    if (first >= threshold && first - second >= margin)
+                    {
+                        if (top == own)
+                            correct++;
+                        else
+                            wrong++;
+                    }
+                    var (_, sFirst, sSecond) = TopTwo(best, i, own);
+                    if (sFirst >= threshold && sFirst - sSecond >= margin)
+                        strangers++;
+                }
+                Console.WriteLine($"      {threshold,9:0.000} {margin,7:0.00}   {100.0 * correct / n,16:0.00}% {100.0 * wrong / n,11:0.00}% {100.0 * (n - correct - wrong) / n,8:0.00}%   {100.0 * strangers / n,8:0.00}%");
+            }
+        }
+    }
+
+    /// <summary>The best and second-best person for probe <paramref name="i"/>, leaving out person <paramref name="skip"/>.</summary>
+    private static (int Top, float First, float Second) TopTwo(float[,] best, int i, int skip)
+    {
+        int top = -1;
+        float first = float.MinValue, second = float.MinValue;
+        for (var k = 0; k < best.GetLength(1); k++)
+        {
+            if (k == skip)
+                continue;
+            var s = best[i, k];
+            if (s > first)
+            {
+                second = first;
+                first = s;
+                top = k;
+            }
+            else if (s > second)
+            {
+                second = s;
+            }
+        }
+        return (top, first, second);
     }
 
     /// <summary>The score above which a fraction <paramref name="far"/> of impostor pairs lie.</summary>
