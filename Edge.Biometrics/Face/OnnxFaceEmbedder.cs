@@ -42,8 +42,8 @@ public sealed record FaceEmbedderOptions(
         // every face onto one direction whatever the input (docs), so the grey response is removed before normalising.
         "mobilefacenet" => new FaceEmbedderOptions(),
         // human feeds faceres the BlazeFace box ×1.4, square, resized to 224, in 0..255 (its crop is 0..1, then × 255),
-        // and reads the 1024-value global_pooling/Mean as the descriptor. Its grey response is zero (ReLU6 features),
-        // so there is nothing to centre. The eye line is levelled (upright box): same figures on ORL, steadier for tilted heads.
+        // and reads the 1024-value global_pooling/Mean as the descriptor, uncentred (removing the grey response changed
+        // nothing on ORL). The eye line is levelled (upright box): the same figures on ORL, steadier for tilted heads.
         "faceres" => new FaceEmbedderOptions(1, 0, "global_pooling/Mean", CentreOnGrey: false, Crop: FaceCrop.UprightBox, BoxScale: 1.4f),
         _ => new FaceEmbedderOptions(),
     };

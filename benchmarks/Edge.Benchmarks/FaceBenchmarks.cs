@@ -32,7 +32,7 @@ internal static class FaceBenchmarks
             return 2;
         }
         var pad = double.Parse(Option(args, "--pad") ?? "2", _c);
-        var embedder = Option(args, "--embedder") ?? "mobilefacenet";
+        var embedder = Option(args, "--embedder") ?? new FacePipelineOptions().EmbedderModel;
         if (mode == "face-accuracy")
             return Accuracy(dataset, pad, embedder, args);
         using var extractor = FaceTemplateExtractor.Create(new FacePipelineOptions { EmbedderModel = embedder, Embedder = EmbedderFrom(embedder, args) });
