@@ -38,12 +38,14 @@ public sealed record FaceEmbedderOptions(
     /// </summary>
     public static FaceEmbedderOptions ForModel(string name) => name switch
     {
-        // MobileFaceNet_TF's training input: five-point aligned 112×112 crops, (pixel − 127.5)/128. The weights collapse
-        // every face onto one direction whatever the input (docs), so the grey response is removed before normalising.
+        // MobileFaceNet_TF's training input: five-point aligned 112×112 crops, (pixel − 127.5)/128. These weights put
+        // every face near one direction whatever the input or crop (measured, see the docs), so the grey response is
+        // removed before normalising.
         "mobilefacenet" => new FaceEmbedderOptions(),
         // human feeds faceres the BlazeFace box ×1.4, square, resized to 224, in 0..255 (its crop is 0..1, then × 255),
         // and reads the 1024-value global_pooling/Mean as the descriptor, uncentred (removing the grey response changed
-        // nothing on ORL). The eye line is levelled (upright box): the same figures on ORL, steadier for tilted heads.
+        // nothing on ORL). The eye line is levelled (upright box): the same figures on ORL, and a tilted head at a gate
+        // still arrives in the upright layout the model was trained on.
         "faceres" => new FaceEmbedderOptions(1, 0, "global_pooling/Mean", CentreOnGrey: false, Crop: FaceCrop.UprightBox, BoxScale: 1.4f),
         _ => new FaceEmbedderOptions(),
     };
@@ -54,8 +56,8 @@ public sealed record FaceEmbedderOptions(
 }
 
 /// <summary>
-/// Any ONNX face embedder with an NHWC square RGB input (MobileFaceNet by default, or an ArcFace-style
-/// model named in the manifest). The embedding is L2-normalised here, once, so matching is a dot product.
+/// Any ONNX face embedder with an NHWC square RGB input (faceres by default, MobileFaceNet, or an ArcFace-style
+/// model named in the manifest), fed and read as <see cref="FaceEmbedderOptions"/> say. The embedding is L2-normalised here, once, so matching is a dot product.
 /// </summary>
 public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
 {
