@@ -120,6 +120,10 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
             outputs[_outputName].Values[..Dimensions].CopyTo(template);
         if (_options.FlipAverage)
             AddMirrored(alignedTensor.Span, template);
+        // A calibrated centre is the mean of unit-length templates (face-accuracy --calibrate), so it is subtracted
+        // in that space; the grey response is the raw output, subtracted from the raw output.
+        if (_options.Centre is not null)
+            ImageOps.Normalise(template[..Dimensions]);
         if (_centre is not null)
         {
             for (var i = 0; i < Dimensions; i++)
