@@ -6,16 +6,17 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// </summary>
 /// <remarks>
 /// Scores are cosine similarities (dot products of unit vectors), so they lie in [-1, 1]. The
-/// defaults suit an ArcFace-style embedder; a deployment calibrates them on its own model with the
-/// accuracy command and records the chosen threshold (docs/biometrics.md).
+/// defaults are those chosen for the default embedder (faceres, 0..255 input) on ORL: no impostor
+/// pair reached 0.70 (max 0.684 of 75,276) and the open-set test accepted no stranger
+/// (docs/biometrics-models.md). Another model needs its own values from the accuracy command.
 /// </remarks>
 public sealed record MatchPolicy
 {
     /// <summary>The lowest score that can be accepted at all.</summary>
-    public float AcceptThreshold { get; init; } = 0.5f;
+    public float AcceptThreshold { get; init; } = 0.70f;
 
     /// <summary>How far the best pupil must be ahead of the best different pupil.</summary>
-    public float Margin { get; init; } = 0.08f;
+    public float Margin { get; init; } = 0.05f;
 
     /// <summary>
     /// Two enrolled pupils whose templates score at least this much against each other are
@@ -36,7 +37,7 @@ public sealed record MatchPolicy
     public void Validate()
     {
         if (AcceptThreshold is <= -1f or > 1f || float.IsNaN(AcceptThreshold))
-            throw new ArgumentOutOfRangeException(nameof(AcceptThreshold), AcceptThreshold, "Biometrics:Match:AcceptThreshold must be a cosine similarity in (-1, 1]; 0.4-0.6 is usual. Run the accuracy command to choose it.");
+            throw new ArgumentOutOfRangeException(nameof(AcceptThreshold), AcceptThreshold, "Biometrics:Match:AcceptThreshold must be a cosine similarity in (-1, 1]; 0.70 for the default faceres embedder; run the accuracy command to choose it for another model.");
         if (Margin is < 0f or > 1f || float.IsNaN(Margin))
             throw new ArgumentOutOfRangeException(nameof(Margin), Margin, "Biometrics:Match:Margin must be between 0 and 1; 0.05-0.1 is usual.");
         if (TopK is < 1 or > 64)

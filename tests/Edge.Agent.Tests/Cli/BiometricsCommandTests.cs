@@ -177,23 +177,23 @@ public sealed class BiometricsCommandTests
         var healthy = new Kezekshi.Edge.Agent.Diagnostics.Doctor().Run(AgentConfiguration.Load(_config, [], false).Options, AgentConfiguration.Load(_config, [], false));
         string report = string.Join(Environment.NewLine, healthy);
         TestContext.Out.WriteLine(report);
-        Assert.That(report, Does.Contain("OK    biometrics: DPIA DPIA-TEST-1").And.Contain("OK    onnx runtime").And.Contain("OK    model mobilefacenet")
+        Assert.That(report, Does.Contain("OK    biometrics: DPIA DPIA-TEST-1").And.Contain("OK    onnx runtime").And.Contain("OK    model faceres")
             .And.Contain("OK    ffmpeg").And.Contain("OK    biometrics.db: 0 template(s)"));
 
         string models = Directory.CreateDirectory(_dir.File("models")).FullName;
         var manifest = ModelManifest.Load();
         foreach (var file in Directory.GetFiles(manifest.ModelsFolder, "*.onnx"))
             File.Copy(file, Path.Combine(models, Path.GetFileName(file)));
-        var tampered = File.ReadAllBytes(Path.Combine(models, "mobilefacenet.onnx"));
+        var tampered = File.ReadAllBytes(Path.Combine(models, "faceres.onnx"));
         tampered[^1] ^= 0xFF;
-        File.WriteAllBytes(Path.Combine(models, "mobilefacenet.onnx"), tampered);
+        File.WriteAllBytes(Path.Combine(models, "faceres.onnx"), tampered);
         var loaded = AgentConfiguration.Load(_config, [$"--Biometrics:Face:ModelsFolder={models}"], false);
 
         var checks = new Kezekshi.Edge.Agent.Diagnostics.Doctor().Run(loaded.Options, loaded);
 
         var failure = checks.Single(c => c.Subject == "models");
         Assert.That(failure.Status, Is.EqualTo(Kezekshi.Edge.Agent.Diagnostics.DoctorStatus.Fail));
-        Assert.That(failure.Message, Does.Contain("mobilefacenet").And.Contain("tampered"));
+        Assert.That(failure.Message, Does.Contain("faceres").And.Contain("tampered"));
     }
 
     [Test]

@@ -24,12 +24,12 @@ internal static class FaceAssets
     public static Task<string> VideoOfAsync(int person, int framesPerSecond, params int[] images) =>
         FaceVideo.MakeAsync(VideoFolder, images.Select(i => FaceVideo.Orl(OrlFaces, person, i)).ToList(), 1.0, framesPerSecond);
 
-    /// <summary>Biometrics on with a test DPIA; the tests' operating threshold (docs/biometrics-models.md: 0.90 for grey-centred MobileFaceNet).</summary>
+    /// <summary>Biometrics on with a test DPIA; the default embedder's operating point (docs/biometrics-models.md: 0.70 / 0.05 for faceres).</summary>
     public static BiometricsOptions Options() => new()
     {
         Enabled = true,
         Dpia = new DpiaRecord { Reference = "TEST-DPIA-1", ApprovedBy = "test suite", ApprovedOn = new DateOnly(2026, 1, 1) },
-        Match = new MatchPolicy { AcceptThreshold = 0.90f, Margin = 0.05f },
+        Match = new MatchPolicy { AcceptThreshold = 0.70f, Margin = 0.05f, LookAlikeThreshold = 0.70f },
     };
 
     /// <summary>A parent's consent to <paramref name="purposes"/> for a year.</summary>
