@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Kezekshi.Mqtt;
 using Kezekshi.Server.Sync.Hosting;
 using Kezekshi.Server.Sync.Store;
 using Microsoft.Extensions.Logging;
@@ -66,6 +67,18 @@ public sealed partial class EventIngestor
     private readonly IngestOptions _options;
     private readonly ILogger _logger;
 
+    /// <summary>Stage names of <see cref="Timings"/>, in order.</summary>
+    public static readonly string[] TimingStages =
+    [
+        "centre: parse + validate JSON", "centre: registry + stream lock (incl. wait)", "centre: insert events",
+        "centre: passages + dead letters", "centre: watermark walk + update", "centre: commit (fsync)", "centre: publish watermark ack",
+    ];
+
+    internal const int StageParse = 0, StageLock = 1, StageEvents = 2, StageProject = 3, StageWatermark = 4, StageCommit = 5, StageAck = 6;
+
+    /// <summary>Where ingest time goes (the benchmark sets it; null: not measured). Stages: <see cref="TimingStages"/>.</summary>
+    public StageTimings? Timings { get; init; }
+
     public EventIngestor(CentreDatabase database, IngestOptions? options = null, ILogger<EventIngestor>? logger = null)
     {
         _database = database;
@@ -92,6 +105,7 @@ public sealed partial class EventIngestor
         if (!match.Success)
             return await RejectAsync(topic, null, null, payload, DeadLetterReasons.TopicMismatch, "not a kz/v1/{region}/{school}/up/events topic", cancellationToken).ConfigureAwait(false);
 
+        long started = StageTimings.Start();
         var (envelope, parseReason, parseDetail) = Parse(payload.Span);
         if (envelope is null)
             return await RejectAsync(topic, topicSchool, null, payload, parseReason!, parseDetail!, cancellationToken).ConfigureAwait(false);
@@ -119,6 +133,7 @@ public sealed partial class EventIngestor
             return await RejectAsync(topic, topicSchool, epoch, payload, DeadLetterReasons.BadRange, rangeProblem, cancellationToken).ConfigureAwait(false);
 
         var batch = Prepare(events);
+        Timings?.Add(StageParse, started);
         return await ApplyAsync(topic, topicSchool!, topicRegion!, epoch, batch, payload, cancellationToken).ConfigureAwait(false);
     }
 
@@ -254,6 +269,7 @@ public sealed partial class EventIngestor
     {
         var result = await _database.RunAsync("applying a batch to", async (connection, ct) =>
         {
+            long at = StageTimings.Start();
             await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
             // 1. Registry: the broker's ACL cannot stop a school publishing under a wrong region (§2).
@@ -285,6 +301,8 @@ public sealed partial class EventIngestor
                 if (await stream.ExecuteScalarAsync(ct).ConfigureAwait(false) is long current) stored = current;
             }
 
+            if (Timings is { } t1) at = t1.Add(StageLock, at);
+
             // 3. Events, idempotent by (school, epoch, seq).
             var inserted = new HashSet<long>();
             await using (var insert = new NpgsqlCommand("""
@@ -307,6 +325,8 @@ public sealed partial class EventIngestor
                 while (await reader.ReadAsync(ct).ConfigureAwait(false)) inserted.Add(reader.GetInt64(0));
             }
 
+            if (Timings is { } t2) at = t2.Add(StageEvents, at);
+
             // 4. Domain effects only for rows stored now, each idempotent by its natural key too.
             var passages = batch.Events.Where(e => e.Passage is not null && inserted.Contains(e.Seq)).ToList();
             if (passages.Count > 0) await ProjectPassagesAsync(connection, transaction, school, epoch, passages, ct).ConfigureAwait(false);
@@ -315,6 +335,8 @@ public sealed partial class EventIngestor
                 await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
                     Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
             }
+
+            if (Timings is { } t3) at = t3.Add(StageProject, at);
 
             // 5. The contiguous watermark and the missing ranges, in one walk over the stored seqs above the watermark.
             var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
@@ -336,7 +358,9 @@ public sealed partial class EventIngestor
                 seen.Parameters.Add(new NpgsqlParameter { Value = school });
                 await seen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
+            if (Timings is { } t4) at = t4.Add(StageWatermark, at);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
+            Timings?.Add(StageCommit, at);
 
             var deadLettered = batch.Events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
             return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, inserted.Count,
