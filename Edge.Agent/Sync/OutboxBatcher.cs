@@ -100,7 +100,8 @@ public sealed class OutboxBatcher(EdgeDatabase database, string school, string r
         {
             long seq = reader.GetInt64(0);
             if (count > 0 && seq != last + 1) break; // a hole (a row not yet committed): send up to it
-            string payload = reader.GetString(3);
+            // The stored UTF-8 bytes as they are: no string in between, the writer still checks it is one JSON value.
+            byte[] payload = reader.GetFieldValue<byte[]>(3);
             // Close the message before it passes the size limit (the envelope tail is small).
             if (count > 0 && json.BytesPending + buffer.WrittenCount + payload.Length + 256 > MaxBytes) break;
             json.WriteStartObject();

@@ -106,7 +106,7 @@ public sealed partial class EventIngestor
             return await RejectAsync(topic, null, null, payload, DeadLetterReasons.TopicMismatch, "not a kz/v1/{region}/{school}/up/events topic", cancellationToken).ConfigureAwait(false);
 
         long started = StageTimings.Start();
-        var (envelope, parseReason, parseDetail) = Parse(payload.Span);
+        var (envelope, parseReason, parseDetail) = Parse(payload);
         if (envelope is null)
             return await RejectAsync(topic, topicSchool, null, payload, parseReason!, parseDetail!, cancellationToken).ConfigureAwait(false);
 
@@ -137,17 +137,20 @@ public sealed partial class EventIngestor
         return await ApplyAsync(topic, topicSchool!, topicRegion!, epoch, batch, payload, cancellationToken).ConfigureAwait(false);
     }
 
-    private static (EventsEnvelope? Envelope, string? Reason, string? Detail) Parse(ReadOnlySpan<byte> payload)
+    private static (BatchEnvelope? Envelope, string? Reason, string? Detail) Parse(ReadOnlyMemory<byte> payload)
     {
         if (payload.IsEmpty) return (null, DeadLetterReasons.Truncated, "empty payload");
+        // The one-pass reader takes every well-formed message; whatever it declines is read again by the deserializer,
+        // which either accepts it too or says what is wrong for the dead letter.
+        if (UplinkReader.TryRead(payload, out var fast)) return (fast, null, null);
         try
         {
-            var envelope = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.EventsEnvelope);
-            return envelope is null ? (null, DeadLetterReasons.MalformedJson, "payload is JSON null") : (envelope, null, null);
+            var envelope = JsonSerializer.Deserialize(payload.Span, SyncJsonContext.Default.EventsEnvelope);
+            return envelope is null ? (null, DeadLetterReasons.MalformedJson, "payload is JSON null") : (UplinkReader.From(envelope), null, null);
         }
         catch (JsonException e)
         {
-            return IsTruncated(payload)
+            return IsTruncated(payload.Span)
                 ? (null, DeadLetterReasons.Truncated, $"the JSON ends early after {payload.Length} bytes")
                 : (null, DeadLetterReasons.MalformedJson, Truncate(e.Message, 300));
         }
@@ -171,7 +174,7 @@ public sealed partial class EventIngestor
         }
     }
 
-    private static string? CheckRange(EventsEnvelope envelope, List<UplinkEvent> events)
+    private static string? CheckRange(BatchEnvelope envelope, List<BatchEvent?> events)
     {
         if (envelope.FirstSeq is not { } first || envelope.LastSeq is not { } last)
             return "firstSeq or lastSeq missing";
@@ -197,17 +200,18 @@ public sealed partial class EventIngestor
 
     private sealed record PreparedBatch(List<PreparedEvent> Events, int DuplicatesInBatch);
 
-    private static PreparedBatch Prepare(List<UplinkEvent> events)
+    private static PreparedBatch Prepare(List<BatchEvent?> events)
     {
         var seen = new HashSet<long>();
         var prepared = new List<PreparedEvent>(events.Count);
-        foreach (var e in events)
+        foreach (var item in events)
         {
+            var e = item!; // CheckRange turned away batches with a null event
             long seq = e.Seq!.Value;
             if (!seen.Add(seq)) continue; // the same seq twice in one batch: the first one counts
             string type = e.Type ?? "";
             int schema = e.SchemaVersion ?? 0;
-            string json = e.Payload is { ValueKind: not JsonValueKind.Undefined } p ? p.GetRawText() : "null";
+            string json = e.PayloadJson;
             DateTime? created = ParseTime(e.CreatedAt);
             string? rejection = null, detail = null;
             PassageRow? passage = null;
@@ -222,14 +226,14 @@ public sealed partial class EventIngestor
                 rejection = DeadLetterReasons.UnsupportedEventSchema;
                 detail = string.Create(CultureInfo.InvariantCulture, $"{type} schemaVersion {schema}, this centre reads {supported}: upgrade the centre and replay");
             }
-            else if (e.Payload is not { ValueKind: JsonValueKind.Object } payloadElement)
+            else if (e.PayloadKind != JsonValueKind.Object)
             {
                 rejection = DeadLetterReasons.InvalidEvent;
                 detail = "payload is not a JSON object";
             }
             else if (type == "passage")
             {
-                (passage, detail) = ParsePassage(payloadElement);
+                (passage, detail) = ParsePassage(e.Payload.Span);
                 if (passage is null) rejection = DeadLetterReasons.InvalidEvent;
             }
             prepared.Add(new PreparedEvent(seq, type, schema, json, created, passage, rejection, detail));
@@ -238,12 +242,12 @@ public sealed partial class EventIngestor
         return new PreparedBatch(prepared, events.Count - prepared.Count);
     }
 
-    private static (PassageRow? Row, string? Problem) ParsePassage(JsonElement element)
+    private static (PassageRow? Row, string? Problem) ParsePassage(ReadOnlySpan<byte> payload)
     {
         PassagePayload? p;
         try
         {
-            p = element.Deserialize(SyncJsonContext.Default.PassagePayload);
+            p = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.PassagePayload);
         }
         catch (JsonException e)
         {
