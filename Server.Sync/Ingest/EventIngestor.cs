@@ -70,8 +70,8 @@ public sealed partial class EventIngestor
     /// <summary>Stage names of <see cref="Timings"/>, in order.</summary>
     public static readonly string[] TimingStages =
     [
-        "centre: parse + validate JSON", "centre: registry + stream lock (incl. wait)", "centre: insert events",
-        "centre: passages + dead letters", "centre: watermark walk + update", "centre: commit (fsync)", "centre: publish watermark ack",
+        "centre: parse + validate JSON", "centre: registry + stream row", "centre: insert events (COPY)",
+        "centre: passages + dead letters (COPY)", "centre: stream lock (incl. wait) + watermark", "centre: commit (fsync)", "centre: publish watermark ack",
     ];
 
     internal const int StageParse = 0, StageLock = 1, StageEvents = 2, StageProject = 3, StageWatermark = 4, StageCommit = 5, StageAck = 6;
@@ -273,109 +273,138 @@ public sealed partial class EventIngestor
     {
         var result = await _database.RunAsync("applying a batch to", async (connection, ct) =>
         {
-            long at = StageTimings.Start();
-            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-
-            // 1. Registry, stream row and its lock in one round trip. The registry check comes first because the broker's
-            //    ACL cannot stop a school publishing under a wrong region (§2); the stream row is only created for a school
-            //    registered in this region. The row lock serialises one school's batches, so everything below runs alone
-            //    for this (school, epoch): no deadlock on event keys, and the duplicate check below stays true until commit.
-            string? registeredRegion = null;
-            long stored = 0, maxSeen = 0;
-            bool locked = false;
-            await using (var open = new NpgsqlBatch(connection, transaction))
+            // A batch of the same stream applied at the same time may store some of these seqs or uids between the
+            // duplicate check and the COPY: the unique index refuses them, nothing of this attempt is kept, and the
+            // next attempt's check sees them. Bounded: each retry follows another transaction's commit.
+            for (int attempt = 1; ; attempt++)
             {
-                open.BatchCommands.Add(Command("SELECT region FROM schools WHERE id = $1", school));
-                open.BatchCommands.Add(Command("""
-                    INSERT INTO school_streams(school, epoch) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM schools WHERE id = $1 AND region = $3)
-                    ON CONFLICT DO NOTHING
-                    """, school, epoch, region));
-                open.BatchCommands.Add(Command("SELECT watermark, max_seq_seen FROM school_streams WHERE school = $1 AND epoch = $2 FOR UPDATE", school, epoch));
-                await using var reader = await open.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                if (await reader.ReadAsync(ct).ConfigureAwait(false)) registeredRegion = reader.GetString(0);
-                // The INSERT returns no rows and has no result set of its own: the next one is the stream's.
-                while (await reader.NextResultAsync(ct).ConfigureAwait(false))
+                try
                 {
-                    if (reader.FieldCount == 2 && await reader.ReadAsync(ct).ConfigureAwait(false))
-                        (stored, maxSeen, locked) = (reader.GetInt64(0), reader.GetInt64(1), true);
+                    return await ApplyOnceAsync(connection, topic, school, region, epoch, batch, raw, ct).ConfigureAwait(false);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 10)
+                {
+                    _logger.LogInformation("A batch of {School} epoch {Epoch} met seqs another worker stored at the same moment (attempt {Attempt}); applying it again.", school, epoch, attempt);
                 }
             }
-            if (registeredRegion != region || !locked)
-            {
-                var (reason, detail) = registeredRegion is null
-                    ? (DeadLetterReasons.UnknownSchool, $"school {school} is not in the registry: register it before it connects")
-                    : (DeadLetterReasons.RegionMismatch, $"school {school} is registered in {registeredRegion}, the topic says {region}");
-                await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
-                await transaction.CommitAsync(ct).ConfigureAwait(false);
-                return IngestResult.Rejected(school, epoch, reason, detail);
-            }
-            if (Timings is { } t1) at = t1.Add(StageLock, at);
-
-            // 2. Events, stored once by (school, epoch, seq). Under the stream lock nobody else writes this stream, so the
-            //    seqs already stored are read once (none when the batch starts above every seq ever seen, the catch-up
-            //    case) and only new rows are written, by binary COPY: PostgreSQL writes them page by page instead of one
-            //    speculative insert per row (ON CONFLICT). Should anything break that rule, the primary key still refuses
-            //    the duplicate, the transaction rolls back and nothing is acknowledged: the edge sends the batch again.
-            var events = batch.Events;
-            var existing = new HashSet<long>();
-            var passageUids = events.Where(e => e.Passage is not null).Select(e => e.Passage!.Uid).Distinct(StringComparer.Ordinal).ToArray();
-            var existingUids = new HashSet<string>(StringComparer.Ordinal);
-            bool seqsMayExist = events[0].Seq <= maxSeen;
-            if (seqsMayExist || passageUids.Length > 0)
-            {
-                await using var check = new NpgsqlBatch(connection, transaction);
-                if (seqsMayExist)
-                    check.BatchCommands.Add(Command("SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
-                        school, epoch, events[0].Seq, events[^1].Seq));
-                // Passages are one per uid across epochs too (a re-created outbox row, a reinstall): the projection keeps the first.
-                if (passageUids.Length > 0) check.BatchCommands.Add(Command("SELECT uid FROM passages WHERE uid = ANY($1)", (object)passageUids));
-                await using var reader = await check.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                if (seqsMayExist)
-                {
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false)) existing.Add(reader.GetInt64(0));
-                    await reader.NextResultAsync(ct).ConfigureAwait(false);
-                }
-                if (passageUids.Length > 0)
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false)) existingUids.Add(reader.GetString(0));
-            }
-            var fresh = existing.Count == 0 ? events : events.Where(e => !existing.Contains(e.Seq)).ToList();
-            if (fresh.Count > 0) await CopyEventsAsync(connection, school, epoch, fresh, ct).ConfigureAwait(false);
-            if (Timings is { } t2) at = t2.Add(StageEvents, at);
-
-            // 3. Domain effects only for rows stored now, each once by its natural key too (the first seq of a uid wins).
-            var passages = new List<PreparedEvent>();
-            foreach (var e in fresh)
-                if (e.Passage is { } p && existingUids.Add(p.Uid)) passages.Add(e);
-            if (passages.Count > 0) await CopyPassagesAsync(connection, school, epoch, passages, ct).ConfigureAwait(false);
-            foreach (var rejected in fresh.Where(e => e.Rejection is not null))
-            {
-                await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
-                    Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
-            }
-            if (Timings is { } t3) at = t3.Add(StageProject, at);
-
-            // 4. The contiguous watermark and the missing ranges, in one walk over the stored seqs above the watermark;
-            //    then the stream and the school's last_seen in one round trip.
-            var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
-            await using (var advance = new NpgsqlBatch(connection, transaction))
-            {
-                advance.BatchCommands.Add(Command("""
-                    UPDATE school_streams SET watermark = GREATEST(watermark, $3), max_seq_seen = GREATEST(max_seq_seen, $4), updated_at = now()
-                    WHERE school = $1 AND epoch = $2
-                    RETURNING watermark
-                    """, school, epoch, watermark, events[^1].Seq));
-                advance.BatchCommands.Add(Command("UPDATE schools SET last_seen = now() WHERE id = $1", school));
-                watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-            }
-            if (Timings is { } t4) at = t4.Add(StageWatermark, at);
-            await transaction.CommitAsync(ct).ConfigureAwait(false);
-            Timings?.Add(StageCommit, at);
-
-            var deadLettered = events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
-            return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, fresh.Count,
-                batch.DuplicatesInBatch + events.Count - fresh.Count, deadLettered, missing);
         }, cancellationToken).ConfigureAwait(false);
+        LogApplied(topic, school, epoch, batch, result);
+        return result;
+    }
 
+    private async Task<IngestResult> ApplyOnceAsync(NpgsqlConnection connection, string topic, string school, string region, Guid epoch,
+        PreparedBatch batch, ReadOnlyMemory<byte> raw, CancellationToken ct)
+    {
+        long at = StageTimings.Start();
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        // 1. Registry and stream row in one round trip. The registry check comes first because the broker's ACL cannot
+        //    stop a school publishing under a wrong region (§2); the stream row is only created for a school registered
+        //    in this region. The stream is not locked yet: batches of one school store their events side by side
+        //    (one PostgreSQL backend each) and take the stream's row lock only for the watermark, in step 4.
+        string? registeredRegion = null;
+        long maxSeen = 0;
+        bool streamFound = false;
+        await using (var open = new NpgsqlBatch(connection, transaction))
+        {
+            open.BatchCommands.Add(Command("SELECT region FROM schools WHERE id = $1", school));
+            open.BatchCommands.Add(Command("""
+                INSERT INTO school_streams(school, epoch) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM schools WHERE id = $1 AND region = $3)
+                ON CONFLICT DO NOTHING
+                """, school, epoch, region));
+            open.BatchCommands.Add(Command("SELECT max_seq_seen FROM school_streams WHERE school = $1 AND epoch = $2", school, epoch));
+            await using var reader = await open.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (await reader.ReadAsync(ct).ConfigureAwait(false)) registeredRegion = reader.GetString(0);
+            // The INSERT has no result set of its own: the next one is the stream's.
+            if (await reader.NextResultAsync(ct).ConfigureAwait(false) && await reader.ReadAsync(ct).ConfigureAwait(false))
+                (maxSeen, streamFound) = (reader.GetInt64(0), true);
+        }
+        if (registeredRegion != region || !streamFound)
+        {
+            var (reason, detail) = registeredRegion is null
+                ? (DeadLetterReasons.UnknownSchool, $"school {school} is not in the registry: register it before it connects")
+                : (DeadLetterReasons.RegionMismatch, $"school {school} is registered in {registeredRegion}, the topic says {region}");
+            await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return IngestResult.Rejected(school, epoch, reason, detail);
+        }
+        if (Timings is { } t1) at = t1.Add(StageLock, at);
+
+        // 2. Events, stored once by (school, epoch, seq): the seqs already stored are read once (none when the batch starts
+        //    above every seq ever seen, the catch-up case) and only new rows are written, by binary COPY: PostgreSQL
+        //    writes them page by page instead of one speculative insert per row (ON CONFLICT). A concurrent batch that
+        //    stores one of them first makes the primary key refuse the COPY; ApplyAsync then runs this again.
+        var events = batch.Events;
+        var existing = new HashSet<long>();
+        var passageUids = events.Where(e => e.Passage is not null).Select(e => e.Passage!.Uid).Distinct(StringComparer.Ordinal).ToArray();
+        var existingUids = new HashSet<string>(StringComparer.Ordinal);
+        bool seqsMayExist = events[0].Seq <= maxSeen;
+        if (seqsMayExist || passageUids.Length > 0)
+        {
+            await using var check = new NpgsqlBatch(connection, transaction);
+            if (seqsMayExist)
+                check.BatchCommands.Add(Command("SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
+                    school, epoch, events[0].Seq, events[^1].Seq));
+            // Passages are one per uid across epochs too (a re-created outbox row, a reinstall): the projection keeps the first.
+            if (passageUids.Length > 0) check.BatchCommands.Add(Command("SELECT uid FROM passages WHERE uid = ANY($1)", (object)passageUids));
+            await using var reader = await check.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (seqsMayExist)
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) existing.Add(reader.GetInt64(0));
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
+            }
+            if (passageUids.Length > 0)
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) existingUids.Add(reader.GetString(0));
+        }
+        var fresh = existing.Count == 0 ? events : events.Where(e => !existing.Contains(e.Seq)).ToList();
+        if (fresh.Count > 0) await CopyEventsAsync(connection, school, epoch, fresh, ct).ConfigureAwait(false);
+        if (Timings is { } t2) at = t2.Add(StageEvents, at);
+
+        // 3. Domain effects only for rows stored now, each once by its natural key too (the first seq of a uid wins).
+        var passages = new List<PreparedEvent>();
+        foreach (var e in fresh)
+            if (e.Passage is { } p && existingUids.Add(p.Uid)) passages.Add(e);
+        if (passages.Count > 0) await CopyPassagesAsync(connection, school, epoch, passages, ct).ConfigureAwait(false);
+        foreach (var rejected in fresh.Where(e => e.Rejection is not null))
+        {
+            await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
+                Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
+        }
+        if (Timings is { } t3) at = t3.Add(StageProject, at);
+
+        // 4. The stream's row lock (NO KEY: the events' foreign key checks hold KEY SHARE on it), then the contiguous
+        //    watermark and the missing ranges in one walk over the stored seqs above it, then the stream and the
+        //    school's last_seen in one round trip. The lock orders the walks: each one runs after the commit of every
+        //    batch that took the lock before, so the last batch to commit always sees all stored seqs.
+        long stored;
+        await using (var lockStream = new NpgsqlCommand("SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR NO KEY UPDATE", connection, transaction))
+        {
+            lockStream.Parameters.Add(new NpgsqlParameter { Value = school });
+            lockStream.Parameters.Add(new NpgsqlParameter { Value = epoch });
+            stored = (long)(await lockStream.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+        var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
+        await using (var advance = new NpgsqlBatch(connection, transaction))
+        {
+            advance.BatchCommands.Add(Command("""
+                UPDATE school_streams SET watermark = GREATEST(watermark, $3), max_seq_seen = GREATEST(max_seq_seen, $4), updated_at = now()
+                WHERE school = $1 AND epoch = $2
+                RETURNING watermark
+                """, school, epoch, watermark, events[^1].Seq));
+            advance.BatchCommands.Add(Command("UPDATE schools SET last_seen = now() WHERE id = $1", school));
+            watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+        if (Timings is { } t4) at = t4.Add(StageWatermark, at);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        Timings?.Add(StageCommit, at);
+
+        var deadLettered = events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
+        return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, fresh.Count,
+            batch.DuplicatesInBatch + events.Count - fresh.Count, deadLettered, missing);
+    }
+
+    private void LogApplied(string topic, string school, Guid epoch, PreparedBatch batch, IngestResult result)
+    {
         if (result.Outcome == IngestOutcome.DeadLettered)
         {
             SyncLog.MessageDeadLettered(_logger, school, topic, result.Reason!, result.Detail!);
@@ -386,7 +415,6 @@ public sealed partial class EventIngestor
                 SyncLog.EventsDeadLettered(_logger, school, epoch, group.Count(), group.Key, group.First().Seq);
             SyncLog.BatchApplied(_logger, school, epoch, result.Inserted, result.Duplicates, result.Watermark!.Value);
         }
-        return result;
     }
 
     /// <summary>
