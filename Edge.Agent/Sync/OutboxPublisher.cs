@@ -124,7 +124,10 @@ public sealed class OutboxPublisher
     {
         try
         {
-            return (await _connection.PublishAsync(_topicPrefix + "up/events", batch.Payload, cancellationToken).ConfigureAwait(false), batch);
+            long started = Kezekshi.Mqtt.StageTimings.Start();
+            bool ok = await _connection.PublishAsync(_topicPrefix + "up/events", batch.Payload, cancellationToken).ConfigureAwait(false);
+            _batcher.Timings?.Add(OutboxBatcher.StagePublish, started);
+            return (ok, batch);
         }
         catch (OperationCanceledException)
         {

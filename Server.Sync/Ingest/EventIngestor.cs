@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Kezekshi.Mqtt;
 using Kezekshi.Server.Sync.Hosting;
 using Kezekshi.Server.Sync.Store;
 using Microsoft.Extensions.Logging;
@@ -67,6 +68,18 @@ public sealed partial class EventIngestor
     private readonly IngestOptions _options;
     private readonly ILogger _logger;
 
+    /// <summary>Stage names of <see cref="Timings"/>, in order.</summary>
+    public static readonly string[] TimingStages =
+    [
+        "centre: parse + validate JSON", "centre: registry + stream row", "centre: insert events (COPY)",
+        "centre: passages + dead letters (COPY)", "centre: stream lock (incl. wait) + watermark", "centre: commit (fsync)", "centre: publish watermark ack",
+    ];
+
+    internal const int StageParse = 0, StageLock = 1, StageEvents = 2, StageProject = 3, StageWatermark = 4, StageCommit = 5, StageAck = 6;
+
+    /// <summary>Where ingest time goes (the benchmark sets it; null: not measured). Stages: <see cref="TimingStages"/>.</summary>
+    public StageTimings? Timings { get; init; }
+
     public EventIngestor(CentreDatabase database, IngestOptions? options = null, ILogger<EventIngestor>? logger = null)
     {
         _database = database;
@@ -93,7 +106,8 @@ public sealed partial class EventIngestor
         if (!match.Success)
             return await RejectAsync(topic, null, null, payload, DeadLetterReasons.TopicMismatch, "not a kz/v1/{region}/{school}/up/events topic", cancellationToken).ConfigureAwait(false);
 
-        var (envelope, parseReason, parseDetail) = Parse(payload.Span);
+        long started = StageTimings.Start();
+        var (envelope, parseReason, parseDetail) = Parse(payload);
         if (envelope is null)
             return await RejectAsync(topic, topicSchool, null, payload, parseReason!, parseDetail!, cancellationToken).ConfigureAwait(false);
 
@@ -120,20 +134,24 @@ public sealed partial class EventIngestor
             return await RejectAsync(topic, topicSchool, epoch, payload, DeadLetterReasons.BadRange, rangeProblem, cancellationToken).ConfigureAwait(false);
 
         var batch = Prepare(events);
+        Timings?.Add(StageParse, started);
         return await ApplyAsync(topic, topicSchool!, topicRegion!, epoch, batch, payload, cancellationToken).ConfigureAwait(false);
     }
 
-    private static (EventsEnvelope? Envelope, string? Reason, string? Detail) Parse(ReadOnlySpan<byte> payload)
+    private static (BatchEnvelope? Envelope, string? Reason, string? Detail) Parse(ReadOnlyMemory<byte> payload)
     {
         if (payload.IsEmpty) return (null, DeadLetterReasons.Truncated, "empty payload");
+        // The one-pass reader takes every well-formed message; whatever it declines is read again by the deserializer,
+        // which either accepts it too or says what is wrong for the dead letter.
+        if (UplinkReader.TryRead(payload, out var fast)) return (fast, null, null);
         try
         {
-            var envelope = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.EventsEnvelope);
-            return envelope is null ? (null, DeadLetterReasons.MalformedJson, "payload is JSON null") : (envelope, null, null);
+            var envelope = JsonSerializer.Deserialize(payload.Span, SyncJsonContext.Default.EventsEnvelope);
+            return envelope is null ? (null, DeadLetterReasons.MalformedJson, "payload is JSON null") : (UplinkReader.From(envelope), null, null);
         }
         catch (JsonException e)
         {
-            return IsTruncated(payload)
+            return IsTruncated(payload.Span)
                 ? (null, DeadLetterReasons.Truncated, $"the JSON ends early after {payload.Length} bytes")
                 : (null, DeadLetterReasons.MalformedJson, Truncate(e.Message, 300));
         }
@@ -157,7 +175,7 @@ public sealed partial class EventIngestor
         }
     }
 
-    private static string? CheckRange(EventsEnvelope envelope, List<UplinkEvent> events)
+    private static string? CheckRange(BatchEnvelope envelope, List<BatchEvent?> events)
     {
         if (envelope.FirstSeq is not { } first || envelope.LastSeq is not { } last)
             return "firstSeq or lastSeq missing";
@@ -183,17 +201,18 @@ public sealed partial class EventIngestor
 
     private sealed record PreparedBatch(List<PreparedEvent> Events, int DuplicatesInBatch);
 
-    private static PreparedBatch Prepare(List<UplinkEvent> events)
+    private static PreparedBatch Prepare(List<BatchEvent?> events)
     {
         var seen = new HashSet<long>();
         var prepared = new List<PreparedEvent>(events.Count);
-        foreach (var e in events)
+        foreach (var item in events)
         {
+            var e = item!; // CheckRange turned away batches with a null event
             long seq = e.Seq!.Value;
             if (!seen.Add(seq)) continue; // the same seq twice in one batch: the first one counts
             string type = e.Type ?? "";
             int schema = e.SchemaVersion ?? 0;
-            string json = e.Payload is { ValueKind: not JsonValueKind.Undefined } p ? p.GetRawText() : "null";
+            string json = e.PayloadJson;
             DateTime? created = ParseTime(e.CreatedAt);
             string? rejection = null, detail = null;
             PassageRow? passage = null;
@@ -208,14 +227,14 @@ public sealed partial class EventIngestor
                 rejection = DeadLetterReasons.UnsupportedEventSchema;
                 detail = string.Create(CultureInfo.InvariantCulture, $"{type} schemaVersion {schema}, this centre reads {supported}: upgrade the centre and replay");
             }
-            else if (e.Payload is not { ValueKind: JsonValueKind.Object } payloadElement)
+            else if (e.PayloadKind != JsonValueKind.Object)
             {
                 rejection = DeadLetterReasons.InvalidEvent;
                 detail = "payload is not a JSON object";
             }
             else if (type == "passage")
             {
-                (passage, detail) = ParsePassage(payloadElement);
+                (passage, detail) = ParsePassage(e.Payload.Span);
                 if (passage is null) rejection = DeadLetterReasons.InvalidEvent;
             }
             prepared.Add(new PreparedEvent(seq, type, schema, json, created, passage, rejection, detail));
@@ -224,12 +243,12 @@ public sealed partial class EventIngestor
         return new PreparedBatch(prepared, events.Count - prepared.Count);
     }
 
-    private static (PassageRow? Row, string? Problem) ParsePassage(JsonElement element)
+    private static (PassageRow? Row, string? Problem) ParsePassage(ReadOnlySpan<byte> payload)
     {
         PassagePayload? p;
         try
         {
-            p = element.Deserialize(SyncJsonContext.Default.PassagePayload);
+            p = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.PassagePayload);
         }
         catch (JsonException e)
         {
@@ -255,97 +274,140 @@ public sealed partial class EventIngestor
     {
         var result = await _database.RunAsync("applying a batch to", async (connection, ct) =>
         {
-            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-
-            // 1. Registry: the broker's ACL cannot stop a school publishing under a wrong region (§2).
-            string? registeredRegion;
-            await using (var registry = new NpgsqlCommand("SELECT region FROM schools WHERE id = $1", connection, transaction))
+            // A batch of the same stream applied at the same time may store some of these seqs or uids between the
+            // duplicate check and the COPY: the unique index refuses them, nothing of this attempt is kept, and the
+            // next attempt's check sees them. Bounded: each retry follows another transaction's commit.
+            for (int attempt = 1; ; attempt++)
             {
-                registry.Parameters.Add(new NpgsqlParameter { Value = school });
-                registeredRegion = await registry.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+                try
+                {
+                    return await ApplyOnceAsync(connection, topic, school, region, epoch, batch, raw, ct).ConfigureAwait(false);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 10)
+                {
+                    _logger.LogInformation("A batch of {School} epoch {Epoch} met seqs another worker stored at the same moment (attempt {Attempt}); applying it again.", school, epoch, attempt);
+                }
             }
-            if (registeredRegion != region)
-            {
-                var (reason, detail) = registeredRegion is null
-                    ? (DeadLetterReasons.UnknownSchool, $"school {school} is not in the registry: register it before it connects")
-                    : (DeadLetterReasons.RegionMismatch, $"school {school} is registered in {registeredRegion}, the topic says {region}");
-                await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
-                await transaction.CommitAsync(ct).ConfigureAwait(false);
-                return IngestResult.Rejected(school, epoch, reason, detail);
-            }
+        }, cancellationToken).ConfigureAwait(false);
+        LogApplied(topic, school, epoch, batch, result);
+        return result;
+    }
 
-            // 2. Lock the stream first, so two workers holding batches of one school run one after the other (no deadlock on event keys).
-            long stored = 0;
-            foreach (string sql in (string[])[
-                "INSERT INTO school_streams(school, epoch) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                "SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR UPDATE"])
-            {
-                await using var stream = new NpgsqlCommand(sql, connection, transaction);
-                stream.Parameters.Add(new NpgsqlParameter { Value = school });
-                stream.Parameters.Add(new NpgsqlParameter { Value = epoch });
-                if (await stream.ExecuteScalarAsync(ct).ConfigureAwait(false) is long current) stored = current;
-            }
+    private async Task<IngestResult> ApplyOnceAsync(NpgsqlConnection connection, string topic, string school, string region, Guid epoch,
+        PreparedBatch batch, ReadOnlyMemory<byte> raw, CancellationToken ct)
+    {
+        long at = StageTimings.Start();
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
-            // 3. Events, idempotent by (school, epoch, seq).
-            var inserted = new HashSet<long>();
-            await using (var insert = new NpgsqlCommand("""
-                INSERT INTO events(school, epoch, seq, type, schema_version, payload, created_at)
-                SELECT $1, $2, e.seq, e.type, e.schema_version, e.payload::jsonb, e.created_at
-                FROM unnest($3::bigint[], $4::text[], $5::integer[], $6::text[], $7::timestamptz[]) AS e(seq, type, schema_version, payload, created_at)
-                ON CONFLICT (school, epoch, seq) DO NOTHING
-                RETURNING seq
-                """, connection, transaction))
-            {
-                var events = batch.Events;
-                insert.Parameters.Add(new NpgsqlParameter { Value = school });
-                insert.Parameters.Add(new NpgsqlParameter { Value = epoch });
-                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Seq).ToArray() });
-                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Type).ToArray() });
-                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.SchemaVersion).ToArray() });
-                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.PayloadJson).ToArray() });
-                insert.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.CreatedAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-                await using var reader = await insert.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false)) inserted.Add(reader.GetInt64(0));
-            }
+        // 1. Registry and stream row in one round trip. The registry check comes first because the broker's ACL cannot
+        //    stop a school publishing under a wrong region (§2); the stream row is only created for a school registered
+        //    in this region. The stream is not locked yet: batches of one school store their events side by side
+        //    (one PostgreSQL backend each) and take the stream's row lock only for the watermark, in step 4.
+        string? registeredRegion = null;
+        long maxSeen = 0;
+        bool streamFound = false;
+        await using (var open = new NpgsqlBatch(connection, transaction))
+        {
+            open.BatchCommands.Add(Command("SELECT region FROM schools WHERE id = $1", school));
+            open.BatchCommands.Add(Command("""
+                INSERT INTO school_streams(school, epoch) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM schools WHERE id = $1 AND region = $3)
+                ON CONFLICT DO NOTHING
+                """, school, epoch, region));
+            open.BatchCommands.Add(Command("SELECT max_seq_seen FROM school_streams WHERE school = $1 AND epoch = $2", school, epoch));
+            await using var reader = await open.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (await reader.ReadAsync(ct).ConfigureAwait(false)) registeredRegion = reader.GetString(0);
+            // The INSERT has no result set of its own: the next one is the stream's.
+            if (await reader.NextResultAsync(ct).ConfigureAwait(false) && await reader.ReadAsync(ct).ConfigureAwait(false))
+                (maxSeen, streamFound) = (reader.GetInt64(0), true);
+        }
+        if (registeredRegion != region || !streamFound)
+        {
+            var (reason, detail) = registeredRegion is null
+                ? (DeadLetterReasons.UnknownSchool, $"school {school} is not in the registry: register it before it connects")
+                : (DeadLetterReasons.RegionMismatch, $"school {school} is registered in {registeredRegion}, the topic says {region}");
+            await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return IngestResult.Rejected(school, epoch, reason, detail);
+        }
+        if (Timings is { } t1) at = t1.Add(StageLock, at);
 
-            // 4. Domain effects only for rows stored now, each idempotent by its natural key too.
-            var passages = batch.Events.Where(e => e.Passage is not null && inserted.Contains(e.Seq)).ToList();
-            if (passages.Count > 0) await ProjectPassagesAsync(connection, transaction, school, epoch, passages, ct).ConfigureAwait(false);
-            foreach (var export in batch.Events.Where(e => e.Type == TemplateExportProjection.EventType && e.Rejection is null && inserted.Contains(e.Seq)))
-                await TemplateExportProjection.ProjectAsync(connection, transaction, school, export.PayloadJson, _logger, ct).ConfigureAwait(false);
-            foreach (var rejected in batch.Events.Where(e => e.Rejection is not null && inserted.Contains(e.Seq)))
+        // 2. Events, stored once by (school, epoch, seq): the seqs already stored are read once (none when the batch starts
+        //    above every seq ever seen, the catch-up case) and only new rows are written, by binary COPY: PostgreSQL
+        //    writes them page by page instead of one speculative insert per row (ON CONFLICT). A concurrent batch that
+        //    stores one of them first makes the primary key refuse the COPY; ApplyAsync then runs this again.
+        var events = batch.Events;
+        var existing = new HashSet<long>();
+        var passageUids = events.Where(e => e.Passage is not null).Select(e => e.Passage!.Uid).Distinct(StringComparer.Ordinal).ToArray();
+        var existingUids = new HashSet<string>(StringComparer.Ordinal);
+        bool seqsMayExist = events[0].Seq <= maxSeen;
+        if (seqsMayExist || passageUids.Length > 0)
+        {
+            await using var check = new NpgsqlBatch(connection, transaction);
+            if (seqsMayExist)
+                check.BatchCommands.Add(Command("SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
+                    school, epoch, events[0].Seq, events[^1].Seq));
+            // Passages are one per uid across epochs too (a re-created outbox row, a reinstall): the projection keeps the first.
+            if (passageUids.Length > 0) check.BatchCommands.Add(Command("SELECT uid FROM passages WHERE uid = ANY($1)", (object)passageUids));
+            await using var reader = await check.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (seqsMayExist)
             {
-                await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
-                    Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) existing.Add(reader.GetInt64(0));
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
             }
+            if (passageUids.Length > 0)
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) existingUids.Add(reader.GetString(0));
+        }
+        var fresh = existing.Count == 0 ? events : events.Where(e => !existing.Contains(e.Seq)).ToList();
+        if (fresh.Count > 0) await CopyEventsAsync(connection, school, epoch, fresh, ct).ConfigureAwait(false);
+        if (Timings is { } t2) at = t2.Add(StageEvents, at);
 
-            // 5. The contiguous watermark and the missing ranges, in one walk over the stored seqs above the watermark.
-            var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
-            await using (var advance = new NpgsqlCommand("""
+        // 3. Domain effects only for rows stored now, each once by its natural key too (the first seq of a uid wins).
+        var passages = new List<PreparedEvent>();
+        foreach (var e in fresh)
+            if (e.Passage is { } p && existingUids.Add(p.Uid)) passages.Add(e);
+        if (passages.Count > 0) await CopyPassagesAsync(connection, school, epoch, passages, ct).ConfigureAwait(false);
+        foreach (var export in fresh.Where(e => e.Type == TemplateExportProjection.EventType && e.Rejection is null))
+            await TemplateExportProjection.ProjectAsync(connection, transaction, school, export.PayloadJson, _logger, ct).ConfigureAwait(false);
+        foreach (var rejected in fresh.Where(e => e.Rejection is not null))
+        {
+            await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
+                Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
+        }
+        if (Timings is { } t3) at = t3.Add(StageProject, at);
+
+        // 4. The stream's row lock (NO KEY: the events' foreign key checks hold KEY SHARE on it), then the contiguous
+        //    watermark and the missing ranges in one walk over the stored seqs above it, then the stream and the
+        //    school's last_seen in one round trip. The lock orders the walks: each one runs after the commit of every
+        //    batch that took the lock before, so the last batch to commit always sees all stored seqs.
+        long stored;
+        await using (var lockStream = new NpgsqlCommand("SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR NO KEY UPDATE", connection, transaction))
+        {
+            lockStream.Parameters.Add(new NpgsqlParameter { Value = school });
+            lockStream.Parameters.Add(new NpgsqlParameter { Value = epoch });
+            stored = (long)(await lockStream.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+        var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
+        await using (var advance = new NpgsqlBatch(connection, transaction))
+        {
+            advance.BatchCommands.Add(Command("""
                 UPDATE school_streams SET watermark = GREATEST(watermark, $3), max_seq_seen = GREATEST(max_seq_seen, $4), updated_at = now()
                 WHERE school = $1 AND epoch = $2
                 RETURNING watermark
-                """, connection, transaction))
-            {
-                advance.Parameters.Add(new NpgsqlParameter { Value = school });
-                advance.Parameters.Add(new NpgsqlParameter { Value = epoch });
-                advance.Parameters.Add(new NpgsqlParameter { Value = watermark });
-                advance.Parameters.Add(new NpgsqlParameter { Value = batch.Events[^1].Seq });
-                watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-            }
+                """, school, epoch, watermark, events[^1].Seq));
+            advance.BatchCommands.Add(Command("UPDATE schools SET last_seen = now() WHERE id = $1", school));
+            watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+        if (Timings is { } t4) at = t4.Add(StageWatermark, at);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        Timings?.Add(StageCommit, at);
 
-            await using (var seen = new NpgsqlCommand("UPDATE schools SET last_seen = now() WHERE id = $1", connection, transaction))
-            {
-                seen.Parameters.Add(new NpgsqlParameter { Value = school });
-                await seen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-            await transaction.CommitAsync(ct).ConfigureAwait(false);
+        var deadLettered = events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
+        return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, fresh.Count,
+            batch.DuplicatesInBatch + events.Count - fresh.Count, deadLettered, missing);
+    }
 
-            var deadLettered = batch.Events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
-            return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, inserted.Count,
-                batch.DuplicatesInBatch + batch.Events.Count - inserted.Count, deadLettered, missing);
-        }, cancellationToken).ConfigureAwait(false);
-
+    private void LogApplied(string topic, string school, Guid epoch, PreparedBatch batch, IngestResult result)
+    {
         if (result.Outcome == IngestOutcome.DeadLettered)
         {
             SyncLog.MessageDeadLettered(_logger, school, topic, result.Reason!, result.Detail!);
@@ -356,7 +418,6 @@ public sealed partial class EventIngestor
                 SyncLog.EventsDeadLettered(_logger, school, epoch, group.Count(), group.Key, group.First().Seq);
             SyncLog.BatchApplied(_logger, school, epoch, result.Inserted, result.Duplicates, result.Watermark!.Value);
         }
-        return result;
     }
 
     /// <summary>
@@ -409,34 +470,66 @@ public sealed partial class EventIngestor
         }
     }
 
-    private static async Task ProjectPassagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string school, Guid epoch,
-        List<PreparedEvent> events, CancellationToken ct)
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
     {
-        var rows = events.Select(e => e.Passage!).ToList();
-        await using var project = new NpgsqlCommand("""
-            INSERT INTO passages(uid, school, epoch, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
-            SELECT p.uid, $1, $2, p.seq, p.gate, p.direction, p.holder_kind, p.holder_id, p.decision, p.reason, p.outcome, p.decided_at, p.completed_at, p.manual_by
-            FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[],
-                        $12::timestamptz[], $13::timestamptz[], $14::bigint[])
-                 AS p(uid, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
-            ON CONFLICT (uid) DO NOTHING
-            """, connection, transaction);
-        project.Parameters.Add(new NpgsqlParameter { Value = school });
-        project.Parameters.Add(new NpgsqlParameter { Value = epoch });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Uid).ToArray() });
-        project.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Seq).ToArray() });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Gate).ToArray() });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Direction).ToArray() });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.HolderKind).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.HolderId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Decision).ToArray() });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Reason).ToArray() });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Outcome).ToArray() });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.DecidedAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.CompletedAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        project.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.ManualBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        await project.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (object value in values) command.Parameters.Add(new NpgsqlParameter { Value = value });
+        return command;
     }
+
+    /// <summary>Writes new events by binary COPY, in seq order, inside the caller's transaction.</summary>
+    private static async Task CopyEventsAsync(NpgsqlConnection connection, string school, Guid epoch, List<PreparedEvent> events, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(
+            "COPY events(school, epoch, seq, type, schema_version, payload, created_at) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
+        foreach (var e in events)
+        {
+            await copy.StartRowAsync(ct).ConfigureAwait(false);
+            await copy.WriteAsync(school, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(epoch, NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
+            await copy.WriteAsync(e.Seq, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+            await copy.WriteAsync(e.Type, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(e.SchemaVersion, NpgsqlDbType.Integer, ct).ConfigureAwait(false);
+            await copy.WriteAsync(e.PayloadJson, NpgsqlDbType.Jsonb, ct).ConfigureAwait(false);
+            await WriteNullableAsync(copy, e.CreatedAt, NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
+        }
+        await copy.CompleteAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the passage projection of new events by binary COPY (uids already known to be new).</summary>
+    private static async Task CopyPassagesAsync(NpgsqlConnection connection, string school, Guid epoch, List<PreparedEvent> events, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync("""
+            COPY passages(uid, school, epoch, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
+            FROM STDIN (FORMAT BINARY)
+            """, ct).ConfigureAwait(false);
+        foreach (var e in events)
+        {
+            var p = e.Passage!;
+            await copy.StartRowAsync(ct).ConfigureAwait(false);
+            await copy.WriteAsync(p.Uid, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(school, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(epoch, NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
+            await copy.WriteAsync(e.Seq, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+            await copy.WriteAsync(p.Gate, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(p.Direction, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await WriteNullableAsync(copy, p.HolderKind, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await WriteNullableAsync(copy, p.HolderId, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+            await copy.WriteAsync(p.Decision, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(p.Reason, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(p.Outcome, NpgsqlDbType.Text, ct).ConfigureAwait(false);
+            await copy.WriteAsync(p.DecidedAt, NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
+            await WriteNullableAsync(copy, p.CompletedAt, NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
+            await WriteNullableAsync(copy, p.ManualBy, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+        }
+        await copy.CompleteAsync(ct).ConfigureAwait(false);
+    }
+
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct) where T : class =>
+        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, type, ct);
+
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct) where T : struct =>
+        value is { } v ? copy.WriteAsync(v, type, ct) : copy.WriteNullAsync(ct);
 
     /// <summary>Stores a whole message as a dead letter with its reason (at most the first 64 KiB of it) and logs one line.</summary>
     public Task<IngestResult> DeadLetterAsync(string topic, string? school, ReadOnlyMemory<byte> payload, string reason, string detail, CancellationToken cancellationToken) =>

@@ -80,8 +80,10 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
             if (result.School is { } school && result.Epoch is { } epoch && result.Watermark is { } watermark
                 && RegionOf(message.Topic) is { } region)
             {
+                long started = StageTimings.Start();
                 var ack = BuildWatermark(region, school, epoch, watermark, result.Missing, result.DeadLetteredSeqs, _time.GetUtcNow());
                 var published = await client.PublishAsync($"kz/v1/{region}/{school}/down/acks", ack, 1, false, cancellationToken).ConfigureAwait(false);
+                ingestor.Timings?.Add(EventIngestor.StageAck, started);
                 if (!published.IsSuccess)
                     logger.LogWarning("The broker refused the watermark for {School} ({Reason}); the school will send again and be answered then.", school, published.ReasonText);
             }

@@ -25,6 +25,51 @@ public sealed class EventIngestorTests : CentreFixture
     }
 
     [Test]
+    public async Task A_batch_redelivered_after_later_batches_changes_nothing()
+    {
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 10));
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 11, 20));
+        long before = await CountAsync("SELECT count(*) FROM events") * 1000 + await CountAsync("SELECT count(*) FROM passages");
+
+        // The edge re-sends from its watermark after a reconnect: the first batch again, same seqs, same payloads.
+        var again = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 10));
+
+        Assert.That((again.Outcome, again.Inserted, again.Duplicates, again.Watermark), Is.EqualTo((IngestOutcome.Applied, 0, 10, (long?)20)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events") * 1000 + await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(before));
+        Assert.That(before, Is.EqualTo(20_020));
+    }
+
+    [Test]
+    public async Task A_batch_half_already_stored_stores_only_its_new_seqs()
+    {
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 10));
+
+        // Seqs 6..10 are stored, 11..15 are new: a re-send that overlaps what the centre already has.
+        var overlap = await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 6, 15));
+
+        Assert.That((overlap.Inserted, overlap.Duplicates, overlap.Watermark), Is.EqualTo((5, 5, (long?)15)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(15));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(15));
+        Assert.That(await CountAsync("SELECT count(DISTINCT seq) FROM passages WHERE seq BETWEEN 6 AND 15"), Is.EqualTo(10));
+    }
+
+    [Test]
+    public async Task New_seqs_carrying_passages_already_stored_add_events_but_no_second_passage()
+    {
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 1, 10));
+
+        // Seqs 11..20 are new events, but half of them carry the uids of passages 1..5 (an outbox row re-created by a
+        // journal recovery): the events are stored, the passage projection keeps one row per uid, the first seq's.
+        var batch = Batches.Passages(SchoolA, s_epoch, 11, 20, uid: seq => Batches.PassageUid(s_epoch, seq <= 15 ? seq - 10 : seq));
+        var result = await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That((result.Inserted, result.Duplicates, result.Watermark), Is.EqualTo((10, 0, (long?)20)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(20));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(15));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages WHERE seq BETWEEN 11 AND 15"), Is.EqualTo(0));
+    }
+
+    [Test]
     public async Task Duplicate_events_inside_one_batch_are_stored_once()
     {
         var seqs = new long[] { 1, 2, 2, 3, 3, 3, 4 };
