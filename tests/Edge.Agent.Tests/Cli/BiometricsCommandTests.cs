@@ -1,5 +1,6 @@
 using Kezekshi.Edge.Agent.Cli;
 using Kezekshi.Edge.Agent.Configuration;
+using Kezekshi.Edge.Agent.Demo;
 using Kezekshi.Edge.Agent.Recognition;
 using Kezekshi.Edge.Agent.Store;
 using Kezekshi.Edge.Biometrics;
@@ -229,32 +230,13 @@ public sealed class BiometricsCommandTests
     }
 }
 
-/// <summary>ORL faces are tight 92×112 crops; the detector needs surroundings, so they are centred on a grey canvas twice the size.</summary>
+/// <summary>ORL faces are tight 92×112 crops; the detector needs surroundings, so they are padded as the demo pads them.</summary>
 internal static class OrlFace
 {
-    /// <summary>KEZEKSHI_ORL_PATH, or ../shared/datasets/orl-faces beside the repository.</summary>
-    public static string Folder
-    {
-        get
-        {
-            if (Environment.GetEnvironmentVariable("KEZEKSHI_ORL_PATH") is { Length: > 0 } fromEnv)
-                return fromEnv;
-            var root = new DirectoryInfo(AppContext.BaseDirectory);
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Kezekshi.sln")))
-                root = root.Parent;
-            return new[] { Path.Combine(root?.FullName ?? ".", "..", "shared", "datasets", "orl-faces"), "/work/shared/datasets/orl-faces" }
-                .FirstOrDefault(Directory.Exists) ?? "../shared/datasets/orl-faces";
-        }
-    }
-
     public static void WritePadded(int person, int image, string path)
     {
-        var face = NetpbmReader.Read(Path.Combine(Folder, $"s{person}", $"{image}.pgm"));
-        int w = face.Width * 2, h = face.Height * 2;
-        var pixels = new byte[w * h];
-        Array.Fill(pixels, face.Pixels[0]);
-        for (int y = 0; y < face.Height; y++)
-            Array.Copy(face.Pixels, y * face.Width, pixels, ((face.Height / 2 + y) * w) + face.Width / 2, face.Width);
-        File.WriteAllBytes(path, [.. System.Text.Encoding.ASCII.GetBytes($"P5\n{w} {h}\n255\n"), .. pixels]);
+        string folder = FaceVideo.FindOrlFaces() ?? throw new AssertionException("The ORL face dataset was not found: put it at ../shared/datasets/orl-faces or set KEZEKSHI_ORL_PATH.");
+        var face = FaceVideo.Padded(NetpbmReader.Read(FaceVideo.Orl(folder, person, image)));
+        File.WriteAllBytes(path, [.. System.Text.Encoding.ASCII.GetBytes($"P5\n{face.Width} {face.Height}\n255\n"), .. face.Pixels]);
     }
 }

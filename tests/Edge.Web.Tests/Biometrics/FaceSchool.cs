@@ -23,18 +23,8 @@ public static class FaceSchool
         throw new InvalidOperationException("Kezekshi.sln not found above " + AppContext.BaseDirectory);
     }
 
-    public static string OrlFaces
-    {
-        get
-        {
-            var fromEnv = Environment.GetEnvironmentVariable("KEZEKSHI_ORL_PATH");
-            if (!string.IsNullOrEmpty(fromEnv)) return fromEnv;
-            foreach (var candidate in new[] { Path.Combine(RepositoryRoot, "..", "shared", "datasets", "orl-faces"), "/work/shared/datasets/orl-faces" })
-                if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
-            Assert.Fail("The ORL faces are missing (../shared/datasets/orl-faces next to the repository, or KEZEKSHI_ORL_PATH).");
-            return "";
-        }
-    }
+    public static string OrlFaces =>
+        Kezekshi.Edge.Agent.Demo.FaceVideo.FindOrlFaces() ?? throw new AssertionException("The ORL faces are missing (../shared/datasets/orl-faces next to the repository, or KEZEKSHI_ORL_PATH).");
 
     /// <summary>
     /// The default embedder's operating point on ORL (docs/biometrics-models.md: no impostor pair reaches 0.70), and
