@@ -51,8 +51,10 @@ public static class RunCommand
         using var host = builder.Build();
         try
         {
+            // Taken before running: RunAsync disposes the host (and its service provider) when it returns.
+            var background = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
-            return await ReportStoppedServicesAsync(host).ConfigureAwait(false);
+            return await ReportStoppedServicesAsync(background).ConfigureAwait(false);
         }
         catch (OptionsValidationException e)
         {
@@ -79,10 +81,10 @@ public static class RunCommand
     /// A background service that throws stops the host (the default behaviour). Its exception would
     /// otherwise vanish with the filtered host log, so name each service that failed and why.
     /// </summary>
-    private static async Task<int> ReportStoppedServicesAsync(IHost host)
+    private static async Task<int> ReportStoppedServicesAsync(IReadOnlyList<BackgroundService> services)
     {
         int failed = 0;
-        foreach (var service in host.Services.GetServices<IHostedService>().OfType<BackgroundService>())
+        foreach (var service in services)
         {
             if (service.ExecuteTask is { IsFaulted: true } task)
             {
