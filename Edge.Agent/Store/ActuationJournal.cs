@@ -52,7 +52,7 @@ public sealed class ActuationJournal : IDisposable
             try
             {
                 var written = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-                    $"{passage.Uid}|{passage.Gate}|{Passage.DirectionCode(passage.Direction)}|{passage.CardNumber}|{(passage.Holder is { } h ? AccessRepository.FormatHolderKind(h.Kind) : "")}|{passage.Holder?.Id}|{GateDecision.ReasonCode(passage.Decision.Reason)}|{passage.DecidedAt.UtcTicks}\n"), _line);
+                    $"{passage.Uid}|{passage.Gate}|{Passage.DirectionCode(passage.Direction)}|{passage.CardNumber}|{(passage.Holder is { } h ? AccessRepository.FormatHolderKind(h.Kind) : "")}|{passage.Holder?.Id}|{GateDecision.ReasonCode(passage.Decision.Reason)}|{passage.DecidedAt.UtcTicks}|{Passage.CredentialCode(passage.Credential)}|{passage.CameraId}\n"), _line);
                 _file.Write(_line, 0, written);
                 _pending++;
                 passage.Journaled = true;
@@ -89,11 +89,14 @@ public sealed class ActuationJournal : IDisposable
     {
         var entries = new List<Passage>();
         if (!File.Exists(path)) return entries;
-        foreach (var line in File.ReadAllText(path).Split('\n'))
+        var lines = File.ReadAllText(path).Split('\n');
+        // Only whole lines count: the text after the last newline is either empty or a line torn by a crash
+        // mid-write (which may even end in a plausible but cut-off number).
+        foreach (var line in lines.AsSpan(0, lines.Length - 1))
         {
-            // The last line may be torn by a crash mid-write: such a line has too few fields and is skipped.
+            // 10 fields; 8 in journals written before face passages (uid … ticks), still read after an upgrade.
             var f = line.Split('|');
-            if (f.Length != 8 || !long.TryParse(f[7], NumberStyles.None, CultureInfo.InvariantCulture, out long ticks)) continue;
+            if (f.Length is not (8 or 10) || !long.TryParse(f[7], NumberStyles.None, CultureInfo.InvariantCulture, out long ticks)) continue;
             Holder? holder = f[4].Length > 0 && long.TryParse(f[5], CultureInfo.InvariantCulture, out long id)
                 ? new Holder(AccessRepository.ParseHolderKind(f[4]), id, "", true, null, null) : null;
             bool granted = f[6] is "granted" or "granted-passback-warning" or "manual-pass" or "emergency-free-pass";
@@ -108,10 +111,19 @@ public sealed class ActuationJournal : IDisposable
                 DecidedAt = new DateTimeOffset(ticks, TimeSpan.Zero),
                 Outcome = granted ? PassageOutcome.Unknown : PassageOutcome.Denied,
                 Note = "recovered from the actuation journal after an unclean stop",
+                Credential = f.Length == 10 ? CredentialFromCode(f[8]) : PassageCredential.Card,
+                CameraId = f.Length == 10 && f[9].Length > 0 ? f[9] : null,
             });
         }
         return entries;
     }
+
+    private static PassageCredential CredentialFromCode(string code) => code switch
+    {
+        "face" => PassageCredential.Face,
+        "card" => PassageCredential.Card,
+        _ => PassageCredential.None,
+    };
 
     private static DecisionReason ReasonFromCode(string code)
     {

@@ -161,22 +161,32 @@ public class StoreTests
         {
             journal.Append(Make("stored"));
             journal.Append(Make("lost-in-crash"));
+            journal.Append(new Passage
+            {
+                Uid = "face-lost-in-crash", Gate = "gate1", Direction = Direction.Entry, Holder = holder, Credential = PassageCredential.Face, CameraId = "gate1-entry-cam",
+                Decision = new GateDecision(true, DecisionReason.Granted, null), DecidedAt = s_today, Outcome = PassageOutcome.Unknown,
+            });
             await using var recorder = new PassageRecorder(database, journal, NullLogger.Instance);
             var stored = Make("stored");
             stored.Outcome = PassageOutcome.Passed;
             await recorder.RecordAsync(stored);
         }
-        // A torn last line, as a crash in the middle of a write leaves it.
-        File.AppendAllText(journalPath, "torn|gate1|en");
+        // A torn last line, as a crash in the middle of a write leaves it — here cut inside the timestamp, which still parses as a number.
+        File.AppendAllText(journalPath, "torn|gate1|entry|42|pupil|7|granted|6389");
 
         var entries = ActuationJournal.ReadEntries(journalPath);
-        Assert.That(entries.Select(e => e.Uid), Is.EqualTo(new[] { "stored", "lost-in-crash" }));
+        Assert.That(entries.Select(e => e.Uid), Is.EqualTo(new[] { "stored", "lost-in-crash", "face-lost-in-crash" }));
+        Assert.That(entries[2].Credential, Is.EqualTo(PassageCredential.Face));
+        Assert.That(entries[2].CameraId, Is.EqualTo("gate1-entry-cam"));
+        Assert.That(entries[1].Credential, Is.EqualTo(PassageCredential.Card));
         await using (var recorder = new PassageRecorder(database, null, NullLogger.Instance))
         {
-            Assert.That(recorder.RecoverFromJournal(entries), Is.EqualTo(1));
+            Assert.That(recorder.RecoverFromJournal(entries), Is.EqualTo(2));
             Assert.That(recorder.RecoverFromJournal(entries), Is.EqualTo(0), "recovering twice adds nothing");
         }
         Assert.That(Scalar(database, "SELECT COUNT(*) FROM passages WHERE passage_uid='lost-in-crash' AND outcome='unknown'"), Is.EqualTo(1));
         Assert.That(Scalar(database, "SELECT COUNT(*) FROM passages WHERE passage_uid='stored' AND outcome='passed'"), Is.EqualTo(1));
+        Assert.That(Scalar(database, "SELECT COUNT(*) FROM passages WHERE passage_uid='face-lost-in-crash' AND credential='face' AND camera='gate1-entry-cam'"), Is.EqualTo(1),
+            "a face passage recovered after a crash stays a face passage");
     }
 }
