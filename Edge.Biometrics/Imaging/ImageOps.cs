@@ -51,28 +51,15 @@ public static class ImageOps
                     row[o] = row[o + 1] = row[o + 2] = fillValue;
                     continue;
                 }
-                var x0 = (int)MathF.Floor(sx);
-                var y0 = (int)MathF.Floor(sy);
-                var fx = sx - x0;
-                var fy = sy - y0;
-                var xa = Math.Clamp(x0, 0, w - 1);
-                var xb = Math.Clamp(x0 + 1, 0, w - 1);
-                var ya = Math.Clamp(y0, 0, h - 1);
-                var yb = Math.Clamp(y0 + 1, 0, h - 1);
-                var w00 = (1 - fx) * (1 - fy);
-                var w01 = fx * (1 - fy);
-                var w10 = (1 - fx) * fy;
-                var w11 = fx * fy;
+                var t = BilinearTap.At(sx, sy, w, h);
                 if (c == 3)
                 {
-                    int p00 = ((ya * w) + xa) * 3, p01 = ((ya * w) + xb) * 3, p10 = ((yb * w) + xa) * 3, p11 = ((yb * w) + xb) * 3;
                     for (var k = 0; k < 3; k++)
-                        row[o + k] = (((pixels[p00 + k] * w00) + (pixels[p01 + k] * w01) + (pixels[p10 + k] * w10) + (pixels[p11 + k] * w11)) * scale) + offset;
+                        row[o + k] = (t.Sample(pixels, 3, k) * scale) + offset;
                 }
                 else
                 {
-                    var g = (pixels[(ya * w) + xa] * w00) + (pixels[(ya * w) + xb] * w01) + (pixels[(yb * w) + xa] * w10) + (pixels[(yb * w) + xb] * w11);
-                    row[o] = row[o + 1] = row[o + 2] = (g * scale) + offset;
+                    row[o] = row[o + 1] = row[o + 2] = (t.Sample(pixels, 1, 0) * scale) + offset;
                 }
             }
         }
@@ -150,27 +137,14 @@ public static class ImageOps
                     row[u] = fill;
                     continue;
                 }
-                var x0 = (int)MathF.Floor(sx);
-                var y0 = (int)MathF.Floor(sy);
-                var fx = sx - x0;
-                var fy = sy - y0;
-                var xa = Math.Clamp(x0, 0, w - 1);
-                var xb = Math.Clamp(x0 + 1, 0, w - 1);
-                var ya = Math.Clamp(y0, 0, h - 1);
-                var yb = Math.Clamp(y0 + 1, 0, h - 1);
-                var w00 = (1 - fx) * (1 - fy);
-                var w01 = fx * (1 - fy);
-                var w10 = (1 - fx) * fy;
-                var w11 = fx * fy;
+                var t = BilinearTap.At(sx, sy, w, h);
                 if (c == 3)
                 {
-                    int p00 = ((ya * w) + xa) * 3, p01 = ((ya * w) + xb) * 3, p10 = ((yb * w) + xa) * 3, p11 = ((yb * w) + xb) * 3;
-                    float Luma(int p) => (0.299f * pixels[p]) + (0.587f * pixels[p + 1]) + (0.114f * pixels[p + 2]);
-                    row[u] = (Luma(p00) * w00) + (Luma(p01) * w01) + (Luma(p10) * w10) + (Luma(p11) * w11);
+                    row[u] = (0.299f * t.Sample(pixels, 3, 0)) + (0.587f * t.Sample(pixels, 3, 1)) + (0.114f * t.Sample(pixels, 3, 2));
                 }
                 else
                 {
-                    row[u] = (pixels[(ya * w) + xa] * w00) + (pixels[(ya * w) + xb] * w01) + (pixels[(yb * w) + xa] * w10) + (pixels[(yb * w) + xb] * w11);
+                    row[u] = t.Sample(pixels, 1, 0);
                 }
             }
         }
@@ -270,4 +244,41 @@ public static class ImageOps
         for (; i < vector.Length; i++)
             vector[i] *= inv;
     }
+}
+
+/// <summary>
+/// The four source pixels around a sampling point (clamped to the image) and their bilinear weights:
+/// one place for the arithmetic both warps do per output pixel.
+/// </summary>
+internal readonly struct BilinearTap
+{
+    private readonly int _i00, _i01, _i10, _i11;
+    private readonly float _w00, _w01, _w10, _w11;
+
+    private BilinearTap(int i00, int i01, int i10, int i11, float fx, float fy)
+    {
+        (_i00, _i01, _i10, _i11) = (i00, i01, i10, i11);
+        _w00 = (1 - fx) * (1 - fy);
+        _w01 = fx * (1 - fy);
+        _w10 = (1 - fx) * fy;
+        _w11 = fx * fy;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static BilinearTap At(float sx, float sy, int w, int h)
+    {
+        var x0 = (int)MathF.Floor(sx);
+        var y0 = (int)MathF.Floor(sy);
+        var xa = Math.Clamp(x0, 0, w - 1);
+        var xb = Math.Clamp(x0 + 1, 0, w - 1);
+        var ya = Math.Clamp(y0, 0, h - 1);
+        var yb = Math.Clamp(y0 + 1, 0, h - 1);
+        return new BilinearTap((ya * w) + xa, (ya * w) + xb, (yb * w) + xa, (yb * w) + xb, sx - x0, sy - y0);
+    }
+
+    /// <summary>Channel <paramref name="channel"/> of an image with <paramref name="channels"/> interleaved channels.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public float Sample(byte[] pixels, int channels, int channel) =>
+        (pixels[(_i00 * channels) + channel] * _w00) + (pixels[(_i01 * channels) + channel] * _w01)
+        + (pixels[(_i10 * channels) + channel] * _w10) + (pixels[(_i11 * channels) + channel] * _w11);
 }

@@ -259,15 +259,18 @@ public sealed class TemplateStore : IDisposable
         using var connection = _database.Connect();
         using var transaction = connection.BeginTransaction();
         foreach (long id in templateIds)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE templates SET last_used_at = $at WHERE id = $id";
-            command.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
-            command.Parameters.AddWithValue("$id", id);
-            command.ExecuteNonQuery();
-        }
+            SetLastUsed(connection, transaction, id, at);
         transaction.Commit();
+    }
+
+    private static void SetLastUsed(SqliteConnection connection, SqliteTransaction transaction, long templateId, DateTimeOffset at)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE templates SET last_used_at = $at WHERE id = $id";
+        command.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$id", templateId);
+        command.ExecuteNonQuery();
     }
 
     /// <summary>
@@ -279,14 +282,7 @@ public sealed class TemplateStore : IDisposable
     {
         using var connection = _database.Connect();
         using var transaction = connection.BeginTransaction(deferred: false);
-        using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE templates SET last_used_at = $at WHERE id = $id";
-            command.Parameters.AddWithValue("$at", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
-            command.Parameters.AddWithValue("$id", templateId);
-            command.ExecuteNonQuery();
-        }
+        SetLastUsed(connection, transaction, templateId, _time.GetUtcNow());
         _audit.Append(connection, transaction, new AuditEntry(actor, PurposeNames.Of(purpose), "match", Subject(pupilId),
             string.Create(CultureInfo.InvariantCulture, $"template {templateId} score {score:0.000}")));
         transaction.Commit();
