@@ -90,18 +90,7 @@ public sealed class SchoolKeyPair : IDisposable
 
     private static SchoolKeyPair Load(string path)
     {
-        if (!OperatingSystem.IsWindows())
-        {
-            var mode = File.GetUnixFileMode(path);
-            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
-                throw new BiometricsStoreException($"The template transfer key file {path} can be read by other users (mode {Convert.ToString((int)mode, 8)}). Run: chmod 600 {path} (and chown it to the service user).");
-        }
-        byte[] content;
-        try { content = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new BiometricsStoreException($"Cannot read the template transfer key file {path}: {e.Message}. It must belong to the service user.", e);
-        }
+        byte[] content = TemplateKey.ReadSecretFile(path, "template transfer key");
         byte[] pkcs8;
         if (content.AsSpan().StartsWith(RawMagic)) pkcs8 = content[RawMagic.Length..];
         else if (content.AsSpan().StartsWith(DpapiMagic) && OperatingSystem.IsWindows()) pkcs8 = TemplateKey.Dpapi.Unprotect(content[DpapiMagic.Length..], path);

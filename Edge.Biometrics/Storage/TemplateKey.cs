@@ -49,20 +49,28 @@ public static partial class TemplateKey
         return key;
     }
 
-    private static byte[] Load(string path)
+    /// <summary>
+    /// Reads a secret key file (<paramref name="what"/>: "template key", "template transfer key") after checking
+    /// that only its owner can read it on Linux; each refusal says what to run.
+    /// </summary>
+    internal static byte[] ReadSecretFile(string path, string what, string whileRefused = "")
     {
         if (!OperatingSystem.IsWindows())
         {
             var mode = File.GetUnixFileMode(path);
             if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
-                throw new BiometricsStoreException($"The template key file {path} can be read by other users (mode {Convert.ToString((int)mode, 8)}). Run: chmod 600 {path} (and chown it to the service user); biometrics stay off until then.");
+                throw new BiometricsStoreException($"The {what} file {path} can be read by other users (mode {Convert.ToString((int)mode, 8)}). Run: chmod 600 {path} (and chown it to the service user){whileRefused}.");
         }
-        byte[] content;
-        try { content = File.ReadAllBytes(path); }
+        try { return File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new BiometricsStoreException($"Cannot read the template key file {path}: {e.Message}. It must belong to the service user.", e);
+            throw new BiometricsStoreException($"Cannot read the {what} file {path}: {e.Message}. It must belong to the service user.", e);
         }
+    }
+
+    private static byte[] Load(string path)
+    {
+        byte[] content = ReadSecretFile(path, "template key", "; biometrics stay off until then");
         if (content.AsSpan().StartsWith(RawMagic) && content.Length == RawMagic.Length + KeyBytes)
             return content[RawMagic.Length..];
         if (content.AsSpan().StartsWith(DpapiMagic))
