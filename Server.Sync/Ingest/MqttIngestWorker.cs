@@ -36,10 +36,24 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         // time (the stream's row lock), and their watermarks may leave out of order: the edge keeps the highest.
         using var slots = new SemaphoreSlim(Concurrency);
         var running = new List<Task>();
+        // Messages read ahead while gathering a group, in arrival order.
+        var readAhead = new LinkedList<MqttMessage>();
+        var messages = client.Messages;
         try
         {
-            await foreach (var message in client.Messages.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                MqttMessage message;
+                if (readAhead.First is { } first)
+                {
+                    message = first.Value;
+                    readAhead.RemoveFirst();
+                }
+                else if (!messages.TryRead(out message!))
+                {
+                    if (!await messages.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) break;
+                    continue;
+                }
                 bool hello = message.Topic.EndsWith("/up/hello", StringComparison.Ordinal);
                 if (hello || message.Topic.EndsWith("/up/acks", StringComparison.Ordinal))
                 {
@@ -57,7 +71,7 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
                 }
                 await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 running.RemoveAll(t => t.IsCompleted);
-                running.Add(IngestAndAcknowledgeAsync(message, slots, cancellationToken));
+                running.Add(IngestAndAcknowledgeAsync(Gather(message, readAhead, messages), slots, cancellationToken));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -66,20 +80,59 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         await Task.WhenAll(running).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Group commit: <paramref name="first"/> and the batches of the same stream already waiting (read ahead or queued),
+    /// up to <see cref="MaxGroup"/>, go to the database together. Other messages keep their arrival order.
+    /// </summary>
+    private List<MqttMessage> Gather(MqttMessage first, LinkedList<MqttMessage> readAhead, System.Threading.Channels.ChannelReader<MqttMessage> messages)
+    {
+        var group = new List<MqttMessage>(MaxGroup) { first };
+        for (var node = readAhead.First; node is not null && group.Count < MaxGroup;)
+        {
+            var next = node.Next;
+            if (node.Value.Topic == first.Topic)
+            {
+                group.Add(node.Value);
+                readAhead.Remove(node);
+            }
+            node = next;
+        }
+        // Reading ahead holds no more than the channel already held; the bound keeps one school's group from passing
+        // over many other schools' messages.
+        while (group.Count < MaxGroup && readAhead.Count < MaxReadAhead && messages.TryRead(out var queued))
+        {
+            if (queued.Topic == first.Topic) group.Add(queued);
+            else readAhead.AddLast(queued);
+        }
+        return group;
+    }
+
+    /// <summary>Most <c>up/events</c> messages of one stream applied in one transaction (8 × 500 events).</summary>
+    public int MaxGroup { get; init; } = 8;
+
+    private const int MaxReadAhead = 64;
+
     /// <summary>Event batches ingested at the same time by this worker.</summary>
     public int Concurrency { get; init; } = 3;
 
-    private async Task IngestAndAcknowledgeAsync(MqttMessage message, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private async Task IngestAndAcknowledgeAsync(List<MqttMessage> group, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
+        string topic = group[0].Topic;
         try
         {
             await Task.Yield();
-            var result = await ingestor.IngestAsync(message.Topic, message.Payload, cancellationToken).ConfigureAwait(false);
-            if (result.Outcome == IngestOutcome.DeadLettered) Interlocked.Increment(ref _deadLettered);
-            else Interlocked.Increment(ref _applied);
-            if (result.School is { } school && result.Epoch is { } epoch && result.Watermark is { } watermark
-                && RegionOf(message.Topic) is { } region)
+            var results = await ingestor.IngestGroupAsync(topic, group.ConvertAll(m => m.Payload), cancellationToken).ConfigureAwait(false);
+            foreach (var result in results)
             {
+                if (result.Outcome == IngestOutcome.DeadLettered) Interlocked.Increment(ref _deadLettered);
+                else Interlocked.Increment(ref _applied);
+            }
+            // Messages applied together share one result: one watermark answers them all.
+            foreach (var result in results.Distinct(ReferenceEqualityComparer.Instance).Cast<IngestResult>())
+            {
+                if (result.School is not { } school || result.Epoch is not { } epoch || result.Watermark is not { } watermark
+                    || RegionOf(topic) is not { } region)
+                    continue;
                 long started = StageTimings.Start();
                 var ack = BuildWatermark(region, school, epoch, watermark, result.Missing, result.DeadLetteredSeqs, _time.GetUtcNow());
                 var published = await client.PublishAsync($"kz/v1/{region}/{school}/down/acks", ack, 1, false, cancellationToken).ConfigureAwait(false);
@@ -94,11 +147,11 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         catch (Store.CentreStoreException e)
         {
             // Not stored, not acknowledged: the school sends these events again, so nothing is lost.
-            logger.LogError("A batch on {Topic} could not be stored: {Problem} It is not acknowledged; the school sends it again.", message.Topic, e.Message);
+            logger.LogError("{Count} batch(es) on {Topic} could not be stored: {Problem} They are not acknowledged; the school sends them again.", group.Count, topic, e.Message);
         }
         catch (MqttException e)
         {
-            logger.LogWarning("The watermark for {Topic} could not be sent ({Problem}); the school asks again after reconnecting.", message.Topic, e.Message);
+            logger.LogWarning("The watermark for {Topic} could not be sent ({Problem}); the school asks again after reconnecting.", topic, e.Message);
         }
         finally
         {

@@ -211,4 +211,56 @@ public sealed class EventIngestorTests : CentreFixture
         Assert.That((result.Watermark, result.DeadLetteredSeqs.Single()), Is.EqualTo(((long?)2, 2L)));
         Assert.That(await CountAsync("SELECT count(*) FROM dead_letters WHERE reason = 'invalid-event' AND detail LIKE '%sideways%'"), Is.EqualTo(1));
     }
+
+    [Test]
+    public async Task A_group_of_queued_batches_is_applied_together_and_a_bad_one_among_them_alone_is_dead_lettered()
+    {
+        AllowErrors = true;
+        var other = Guid.Parse("0e9d1c2b-3a4f-4e5d-8c7b-6a5f4e3d2c1b");
+        // A catch-up queue as the worker gathers it: out of order, one malformed message, a re-sent overlap, and a batch
+        // of a new epoch (a reinstall) that must keep its own seq space and watermark.
+        byte[][] group =
+        [
+            Batches.Passages(SchoolA, s_epoch, 1, 10),
+            Batches.Passages(SchoolA, s_epoch, 21, 30),
+            Batches.Utf8("""{ "schemaVersion": 1, "type": "events", "school": """),
+            Batches.Passages(SchoolA, s_epoch, 11, 20),
+            Batches.Passages(SchoolA, s_epoch, 5, 15),
+            Batches.Passages(SchoolA, other, 1, 3),
+        ];
+
+        var results = await Ingestor.IngestGroupAsync(Batches.Topic(SchoolA), group.Select(g => (ReadOnlyMemory<byte>)g).ToList(), CancellationToken.None);
+
+        Assert.That(results, Has.Count.EqualTo(6));
+        Assert.That(results[2].Outcome, Is.EqualTo(IngestOutcome.DeadLettered));
+        Assert.That(results[2].Reason, Is.EqualTo(DeadLetterReasons.Truncated));
+        var applied = results[0];
+        Assert.That(new[] { results[1], results[3], results[4] }, Has.All.SameAs(applied), "one transaction, one result, one watermark for the stream");
+        Assert.That((applied.Outcome, applied.Watermark, applied.Inserted, applied.Duplicates), Is.EqualTo((IngestOutcome.Applied, (long?)30, 30, 11)));
+        Assert.That(applied.Missing, Is.Empty);
+        Assert.That((results[5].Epoch, results[5].Watermark, results[5].Inserted), Is.EqualTo(((Guid?)other, (long?)3, 3)));
+        Assert.That(await CountAsync($"SELECT count(*) FROM events WHERE epoch = '{s_epoch}'"), Is.EqualTo(30));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(33));
+        Assert.That(await CountAsync("SELECT count(*) FROM dead_letters"), Is.EqualTo(1));
+
+        // The same group delivered again changes nothing.
+        var again = await Ingestor.IngestGroupAsync(Batches.Topic(SchoolA), group.Select(g => (ReadOnlyMemory<byte>)g).ToList(), CancellationToken.None);
+        Assert.That((again[0].Inserted, again[0].Watermark), Is.EqualTo((0, (long?)30)));
+        Assert.That(await CountAsync("SELECT count(*) FROM events") * 1000 + await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(33_033));
+    }
+
+    [Test]
+    public async Task A_group_from_a_school_that_is_not_registered_is_dead_lettered_message_by_message()
+    {
+        AllowErrors = true;
+        const string stranger = "sch-stranger";
+        byte[][] group = [Batches.Passages(stranger, s_epoch, 1, 5), Batches.Passages(stranger, s_epoch, 6, 10)];
+
+        var results = await Ingestor.IngestGroupAsync(Batches.Topic(stranger), group.Select(g => (ReadOnlyMemory<byte>)g).ToList(), CancellationToken.None);
+
+        Assert.That(results.Select(r => (r.Outcome, r.Reason)), Has.All.EqualTo((IngestOutcome.DeadLettered, (string?)DeadLetterReasons.UnknownSchool)));
+        Assert.That(await CountAsync("SELECT count(*) FROM dead_letters WHERE reason = 'unknown-school'"), Is.EqualTo(2), "each message kept for IT to replay");
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.Zero);
+        Assert.That(await CountAsync("SELECT count(*) FROM school_streams"), Is.Zero);
+    }
 }
