@@ -78,7 +78,7 @@ public sealed partial class EventIngestor
     internal const int StageParse = 0, StageLock = 1, StageEvents = 2, StageProject = 3, StageWatermark = 4, StageCommit = 5, StageAck = 6;
 
     /// <summary>Where ingest time goes (the benchmark sets it; null: not measured). Stages: <see cref="TimingStages"/>.</summary>
-    public StageTimings? Timings { get; init; }
+    public StageTimings? Timings { get; set; }
 
     public EventIngestor(CentreDatabase database, IngestOptions? options = null, ILogger<EventIngestor>? logger = null)
     {
@@ -249,8 +249,17 @@ public sealed partial class EventIngestor
         return seen.Count == last - first + 1 ? null : string.Create(CultureInfo.InvariantCulture, $"{first}..{last} has holes: {seen.Count} distinct seqs");
     }
 
-    private sealed record PreparedEvent(long Seq, string Type, int SchemaVersion, string PayloadJson, DateTime? CreatedAt,
-        PassageRow? Passage, string? Rejection, string? RejectionDetail);
+    /// <param name="Payload">The payload's JSON as received (empty: absent or null).</param>
+    private sealed record PreparedEvent(long Seq, string Type, int SchemaVersion, ReadOnlyMemory<byte> Payload, DateTime? CreatedAt,
+        PassageRow? Passage, string? Rejection, string? RejectionDetail)
+    {
+        public ReadOnlySpan<byte> PayloadUtf8 => Payload.IsEmpty ? "null"u8 : Payload.Span;
+
+        /// <summary>The <c>events</c> row keeps JSON null instead (the payload as received is in the dead letter).</summary>
+        public bool PayloadUnstorable { get; init; }
+
+        public string PayloadJson => Encoding.UTF8.GetString(PayloadUtf8);
+    }
 
     private sealed record PassageRow(string Uid, string Gate, string Direction, string? HolderKind, long? HolderId, string Decision,
         string Reason, string Outcome, DateTime DecidedAt, DateTime? CompletedAt, long? ManualBy);
@@ -268,10 +277,10 @@ public sealed partial class EventIngestor
             if (!seen.Add(seq)) continue; // the same seq twice in one batch: the first one counts
             string type = e.Type ?? "";
             int schema = e.SchemaVersion ?? 0;
-            string json = e.PayloadJson;
             DateTime? created = ParseTime(e.CreatedAt);
             string? rejection = null, detail = null;
             PassageRow? passage = null;
+            bool unstorable = false;
             if (type.Length is 0 or > 64 || !s_eventSchemas.TryGetValue(type, out int supported))
             {
                 rejection = DeadLetterReasons.UnsupportedEventSchema;
@@ -288,15 +297,58 @@ public sealed partial class EventIngestor
                 rejection = DeadLetterReasons.InvalidEvent;
                 detail = "payload is not a JSON object";
             }
+            else if (UnstorableEscape(e.Payload.Span) is { } escapeProblem)
+            {
+                // Valid JSON that PostgreSQL's jsonb refuses: let through, it would fail the whole COPY on every redelivery.
+                rejection = DeadLetterReasons.InvalidEvent;
+                detail = escapeProblem;
+                unstorable = true;
+            }
             else if (type == "passage")
             {
                 (passage, detail) = ParsePassage(e.Payload.Span);
                 if (passage is null) rejection = DeadLetterReasons.InvalidEvent;
             }
-            prepared.Add(new PreparedEvent(seq, type, schema, json, created, passage, rejection, detail));
+            prepared.Add(new PreparedEvent(seq, type, schema, e.Payload, created, passage, rejection, detail) { PayloadUnstorable = unstorable });
         }
         prepared.Sort((a, b) => a.Seq.CompareTo(b.Seq));
         return new PreparedBatch(prepared, events.Count - prepared.Count);
+    }
+
+    /// <summary>
+    /// Why PostgreSQL's <c>jsonb</c> would refuse this JSON text (null: it would not): a <c>\u0000</c> escape, or a
+    /// <c>\u</c> surrogate escape that is not a high-low pair. Such a payload is dead-lettered as one event instead.
+    /// </summary>
+    internal static string? UnstorableEscape(ReadOnlySpan<byte> json)
+    {
+        for (int i = json.IndexOf((byte)'\\'); i >= 0 && i < json.Length - 1;)
+        {
+            if (json[i + 1] != (byte)'u')
+            {
+                i += 2; // an escaped character, e.g. \\ or \"
+            }
+            else
+            {
+                if (!TryHex4(json, i + 2, out int code)) return null; // not well-formed JSON: the reader has already refused it
+                if (code == 0) return "payload contains \\u0000 (NUL), which the centre's database cannot store";
+                if (code is >= 0xDC00 and <= 0xDFFF) return "payload contains a \\u low surrogate without a high surrogate before it";
+                if (code is >= 0xD800 and <= 0xDBFF)
+                {
+                    if (!(i + 11 < json.Length && json[i + 6] == (byte)'\\' && json[i + 7] == (byte)'u' && TryHex4(json, i + 8, out int low) && low is >= 0xDC00 and <= 0xDFFF))
+                        return "payload contains a \\u high surrogate without a low surrogate after it";
+                    i += 6;
+                }
+                i += 6;
+            }
+            if (i >= json.Length) break;
+            int next = json[i..].IndexOf((byte)'\\');
+            if (next < 0) break;
+            i += next;
+        }
+        return null;
+
+        static bool TryHex4(ReadOnlySpan<byte> json, int at, out int value) =>
+            int.TryParse(at + 4 <= json.Length ? json.Slice(at, 4) : [], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
     }
 
     private static (PassageRow? Row, string? Problem) ParsePassage(ReadOnlySpan<byte> payload)
@@ -433,7 +485,7 @@ public sealed partial class EventIngestor
         foreach (var rejected in fresh.Where(e => e.Rejection is not null))
         {
             await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
-                Encoding.UTF8.GetBytes(rejected.PayloadJson), ct).ConfigureAwait(false);
+                rejected.PayloadUtf8, ct).ConfigureAwait(false);
         }
         if (Timings is { } t3) at = t3.Add(StageProject, at);
 
@@ -556,59 +608,52 @@ public sealed partial class EventIngestor
         return command;
     }
 
-    /// <summary>Writes new events by binary COPY, in seq order, inside the caller's transaction.</summary>
+    /// <summary>Writes new events by binary COPY, in seq order, inside the caller's transaction; payloads go in as the bytes received.</summary>
     private static async Task CopyEventsAsync(NpgsqlConnection connection, string school, Guid epoch, List<PreparedEvent> events, CancellationToken ct)
     {
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY events(school, epoch, seq, type, schema_version, payload, created_at) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
+        using var rows = new BinaryCopyRows(events.Count * 640);
         foreach (var e in events)
         {
-            await copy.StartRowAsync(ct).ConfigureAwait(false);
-            await copy.WriteAsync(school, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(epoch, NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
-            await copy.WriteAsync(e.Seq, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await copy.WriteAsync(e.Type, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(e.SchemaVersion, NpgsqlDbType.Integer, ct).ConfigureAwait(false);
-            await copy.WriteAsync(e.PayloadJson, NpgsqlDbType.Jsonb, ct).ConfigureAwait(false);
-            await WriteNullableAsync(copy, e.CreatedAt, NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
+            rows.StartRow(7);
+            rows.Text(school);
+            rows.Uuid(epoch);
+            rows.Int8(e.Seq);
+            rows.Text(e.Type);
+            rows.Int4(e.SchemaVersion);
+            rows.Jsonb(e.PayloadUnstorable ? "null"u8 : e.PayloadUtf8);
+            rows.TimestampTzOrNull(e.CreatedAt);
         }
-        await copy.CompleteAsync(ct).ConfigureAwait(false);
+        await rows.CopyAsync(connection, "COPY events(school, epoch, seq, type, schema_version, payload, created_at) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
     }
 
     /// <summary>Writes the passage projection of new events by binary COPY (uids already known to be new).</summary>
     private static async Task CopyPassagesAsync(NpgsqlConnection connection, string school, Guid epoch, List<PreparedEvent> events, CancellationToken ct)
     {
-        await using var copy = await connection.BeginBinaryImportAsync("""
-            COPY passages(uid, school, epoch, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
-            FROM STDIN (FORMAT BINARY)
-            """, ct).ConfigureAwait(false);
+        using var rows = new BinaryCopyRows(events.Count * 256);
         foreach (var e in events)
         {
             var p = e.Passage!;
-            await copy.StartRowAsync(ct).ConfigureAwait(false);
-            await copy.WriteAsync(p.Uid, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(school, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(epoch, NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
-            await copy.WriteAsync(e.Seq, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await copy.WriteAsync(p.Gate, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(p.Direction, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await WriteNullableAsync(copy, p.HolderKind, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await WriteNullableAsync(copy, p.HolderId, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await copy.WriteAsync(p.Decision, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(p.Reason, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(p.Outcome, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await copy.WriteAsync(p.DecidedAt, NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
-            await WriteNullableAsync(copy, p.CompletedAt, NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
-            await WriteNullableAsync(copy, p.ManualBy, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
+            rows.StartRow(14);
+            rows.Text(p.Uid);
+            rows.Text(school);
+            rows.Uuid(epoch);
+            rows.Int8(e.Seq);
+            rows.Text(p.Gate);
+            rows.Text(p.Direction);
+            rows.TextOrNull(p.HolderKind);
+            rows.Int8OrNull(p.HolderId);
+            rows.Text(p.Decision);
+            rows.Text(p.Reason);
+            rows.Text(p.Outcome);
+            rows.TimestampTz(p.DecidedAt);
+            rows.TimestampTzOrNull(p.CompletedAt);
+            rows.Int8OrNull(p.ManualBy);
         }
-        await copy.CompleteAsync(ct).ConfigureAwait(false);
+        await rows.CopyAsync(connection, """
+            COPY passages(uid, school, epoch, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
+            FROM STDIN (FORMAT BINARY)
+            """, ct).ConfigureAwait(false);
     }
-
-    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct) where T : class =>
-        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, type, ct);
-
-    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct) where T : struct =>
-        value is { } v ? copy.WriteAsync(v, type, ct) : copy.WriteNullAsync(ct);
 
     /// <summary>Stores a whole message as a dead letter with its reason (at most the first 64 KiB of it) and logs one line.</summary>
     public Task<IngestResult> DeadLetterAsync(string topic, string? school, ReadOnlyMemory<byte> payload, string reason, string detail, CancellationToken cancellationToken) =>
@@ -652,8 +697,10 @@ public sealed partial class EventIngestor
         }
     }
 
+    /// <summary>An ISO 8601 timestamp as UTC; the round-trip ("O") form edges write is read by its exact-format fast path first.</summary>
     private static DateTime? ParseTime(string? text) =>
-        text is not null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at) ? at.UtcDateTime : null;
+        text is not null && (DateTimeOffset.TryParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out var at)
+            || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out at)) ? at.UtcDateTime : null;
 
     private static string Show(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "missing";
 

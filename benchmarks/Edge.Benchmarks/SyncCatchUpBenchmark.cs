@@ -80,21 +80,53 @@ internal static class SyncCatchUpBenchmark
             await Task.Delay(500); // the worker's subscription
 
             using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
-            await using var edge = new MqttSyncConnection(Client(School), Region, School, loggers);
-            batcher = new OutboxBatcher(edgeDatabase, School, Region) { Timings = edgeTimes };
-            var publisher = new OutboxPublisher(batcher, edge, Region, School, NullLogger.Instance) { IdlePoll = TimeSpan.FromMilliseconds(5) };
-            var session = new SyncSession(edge, batcher, publisher, new DownlinkApplier(edgeDatabase, [new RosterHandlers()], School, Region, NullLogger.Instance),
-                Region, School, NullLogger.Instance);
+
+            // Warm-up: a centre and an edge run for months, so the catch-up is measured with their code compiled
+            // (tiered JIT) as it is then. A first, smaller catch-up from another edge database (its own epoch) runs
+            // the same path unmeasured.
+            var warmUpDatabase = EdgeDatabase.Open(Path.Combine(work, "warm-up.db"));
+            int warmUpEvents = Math.Min(events, 96_000);
+            FillOutbox(warmUpDatabase, warmUpEvents);
+            ingestor.Timings = null;
+            await using (var warmUp = await StartEdgeAsync(warmUpDatabase, null))
+                await warmUp.CatchUpAsync();
+            ingestor.Timings = centreTimes;
+
+            await using (var connection = new Npgsql.NpgsqlConnection(pg))
+            {
+                await connection.OpenAsync();
+                await using var backend = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", connection);
+                int backendPid = (int)(await backend.ExecuteScalarAsync())!;
+                if (OperatingSystem.IsLinux())
+                {
+                    string stat = await File.ReadAllTextAsync($"/proc/{backendPid}/stat");
+                    CpuSeconds.Postmaster = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+                }
+            }
+            string brokerPidFile = Path.Combine(".data", "demo-broker", "mosquitto.pid");
+            if (File.Exists(brokerPidFile) && int.TryParse((await File.ReadAllTextAsync(brokerPidFile)).Trim(), CultureInfo.InvariantCulture, out int brokerPid))
+                CpuSeconds.Broker = brokerPid;
+            var cpuBefore = CpuSeconds.Sample();
             var clock = Stopwatch.StartNew();
-            await edge.ConnectAsync(CancellationToken.None);
-            var running = Task.Run(() => session.RunAsync(stop.Token));
-            // Done when the centre's watermark covers the last event (not by counting the outbox: a COUNT over the
-            // backlog every few milliseconds took a fifth of this process's CPU away from the edge and the centre).
-            long lastSeq = batches[^1].LastSeq;
-            while (publisher.Watermark < lastSeq) await Task.Delay(5);
+            await using var edge = await StartEdgeAsync(edgeDatabase, edgeTimes);
+            await edge.CatchUpAsync();
             var ours = clock.Elapsed;
+            var cpu = CpuSeconds.Sample().Minus(cpuBefore);
             double oursRate = events / ours.TotalSeconds;
             string stages = edgeTimes.ToTable("catch-up stage (batches overlap: not additive)") + centreTimes.ToTable("centre stage");
+            var publisher = edge.Publisher;
+
+            async Task<EdgeRun> StartEdgeAsync(EdgeDatabase database, StageTimings? timings)
+            {
+                var connection = new MqttSyncConnection(Client(School), Region, School, loggers);
+                var outbox = new OutboxBatcher(database, School, Region) { Timings = timings };
+                var publisher = new OutboxPublisher(outbox, connection, Region, School, NullLogger.Instance) { IdlePoll = TimeSpan.FromMilliseconds(5) };
+                var session = new SyncSession(connection, outbox, publisher, new DownlinkApplier(database, [new RosterHandlers()], School, Region, NullLogger.Instance),
+                    Region, School, NullLogger.Instance);
+                await connection.ConnectAsync(CancellationToken.None);
+                var stopRun = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                return new EdgeRun(connection, outbox, publisher, Task.Run(() => session.RunAsync(stopRun.Token)), stopRun);
+            }
 
             // 3. Online latency of single passages: written to the outbox as the gate does, acknowledged by the centre's watermark.
             var latencies = new List<double>();
@@ -107,14 +139,14 @@ internal static class SyncCatchUpBenchmark
                 await Task.Delay(20);
             }
             await stop.CancelAsync();
-            await Task.WhenAll(centre, running);
+            await centre;
             latencies.Sort();
 
             long stored;
             await using (var connection = new Npgsql.NpgsqlConnection(pg))
             {
                 await connection.OpenAsync();
-                await using var count = new Npgsql.NpgsqlCommand($"SELECT COUNT(*) FROM events WHERE school = '{School}'", connection);
+                await using var count = new Npgsql.NpgsqlCommand($"SELECT COUNT(*) FROM events WHERE school = '{School}' AND epoch = '{edge.Outbox.ReadState().Epoch}'", connection);
                 stored = (long)(await count.ExecuteScalarAsync())!;
             }
 
@@ -130,12 +162,79 @@ internal static class SyncCatchUpBenchmark
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"where the catch-up's {ours.TotalSeconds:F2} s went (wall time per stage, summed over batches; stages of different batches run at the same time):"));
             Console.Write(stages);
+            Console.WriteLine();
+            Console.WriteLine("CPU time spent during the catch-up, by process (all cores; the machine has " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) + "):");
+            Console.WriteLine("| process | CPU s | µs per event |");
+            Console.WriteLine("|---|---:|---:|");
+            foreach (var (name, seconds) in cpu.OrderByDescending(c => c.Value))
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {seconds:F2} | {seconds * 1e6 / events:F1} |"));
             return stored == events + singles ? 0 : 1;
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>CPU seconds used so far by this process (edge and centre), PostgreSQL and mosquitto (Linux: /proc; elsewhere empty).</summary>
+    private sealed class CpuSeconds : Dictionary<string, double>
+    {
+        /// <summary>The bench's own PostgreSQL (its postmaster and children) and broker only: other clusters and brokers on the machine are not counted.</summary>
+        public static int Postmaster, Broker;
+
+        public static CpuSeconds Sample()
+        {
+            var sample = new CpuSeconds();
+            if (!OperatingSystem.IsLinux()) return sample;
+            double tick = 100.0; // USER_HZ on Linux
+            foreach (string dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+                string stat;
+                try { stat = File.ReadAllText(Path.Combine(dir, "stat")); } catch (IOException) { continue; } catch (UnauthorizedAccessException) { continue; }
+                int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+                if (open < 0 || close < open) continue;
+                string comm = stat[(open + 1)..close];
+                var fields = stat[(close + 2)..].Split(' ');
+                int parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                string? name = pid == Environment.ProcessId ? "edge + centre (.NET, this process)"
+                    : comm == "postgres" && (pid == Postmaster || parent == Postmaster) ? "PostgreSQL (postmaster and all its processes)"
+                    : pid == Broker ? "mosquitto (broker)"
+                    : null;
+                if (name is null) continue;
+                double seconds = (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / tick;
+                sample[name] = sample.GetValueOrDefault(name) + seconds;
+            }
+            return sample;
+        }
+
+        public CpuSeconds Minus(CpuSeconds before)
+        {
+            var difference = new CpuSeconds();
+            foreach (var (name, seconds) in this) difference[name] = seconds - before.GetValueOrDefault(name);
+            return difference;
+        }
+    }
+
+    /// <summary>One edge's sync session running against the centre.</summary>
+    private sealed record EdgeRun(MqttSyncConnection Connection, OutboxBatcher Outbox, OutboxPublisher Publisher, Task Running, CancellationTokenSource Stop)
+        : IAsyncDisposable
+    {
+        /// <summary>Waits until the centre's watermark covers the last event (not by counting the outbox: a COUNT over
+        /// the backlog every few milliseconds took a fifth of this process's CPU away from the edge and the centre).</summary>
+        public async Task CatchUpAsync()
+        {
+            long lastSeq = Outbox.Range().Last;
+            while (Publisher.Watermark < lastSeq) await Task.Delay(5);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Stop.CancelAsync();
+            try { await Running; } catch (OperationCanceledException) { }
+            await Connection.DisposeAsync();
+            Stop.Dispose();
         }
     }
 

@@ -263,4 +263,68 @@ public sealed class EventIngestorTests : CentreFixture
         Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.Zero);
         Assert.That(await CountAsync("SELECT count(*) FROM school_streams"), Is.Zero);
     }
+
+    [Test]
+    public async Task Payloads_the_database_cannot_store_are_dead_lettered_one_by_one_and_the_stream_goes_on()
+    {
+        AllowErrors = true;
+        // Valid JSON both, but PostgreSQL's jsonb refuses \u0000 and a lone surrogate: as part of the COPY they would fail
+        // the whole batch on every redelivery and stop the school's stream.
+        var batch = Batches.Build(SchoolA, s_epoch, 1, 4,
+        [
+            (1, "passage", 1, Batches.PassageJson("u-1", 1)),
+            (2, "passage", 1, Batches.PassageJson("u-2", 2).Replace("main-3", "main\\u0000-3", StringComparison.Ordinal)),
+            (3, "canteen.charge", 1, """{ "schemaVersion": 1, "chargeId": "c-3", "note": "\ud800 alone" }"""),
+            (4, "canteen.charge", 1, """{ "schemaVersion": 1, "chargeId": "c-4", "note": "smile \ud83d\ude00, a \\u0000 that is text" }"""),
+        ]);
+
+        var result = await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That((result.Outcome, result.Watermark), Is.EqualTo((IngestOutcome.Applied, (long?)4)));
+        Assert.That(result.DeadLetteredSeqs, Is.EqualTo(new long[] { 2, 3 }));
+        Assert.That(await CountAsync("SELECT count(*) FROM events"), Is.EqualTo(4));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages"), Is.EqualTo(1));
+        Assert.That(await CountAsync("SELECT count(*) FROM events WHERE seq IN (2, 3) AND payload = 'null'::jsonb"), Is.EqualTo(2));
+        Assert.That(await CountAsync("SELECT count(*) FROM events WHERE seq = 4 AND payload->>'note' = 'smile 😀, a \\u0000 that is text'"), Is.EqualTo(1));
+        Assert.That(await CountAsync("SELECT count(*) FROM dead_letters WHERE seq = 2 AND detail LIKE '%\\u0000 (NUL)%' AND position('main\\u0000-3' IN convert_from(payload, 'UTF8')) > 0"),
+            Is.EqualTo(1), "the dead letter keeps the payload as it arrived");
+        Assert.That(await CountAsync("SELECT count(*) FROM dead_letters WHERE seq = 3 AND detail LIKE '%low surrogate after it%'"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Stored_rows_read_back_as_the_payload_said()
+    {
+        await IngestAsync(Batches.Topic(SchoolA), Batches.Passages(SchoolA, s_epoch, 7, 7));
+
+        await using var connection = new Npgsql.NpgsqlConnection(ConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var read = new Npgsql.NpgsqlCommand("""
+            SELECT p.uid, p.school, p.epoch, p.seq, p.gate, p.direction, p.holder_kind, p.holder_id, p.decided_at, p.completed_at, p.manual_by,
+                   e.type, e.schema_version, e.payload->>'uid'
+            FROM passages p JOIN events e USING (school, epoch, seq)
+            """, connection);
+        await using var reader = await read.ExecuteReaderAsync();
+        Assert.That(await reader.ReadAsync(), Is.True);
+        Assert.That(reader.GetString(0), Is.EqualTo(Batches.PassageUid(s_epoch, 7)));
+        Assert.That((reader.GetString(1), reader.GetGuid(2), reader.GetInt64(3)), Is.EqualTo((SchoolA, s_epoch, 7L)));
+        Assert.That((reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetInt64(7)), Is.EqualTo(("main-4", "entry", "pupil", 480007L)));
+        Assert.That(reader.GetFieldValue<DateTimeOffset>(8), Is.EqualTo(DateTimeOffset.Parse("2026-11-21T07:30:58.902+05:00", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(reader.GetFieldValue<DateTimeOffset>(9), Is.EqualTo(DateTimeOffset.Parse("2026-11-21T07:30:59.640+05:00", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(reader.IsDBNull(10), Is.True, "manualBy null");
+        Assert.That((reader.GetString(11), reader.GetInt32(12), reader.GetString(13)), Is.EqualTo(("passage", 1, Batches.PassageUid(s_epoch, 7))));
+    }
+
+    [TestCase("""{"a":"\u00e9\ud83d\ude00"}""", null)]
+    [TestCase("""{"a":"\\u0000 is only text"}""", null)]
+    [TestCase("""{"a":"\u0000"}""", "NUL")]
+    [TestCase("""{"a":"x\uDC00"}""", "low surrogate without a high")]
+    [TestCase("""{"a":"\ud83d"}""", "high surrogate without a low")]
+    [TestCase("""{"a":"\ud83d\u0041"}""", "high surrogate without a low")]
+    [Category("Unit")]
+    public void Escapes_jsonb_refuses_are_found(string json, string? problem)
+    {
+        string? found = EventIngestor.UnstorableEscape(System.Text.Encoding.UTF8.GetBytes(json));
+        if (problem is null) Assert.That(found, Is.Null);
+        else Assert.That(found, Does.Contain(problem));
+    }
 }
