@@ -252,7 +252,7 @@ public sealed class Roster(CentreDatabase database)
                 ON CONFLICT (card_number) DO UPDATE SET holder_kind = excluded.holder_kind, holder_id = excluded.holder_id, status = excluded.status, updated_at = now()
                 """, cardNumber, holderKind, holderId, status))
                 await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            if (before is { } old && old.School != holder.School && old.Card.Status == "active")
+            if (before is { } old && old.School.Length > 0 && old.School != holder.School && old.Card.Status == "active")
                 await ChangeFeed.AppendAsync(connection, transaction, old.School, ChangeKinds.CardBlock, new CardBlockData(cardNumber, "blocked"),
                     DownlinkJsonContext.Default.CardBlockData, ct).ConfigureAwait(false);
             await ChangeFeed.AppendAsync(connection, transaction, holder.School, ChangeKinds.CardUpsert, new CardData(cardNumber, holderKind, holderId, status),

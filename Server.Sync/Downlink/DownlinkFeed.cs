@@ -136,24 +136,28 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
                 lockRow.Parameters.Add(new NpgsqlParameter { Value = school });
                 latest = await lockRow.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
             }
-            long floor = 0, lastSnapshot = 0;
-            await using (var read = new NpgsqlCommand(
-                "SELECT COALESCE(MIN(version), 0), COALESCE(MAX(version) FILTER (WHERE type = 'snapshot.begin'), 0) FROM downlink_changes WHERE school = $1",
-                connection, transaction))
+            // A snapshot is written in one transaction, so the newest snapshot.end closes the newest snapshot.begin.
+            long floor = 0, lastSnapshot = 0, lastEnd = 0;
+            await using (var read = new NpgsqlCommand("""
+                SELECT COALESCE(MIN(version), 0), COALESCE(MAX(version) FILTER (WHERE type = 'snapshot.begin'), 0),
+                       COALESCE(MAX(version) FILTER (WHERE type = 'snapshot.end'), 0)
+                FROM downlink_changes WHERE school = $1
+                """, connection, transaction))
             {
                 read.Parameters.Add(new NpgsqlParameter { Value = school });
                 await using var reader = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                if (await reader.ReadAsync(ct).ConfigureAwait(false)) (floor, lastSnapshot) = (reader.GetInt64(0), reader.GetInt64(1));
+                if (await reader.ReadAsync(ct).ConfigureAwait(false)) (floor, lastSnapshot, lastEnd) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
             }
             bool behindFloor = latest > appliedVersion && floor > appliedVersion + 1;
-            bool fresh = appliedVersion == 0 && latest > snapshotAbove;
+            // Fresh: a long history, or one that already holds a snapshot to start from (it is the whole state as well).
+            bool fresh = appliedVersion == 0 && (latest > snapshotAbove || lastEnd > lastSnapshot && lastSnapshot > 0);
             if (!behindFloor && !fresh)
             {
                 await transaction.CommitAsync(ct).ConfigureAwait(false);
                 return appliedVersion;
             }
             long start;
-            if (lastSnapshot > appliedVersion && lastSnapshot >= floor && latest - lastSnapshot < snapshotAbove) start = lastSnapshot - 1;
+            if (lastSnapshot > appliedVersion && lastSnapshot >= floor && lastEnd > lastSnapshot && latest - lastEnd < snapshotAbove) start = lastSnapshot - 1;
             else
             {
                 var written = await Domain.Snapshots.WriteAsync(connection, transaction, school,
