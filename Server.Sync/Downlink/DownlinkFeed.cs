@@ -119,10 +119,10 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
 
     /// <summary>
     /// Where the school's downlink starts after its hello (docs/sync-protocol.md §5.4): normally the version it has applied.
-    /// A school that has applied nothing while its feed holds more than <paramref name="snapshotAbove"/> changes (a new or
-    /// reset gate PC), or one behind the feed's retention floor (its next version is no longer in the feed), starts at a
-    /// snapshot instead: the newest one in the feed when fewer than <paramref name="snapshotAbove"/> changes followed it,
-    /// else a new one written now. Returns the version before that snapshot's <c>snapshot.begin</c>; the school accepts the
+    /// A school that has applied nothing (a new or reset gate PC) while its feed holds more than <paramref name="snapshotAbove"/>
+    /// changes or already holds a snapshot, or one behind the feed's retention floor (its next version is no longer in the
+    /// feed), starts at a snapshot instead: the newest one in the feed when fewer than <paramref name="snapshotAbove"/> changes
+    /// followed it, else a new one written now. Returns the version before that snapshot's <c>snapshot.begin</c>; the school accepts the
     /// jump because the batch starts with <c>snapshot.begin</c>.
     /// </summary>
     public Task<long> BaseVersionAsync(string school, long appliedVersion, long snapshotAbove, CancellationToken cancellationToken) =>
