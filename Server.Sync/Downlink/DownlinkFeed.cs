@@ -128,6 +128,13 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
     public Task<long> BaseVersionAsync(string school, long appliedVersion, long snapshotAbove, CancellationToken cancellationToken) =>
         database.RunAsync("choosing where a school's downlink starts in", async (connection, ct) =>
         {
+            if (appliedVersion > 0)
+            {
+                // The usual hello: one index probe, no lock. Only a school behind the floor goes on below.
+                await using var probe = new NpgsqlCommand("SELECT MIN(version) FROM downlink_changes WHERE school = $1", connection);
+                probe.Parameters.Add(new NpgsqlParameter { Value = school });
+                if (await probe.ExecuteScalarAsync(ct).ConfigureAwait(false) is not long oldest || oldest <= appliedVersion + 1) return appliedVersion;
+            }
             await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
             // The feed row lock: two workers answering two hellos of one school write at most one snapshot.
             long latest;
@@ -139,9 +146,9 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
             // A snapshot is written in one transaction, so the newest snapshot.end closes the newest snapshot.begin.
             long floor = 0, lastSnapshot = 0, lastEnd = 0;
             await using (var read = new NpgsqlCommand("""
-                SELECT COALESCE(MIN(version), 0), COALESCE(MAX(version) FILTER (WHERE type = 'snapshot.begin'), 0),
-                       COALESCE(MAX(version) FILTER (WHERE type = 'snapshot.end'), 0)
-                FROM downlink_changes WHERE school = $1
+                SELECT COALESCE((SELECT MIN(version) FROM downlink_changes WHERE school = $1), 0),
+                       COALESCE((SELECT MAX(version) FROM downlink_changes WHERE school = $1 AND type = 'snapshot.begin'), 0),
+                       COALESCE((SELECT MAX(version) FROM downlink_changes WHERE school = $1 AND type = 'snapshot.end'), 0)
                 """, connection, transaction))
             {
                 read.Parameters.Add(new NpgsqlParameter { Value = school });

@@ -75,7 +75,9 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
         SessionLog.Hello(logger, school, hello.AppliedVersion, watermark, Math.Max(0, hello.OutboxLast - watermark));
 
         // Normally the applied version; the version before a snapshot for a new or reset school or one behind the retention floor.
-        long start = await feed.BaseVersionAsync(school, hello.AppliedVersion, SnapshotAbove, cancellationToken).ConfigureAwait(false);
+        // An agent that does not list snapshot.begin in supports would refuse the jump (a gap) and ask again forever: it replays.
+        bool snapshots = message.Supports?.ContainsKey(Domain.ChangeKinds.SnapshotBegin) == true;
+        long start = snapshots ? await feed.BaseVersionAsync(school, hello.AppliedVersion, SnapshotAbove, cancellationToken).ConfigureAwait(false) : hello.AppliedVersion;
         if (start != hello.AppliedVersion) SessionLog.SnapshotStart(logger, school, hello.AppliedVersion, start + 1);
 
         var state = _schools.GetOrAdd(school, _ => new SchoolState(region!));
@@ -261,7 +263,8 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
 }
 
 internal sealed record HelloMessage(int? SchemaVersion, string? Type, string? School, string? Region, string? Epoch, string? AgentVersion,
-    long? OutboxFirstUnacked, long? OutboxLast, long? WatermarkSeen, long? AppliedVersion, HelloTemplateKey? TemplateKey = null);
+    long? OutboxFirstUnacked, long? OutboxLast, long? WatermarkSeen, long? AppliedVersion, HelloTemplateKey? TemplateKey = null,
+    Dictionary<string, int[]>? Supports = null);
 
 internal sealed record HelloTemplateKey(string? KeyId, string? Alg, string? PublicKey);
 

@@ -265,6 +265,8 @@ internal static class Migrations
                 requested_at  TIMESTAMPTZ NOT NULL DEFAULT now()
             );
             CREATE INDEX template_deletions_pupil ON template_deletions(pupil);
+            -- Where a school's newest snapshot is (the start for a new or reset gate PC), without reading its whole feed.
+            CREATE INDEX downlink_changes_snapshots ON downlink_changes(school, version) WHERE type IN ('snapshot.begin', 'snapshot.end');
             """),
     ];
 }

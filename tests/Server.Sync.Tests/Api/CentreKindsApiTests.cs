@@ -1,6 +1,8 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Kezekshi.Server.Sync.Downlink;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kezekshi.Server.Sync.Tests.Api;
 
@@ -222,5 +224,33 @@ public sealed class CentreKindsApiTests : ApiFixture
         await ExecuteAsync($"DELETE FROM downlink_changes WHERE school = '{SchoolA}' AND version <= 3");
         Assert.That(await feed.BaseVersionAsync(SchoolA, 2, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(start));
         Assert.That(await feed.BaseVersionAsync(SchoolA, 3, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(3), "version 4 is still there");
+    }
+
+    [Test]
+    public async Task Only_an_agent_that_lists_snapshot_begin_in_its_hello_is_started_at_a_snapshot()
+    {
+        await EnrolOverHttpAsync(SchoolA);
+        await EnrolOverHttpAsync(SchoolA, "Бекзат Ахмет");
+        var sent = new List<JsonElement>();
+        var sessions = new SchoolSessions(new DownlinkFeed(Database), Ingestor, (topic, payload, _) =>
+        {
+            if (topic.EndsWith("/down/changes", StringComparison.Ordinal))
+                lock (sent) sent.Add(JsonDocument.Parse(payload).RootElement.Clone());
+            return Task.FromResult(true);
+        }, NullLogger<SchoolSessions>.Instance) { SnapshotAbove = 1 };
+        static byte[] Hello(string supports) => Encoding.UTF8.GetBytes($$"""
+            { "schemaVersion": 1, "type": "hello", "school": "sch-0001", "region": "almaty", "msgId": "m", "sentAt": "2026-11-22T08:00:00+05:00",
+              "epoch": "7f3c2a9e-5d41-4b7a-9f0e-2c6d8b1a4e55", "appliedVersion": 0, "supports": { {{supports}} } }
+            """);
+
+        await sessions.OnHelloAsync("kz/v1/almaty/sch-0001/up/hello", Hello("\"changes\": [1], \"pupil.upsert\": [1]"), CancellationToken.None);
+        Assert.That(sent[0].GetProperty("fromVersion").GetInt64(), Is.EqualTo(1), "an older agent replays the feed");
+        Assert.That((await FeedAsync(SchoolA)).Any(c => c.Kind == "snapshot.begin"), Is.False);
+
+        sent.Clear();
+        await sessions.OnHelloAsync("kz/v1/almaty/sch-0001/up/hello", Hello("\"changes\": [1], \"snapshot.begin\": [1], \"snapshot.end\": [1]"), CancellationToken.None);
+        var first = sent[0].GetProperty("changes")[0];
+        Assert.That(first.GetProperty("kind").GetString(), Is.EqualTo("snapshot.begin"));
+        Assert.That(sent[0].GetProperty("fromVersion").GetInt64(), Is.GreaterThan(1));
     }
 }
