@@ -76,7 +76,7 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
 
         // Normally the applied version; the version before a snapshot for a new or reset school or one behind the retention floor.
         // An agent that does not list snapshot.begin in supports would refuse the jump (a gap) and ask again forever: it replays.
-        bool snapshots = message.Supports?.ContainsKey(Domain.ChangeKinds.SnapshotBegin) == true;
+        bool snapshots = message.Supports is { ValueKind: JsonValueKind.Object } supports && supports.TryGetProperty(Domain.ChangeKinds.SnapshotBegin, out _);
         long start = snapshots ? await feed.BaseVersionAsync(school, hello.AppliedVersion, SnapshotAbove, cancellationToken).ConfigureAwait(false) : hello.AppliedVersion;
         if (start != hello.AppliedVersion) SessionLog.SnapshotStart(logger, school, hello.AppliedVersion, start + 1);
 
@@ -264,7 +264,7 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
 
 internal sealed record HelloMessage(int? SchemaVersion, string? Type, string? School, string? Region, string? Epoch, string? AgentVersion,
     long? OutboxFirstUnacked, long? OutboxLast, long? WatermarkSeen, long? AppliedVersion, HelloTemplateKey? TemplateKey = null,
-    Dictionary<string, int[]>? Supports = null);
+    JsonElement? Supports = null);
 
 internal sealed record HelloTemplateKey(string? KeyId, string? Alg, string? PublicKey);
 
