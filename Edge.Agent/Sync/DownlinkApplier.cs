@@ -91,12 +91,16 @@ public sealed record DownlinkOutcome(DownlinkStatus Status, long AppliedVersion,
 /// <summary>
 /// The edge inbox (docs/sync-protocol.md §5): applies the centre's change batches strictly in version order, each
 /// change and the new applied version in one SQLite transaction (a savepoint per change, so a rejected change rolls
-/// back alone), skips what was applied before, and never applies past a gap. A change no handler knows, of a newer
+/// back alone), skips what was applied before, and never applies past a gap — except to a batch that starts with
+/// <c>snapshot.begin</c>, which carries the whole state and so supersedes the versions before it (§5.4). A change no handler knows, of a newer
 /// schema, or that fails validation is stored in <c>inbox_rejections</c> and reported; the stream goes on.
 /// </summary>
 public sealed class DownlinkApplier
 {
     public const int EnvelopeSchemaVersion = 1;
+
+    /// <summary>The kind that may start a batch above the applied version: a snapshot supersedes every version before it.</summary>
+    public const string SnapshotBegin = "snapshot.begin";
 
     /// <summary>Most changes one message may carry (docs/sync-protocol.md §3).</summary>
     public const int MaxChanges = 1000;
@@ -209,6 +213,12 @@ public sealed class DownlinkApplier
         using var connection = _database.Connect();
         var transaction = connection.BeginTransaction();
         long applied = ReadApplied(connection, transaction);
+        if (from > applied + 1 && to > applied && changes[0].Kind == SnapshotBegin)
+        {
+            // A snapshot is the school's whole state as of its begin: the versions before it need not be applied (§5.4).
+            DownlinkLog.SnapshotJump(_logger, from, applied);
+            applied = from - 1;
+        }
         if (from > applied + 1 || to <= applied)
         {
             transaction.Dispose();

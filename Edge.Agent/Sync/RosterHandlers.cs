@@ -6,7 +6,9 @@ namespace Kezekshi.Edge.Agent.Sync;
 /// <summary>
 /// The downlink kinds the gate itself needs (docs/sync-protocol.md §5.1): classes, pupils, staff, cards, schedules and
 /// holidays, written into the tables the access snapshot is loaded from. Each is an upsert or a replace by its natural key,
-/// so applying a change twice leaves the same rows.
+/// so applying a change twice leaves the same rows. <c>snapshot.end</c> removes what the centre no longer has (§5.4): pupils
+/// and staff become <c>left</c>, pupil cards and cards of people no longer here are blocked, classes, schedules and holidays
+/// not listed go; nothing is deleted that money or a passage refers to, and visitor cards are the school's own.
 /// </summary>
 public sealed class RosterHandlers : IDownlinkHandler
 {
@@ -15,7 +17,7 @@ public sealed class RosterHandlers : IDownlinkHandler
     public IReadOnlyCollection<string> Kinds { get; } =
     [
         "class.upsert", "class.remove", "pupil.upsert", "pupil.leave", "staff.upsert", "staff.leave",
-        "card.upsert", "card.block", "schedule.replace", "holiday.set", "holiday.remove",
+        "card.upsert", "card.block", "schedule.replace", "holiday.set", "holiday.remove", "snapshot.begin", "snapshot.end",
     ];
 
     public void Apply(DownlinkChange change, DownlinkContext context)
@@ -37,8 +39,7 @@ public sealed class RosterHandlers : IDownlinkHandler
                 long id = change.Long("classId");
                 if (Scalar(context, "SELECT COUNT(*) FROM pupils WHERE class_id = $id AND status = 'active'", ("$id", id)) > 0)
                     throw new DownlinkRejection($"class {id} still has active pupils; move or remove them first");
-                Execute(context, "DELETE FROM schedules WHERE class_id = $id", ("$id", id));
-                Execute(context, "DELETE FROM classes WHERE id = $id AND NOT EXISTS (SELECT 1 FROM pupils WHERE class_id = $id)", ("$id", id));
+                RemoveClasses(context, $"[{id.ToString(CultureInfo.InvariantCulture)}]");
                 break;
             }
             case "pupil.upsert":
@@ -89,9 +90,67 @@ public sealed class RosterHandlers : IDownlinkHandler
             case "holiday.remove":
                 Execute(context, "DELETE FROM holidays WHERE day = $day", ("$day", Day(change)));
                 break;
+            case "snapshot.begin":
+                change.String("snapshotId", 100); // nothing to do yet: the upserts that follow are applied as they come
+                break;
+            case "snapshot.end":
+                EndSnapshot(change, context);
+                break;
             default:
                 throw new DownlinkRejection($"RosterHandlers does not apply {change.Kind}");
         }
+    }
+
+    /// <summary>
+    /// Removes what the centre no longer has (docs/sync-protocol.md §5.4), by the keys <c>snapshot.end</c> lists. Idempotent:
+    /// a second application finds nothing more to remove. Rows are marked or blocked rather than deleted where passages,
+    /// ledger entries or loans refer to them, so no money and no history is lost.
+    /// </summary>
+    private static void EndSnapshot(DownlinkChange change, DownlinkContext context)
+    {
+        change.String("snapshotId", 100);
+        string pupils = Keys(change, "pupils"), staff = Keys(change, "staff"), cards = Keys(change, "cards"), classes = Keys(change, "classes");
+        string holidays = Keys(change, "holidays"), classSchedules = Keys(change, "classSchedules"), roleSchedules = Keys(change, "roleSchedules");
+
+        Execute(context, "UPDATE pupils SET status = 'left' WHERE status = 'active' AND id NOT IN (SELECT value FROM json_each($k))", ("$k", pupils));
+        Execute(context, "UPDATE staff SET status = 'left' WHERE status = 'active' AND id NOT IN (SELECT value FROM json_each($k))", ("$k", staff));
+        // Pupil cards are the centre's: one it does not list is blocked. A staff card not listed stays only while its holder is
+        // listed staff (cards the school's office issued to its current staff); visitor cards are the office's own.
+        Execute(context, """
+            UPDATE credentials SET status = 'blocked'
+            WHERE status = 'active' AND card_number NOT IN (SELECT value FROM json_each($cards))
+              AND (holder_kind = 'pupil' OR holder_kind = 'staff' AND holder_id NOT IN (SELECT value FROM json_each($staff)))
+            """, ("$cards", cards), ("$staff", staff));
+        Execute(context, "DELETE FROM schedules WHERE applies_to = 'class' AND class_id NOT IN (SELECT value FROM json_each($k))", ("$k", classSchedules));
+        Execute(context, "DELETE FROM schedules WHERE applies_to = 'role' AND role NOT IN (SELECT value FROM json_each($k))", ("$k", roleSchedules));
+        Execute(context, "DELETE FROM holidays WHERE day NOT IN (SELECT value FROM json_each($k))", ("$k", holidays));
+        using (var gone = context.Command("SELECT json_group_array(id) FROM classes WHERE id NOT IN (SELECT value FROM json_each($k))"))
+        {
+            gone.Parameters.AddWithValue("$k", classes);
+            RemoveClasses(context, (string)gone.ExecuteScalar()!);
+        }
+    }
+
+    /// <summary>
+    /// Removes classes (a JSON array of ids) with their schedules and bell times. A class still referred to by a pupil — one
+    /// who left keeps their class for the history — stays as a row without schedules; it is no longer offered anywhere.
+    /// </summary>
+    private static void RemoveClasses(DownlinkContext context, string ids)
+    {
+        Execute(context, "DELETE FROM schedules WHERE class_id IN (SELECT value FROM json_each($k))", ("$k", ids));
+        Execute(context, "DELETE FROM bell_schedule WHERE class_id IN (SELECT value FROM json_each($k))", ("$k", ids));
+        Execute(context, "DELETE FROM classes WHERE id IN (SELECT value FROM json_each($k)) AND NOT EXISTS (SELECT 1 FROM pupils WHERE class_id = classes.id)", ("$k", ids));
+    }
+
+    /// <summary>A list of keys from <c>snapshot.end</c> as a JSON array for <c>json_each</c>; a missing list is a rejection (never "remove all").</summary>
+    private static string Keys(DownlinkChange change, string name)
+    {
+        if (!change.Data.TryGetProperty(name, out var list) || list.ValueKind != JsonValueKind.Array)
+            throw new DownlinkRejection($"snapshot.end.{name} is missing or not an array; nothing was removed");
+        foreach (var item in list.EnumerateArray())
+            if (item.ValueKind is not (JsonValueKind.Number or JsonValueKind.String))
+                throw new DownlinkRejection($"snapshot.end.{name} holds a {item.ValueKind}; keys are numbers or strings");
+        return list.GetRawText();
     }
 
     /// <summary>A person who left: the status changes and every card of theirs is blocked at once.</summary>

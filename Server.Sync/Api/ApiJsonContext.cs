@@ -45,4 +45,8 @@ namespace Kezekshi.Server.Sync.Api;
 [JsonSerializable(typeof(StaffView))]
 [JsonSerializable(typeof(List<StaffView>))]
 [JsonSerializable(typeof(AnnouncementWithdrawRequest))]
+[JsonSerializable(typeof(TemplateDeleteRequest))]
+[JsonSerializable(typeof(List<TemplateDeletionView>))]
+[JsonSerializable(typeof(ResyncRequest))]
+[JsonSerializable(typeof(SnapshotView))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -19,4 +19,7 @@ internal static partial class ApiLog
 
     [LoggerMessage(EventId = 4110, Level = LogLevel.Information, Message = "Template transfer {TransferId} of pupil {PupilId} from {From} to {To} requested by {Operator}: template.export.request queued for {From}.")]
     public static partial void TransferRequested(ILogger logger, string transferId, long pupilId, string from, string to, string @operator);
+
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Information, Message = "Snapshot {SnapshotId} written to the feed of {School} as versions {From}–{To} ({Reason}); the school applies it on its next batch and removes what the centre no longer has.")]
+    public static partial void ResyncWritten(ILogger logger, string school, string snapshotId, long from, long to, string reason);
 }

@@ -43,6 +43,8 @@ public static class CentreApi
         builder.Services.AddSingleton(sp => new Notices(sp.GetRequiredService<CentreDatabase>()));
         builder.Services.AddSingleton(sp => new TemplateTransfers(sp.GetRequiredService<CentreDatabase>()));
         builder.Services.AddSingleton(sp => new StaffRoster(sp.GetRequiredService<CentreDatabase>()));
+        builder.Services.AddSingleton(sp => new TemplateDeletions(sp.GetRequiredService<CentreDatabase>()));
+        builder.Services.AddSingleton(sp => new Snapshots(sp.GetRequiredService<CentreDatabase>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, s_json));
         return builder;
     }
@@ -73,6 +75,15 @@ public static class CentreApi
             var (written, created) = await roster.PutClassAsync(school, await BodyAsync(request, json.ClassRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             return Json(written, json.ClassView, created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         }).Allow(ApiRoles.Admin);
+        api.MapDelete("/schools/{school}/classes/{classId}", async (string school, string classId, Roster roster, CancellationToken ct) =>
+            Json(await roster.RemoveClassAsync(school, IdArg(classId, "classId"), ct).ConfigureAwait(false), json.ClassView))
+            .Allow(ApiRoles.Admin);
+        api.MapPost("/schools/{school}/resync", async (string school, HttpRequest request, Snapshots snapshots, CancellationToken ct) =>
+        {
+            var written = await snapshots.ResyncAsync(school, await BodyAsync(request, json.ResyncRequest, ct, allowEmpty: true).ConfigureAwait(false), ct).ConfigureAwait(false);
+            ApiLog.ResyncWritten(logger, written.School, written.SnapshotId, written.FromVersion, written.ToVersion, written.Reason);
+            return Json(written, json.SnapshotView, StatusCodes.Status202Accepted);
+        }).Allow(ApiRoles.Admin);
         api.MapPut("/schools/{school}/holidays/{day}", async (string school, string day, HttpRequest request, Notices notices, CancellationToken ct) =>
             Json(await notices.SetHolidayAsync(school, DateArg(day, "day")!.Value, await BodyAsync(request, json.HolidayRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 json.ChangeReceipt))
@@ -89,7 +100,7 @@ public static class CentreApi
                 json.ChangeReceipt))
             .Allow(ApiRoles.Admin);
 
-        // Staff (display name and role go to the school; staff cards stay managed at the school)
+        // Staff (display name and role go to the school; their cards are issued under Cards with holderKind staff)
         api.MapGet("/schools/{school}/staff", async (string school, StaffRoster staff, CancellationToken ct) =>
             Json(await staff.ListAsync(school, ct).ConfigureAwait(false), json.ListStaffView))
             .Allow(ApiRoles.Admin);
@@ -139,6 +150,13 @@ public static class CentreApi
         api.MapPost("/pupils/{id}/templates", async (string id, HttpRequest request, ConsentRegistry consents, CancellationToken ct) =>
             Json(await consents.SendTemplateAsync(IdArg(id, "pupilId"), await BodyAsync(request, json.TemplateRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 json.ChangeReceipt, StatusCodes.Status201Created))
+            .Allow(ApiRoles.Admin);
+        api.MapPost("/pupils/{id}/template-deletions", async (string id, HttpRequest request, TemplateDeletions deletions, CancellationToken ct) =>
+            Json(await deletions.DeleteAsync(IdArg(id, "pupilId"), await BodyAsync(request, json.TemplateDeleteRequest, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+                json.ListTemplateDeletionView, StatusCodes.Status202Accepted))
+            .Allow(ApiRoles.Admin);
+        api.MapGet("/pupils/{id}/template-deletions", async (string id, TemplateDeletions deletions, CancellationToken ct) =>
+            Json(await deletions.ListAsync(IdArg(id, "pupilId"), ct).ConfigureAwait(false), json.ListTemplateDeletionView))
             .Allow(ApiRoles.Admin);
         api.MapPost("/pupils/{id}/templates/transfer", async (string id, HttpRequest request, TemplateTransfers transfers, CancellationToken ct) =>
         {

@@ -9,6 +9,10 @@ namespace Kezekshi.Server.Sync.Domain;
 public static class ChangeKinds
 {
     public const string ClassUpsert = "class.upsert";
+    public const string ClassRemove = "class.remove";
+    public const string TemplateDelete = "template.delete";
+    public const string SnapshotBegin = "snapshot.begin";
+    public const string SnapshotEnd = "snapshot.end";
     public const string PupilUpsert = "pupil.upsert";
     public const string PupilLeave = "pupil.leave";
     public const string CardUpsert = "card.upsert";

@@ -8,6 +8,25 @@ namespace Kezekshi.Server.Sync.Domain;
 /// <summary><c>class.upsert</c>.</summary>
 public sealed record ClassData(long ClassId, string Name, int Grade);
 
+/// <summary><c>class.remove</c>: the school drops the class and its schedule (it has no active pupils left).</summary>
+public sealed record ClassRemoveData(long ClassId);
+
+/// <summary>
+/// <c>template.delete</c>: the school deletes the template it received under <see cref="TemplateId"/> (the source id of the
+/// <c>template.upsert</c>) with a deletion receipt, and confirms the purge in <c>up/acks</c> under <see cref="DeletionId"/>.
+/// </summary>
+public sealed record TemplateDeleteData(string DeletionId, string TemplateId, long PupilId, string Reason);
+
+/// <summary><c>snapshot.begin</c>: what follows up to the matching <c>snapshot.end</c> is the school's whole current state.</summary>
+public sealed record SnapshotBeginData(string SnapshotId, string Reason);
+
+/// <summary>
+/// <c>snapshot.end</c>: the keys of everything sent between begin and end. The school removes (marks left, blocks, revokes)
+/// what it holds from the centre and is not listed here (docs/sync-protocol.md §5.4).
+/// </summary>
+public sealed record SnapshotEndData(string SnapshotId, IReadOnlyList<long> Classes, IReadOnlyList<long> Pupils, IReadOnlyList<long> Staff,
+    IReadOnlyList<long> Cards, IReadOnlyList<string> Consents, IReadOnlyList<string> Holidays, IReadOnlyList<long> ClassSchedules, IReadOnlyList<string> RoleSchedules);
+
 /// <summary><c>pupil.upsert</c>: the display name only; the full name stays at the centre.</summary>
 public sealed record PupilData(long PupilId, long ClassId, string DisplayName, string Status);
 
@@ -77,6 +96,10 @@ public sealed record ScheduleWindowData(int Weekday, string From, string Until);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ClassData))]
+[JsonSerializable(typeof(ClassRemoveData))]
+[JsonSerializable(typeof(TemplateDeleteData))]
+[JsonSerializable(typeof(SnapshotBeginData))]
+[JsonSerializable(typeof(SnapshotEndData))]
 [JsonSerializable(typeof(PupilData))]
 [JsonSerializable(typeof(PupilLeaveData))]
 [JsonSerializable(typeof(CardData))]

@@ -77,3 +77,12 @@ public sealed record ScheduleRequest(IReadOnlyList<ScheduleWindowRequest>? Windo
 
 /// <summary>A window: ISO weekday 1 (Monday) – 7 and local times <c>HH:mm</c>.</summary>
 public sealed record ScheduleWindowRequest(int? Weekday, string? From, string? Until);
+
+/// <summary>
+/// Delete a pupil's templates placed at <see cref="School"/>: the one named by <see cref="TemplateId"/>, all of a
+/// <see cref="Modality"/> (face, palm), or, with neither, every template the centre sent there for the pupil.
+/// </summary>
+public sealed record TemplateDeleteRequest(string? School, string? TemplateId, string? Modality, string? Reason, string? Operator);
+
+/// <summary>Send a school its whole current state again (a snapshot), e.g. after its gate PC was restored from an old backup.</summary>
+public sealed record ResyncRequest(string? Reason);

@@ -48,7 +48,8 @@ public sealed class Roster(CentreDatabase database)
             await RequireSchoolAsync(connection, transaction, id, ct).ConfigureAwait(false);
             var written = await Sql.FirstAsync(Sql.Command(connection, transaction, """
                 INSERT INTO classes(school, name, grade) VALUES ($1, $2, $3)
-                ON CONFLICT (school, name) DO UPDATE SET grade = excluded.grade WHERE classes.grade <> excluded.grade
+                ON CONFLICT (school, name) DO UPDATE SET grade = excluded.grade, removed_at = NULL
+                    WHERE classes.grade <> excluded.grade OR classes.removed_at IS NOT NULL
                 RETURNING id, xmax = 0
                 """, id, name, grade), r => new Written(r.GetInt64(0), r.GetBoolean(1)), ct).ConfigureAwait(false);
             if (written is null)
@@ -69,8 +70,43 @@ public sealed class Roster(CentreDatabase database)
         return database.RunAsync("listing classes in", async (connection, ct) =>
         {
             await RequireSchoolAsync(connection, null, id, ct).ConfigureAwait(false);
-            return await Sql.ListAsync(Sql.Command(connection, null, "SELECT id, school, name, grade FROM classes WHERE school = $1 ORDER BY grade, name", id),
+            return await Sql.ListAsync(Sql.Command(connection, null, "SELECT id, school, name, grade FROM classes WHERE school = $1 AND removed_at IS NULL ORDER BY grade, name", id),
                 r => new ClassView(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3)), ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Removes a class from its school and sends <c>class.remove</c>. Refused (409, naming how many) while active pupils
+    /// are in it: move them first (PUT /api/pupils/{id} with another classId) or record them as left. Pupils are never
+    /// moved implicitly, because which class they go to is a decision the centre cannot guess. Idempotent.
+    /// </summary>
+    public Task<ClassView> RemoveClassAsync(string? school, long classId, CancellationToken cancellationToken)
+    {
+        string id = Check.School(school);
+        if (classId <= 0) throw CentreRequestException.Invalid("classId", $"classId must be a positive number (got {classId}).");
+        return database.InTransactionAsync("removing a class from", async (connection, transaction, ct) =>
+        {
+            await RequireSchoolAsync(connection, transaction, id, ct).ConfigureAwait(false);
+            var found = await Sql.FirstAsync(Sql.Command(connection, transaction,
+                "SELECT id, school, name, grade, removed_at IS NOT NULL FROM classes WHERE id = $1 AND school = $2 FOR UPDATE", classId, id),
+                r => new ClassAt(new ClassView(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3)), r.GetBoolean(4)), ct).ConfigureAwait(false);
+            if (found is null)
+                throw CentreRequestException.NotFound($"School {id} has no class {classId}: list its classes (GET /api/schools/{id}/classes).");
+            if (found.Removed) return found.View;
+            // FOR SHARE: a pupil enrolled into this class at the same moment either commits first (and is counted) or waits.
+            await using (var count = Sql.Command(connection, transaction,
+                "SELECT COUNT(*) FROM (SELECT 1 FROM pupils WHERE class_id = $1 AND status = 'active' FOR SHARE) active", classId))
+            {
+                long active = (long)(await count.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                if (active > 0)
+                    throw new CentreRequestException(RequestProblem.Conflict, "classId",
+                        $"Class {found.View.Name} ({classId}) still has {active} active pupil{(active == 1 ? "" : "s")}: move them to another class (PUT /api/pupils/{{id}} with a new classId) or record them as left (POST /api/pupils/{{id}}/leave), then remove the class.");
+            }
+            await using (var update = Sql.Command(connection, transaction, "UPDATE classes SET removed_at = now() WHERE id = $1", classId))
+                await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            await ChangeFeed.AppendAsync(connection, transaction, id, ChangeKinds.ClassRemove, new ClassRemoveData(classId),
+                DownlinkJsonContext.Default.ClassRemoveData, ct).ConfigureAwait(false);
+            return found.View;
         }, cancellationToken);
     }
 
@@ -185,25 +221,30 @@ public sealed class Roster(CentreDatabase database)
         }, cancellationToken);
     }
 
-    /// <summary>Issues a card to a pupil or changes its holder or status. Moving a card to a pupil of another school blocks it at the old one.</summary>
+    /// <summary>
+    /// Issues a card to a pupil or a staff member, or changes its holder or status; the holder's school gets <c>card.upsert</c>
+    /// (a staff card opens the gate in the windows of the holder's role). Moving a card to a holder of another school blocks it
+    /// at the old one. Visitor cards stay with the school's office.
+    /// </summary>
     public Task<(CardView Card, bool Created)> PutCardAsync(long cardNumber, CardRequest request, CancellationToken cancellationToken)
     {
-        if (cardNumber <= 0) throw CentreRequestException.Invalid("cardNumber", $"cardNumber must be a positive number (got {cardNumber}).");
+        if (cardNumber is <= 0 or > uint.MaxValue)
+            throw CentreRequestException.Invalid("cardNumber", $"cardNumber must be the card's number, 1–{uint.MaxValue} (got {cardNumber}).");
         string holderKind = request.HolderKind ?? "pupil";
-        if (holderKind != "pupil")
-            throw CentreRequestException.Invalid("holderKind", $"holderKind '{Check.Show(holderKind)}': the centre issues cards to pupils only; staff and visitor cards are managed at the school.");
+        if (holderKind is not ("pupil" or "staff"))
+            throw CentreRequestException.Invalid("holderKind", $"holderKind '{Check.Show(holderKind)}' must be 'pupil' or 'staff'; visitor cards are issued at the school's office.");
         long holderId = Check.Positive(request.HolderId, "holderId");
         string status = request.Status ?? "active";
         if (!s_cardStatuses.Contains(status))
             throw CentreRequestException.Invalid("status", $"status '{Check.Show(status)}' must be one of: {string.Join(", ", s_cardStatuses)}.");
         return database.InTransactionAsync("writing a card to", async (connection, transaction, ct) =>
         {
-            var holder = await RequirePupilAsync(connection, transaction, holderId, ct).ConfigureAwait(false);
+            var holder = await HolderAsync(connection, transaction, holderKind, holderId, ct).ConfigureAwait(false);
             if (holder.Status == "left" && status == "active")
-                throw new CentreRequestException(RequestProblem.Conflict, "holderId", $"Pupil {holderId} has left; an active card cannot be issued to them.");
-            var before = await Sql.FirstAsync(Sql.Command(connection, transaction,
-                "SELECT c.card_number, c.holder_kind, c.holder_id, c.status, p.school FROM cards c JOIN pupils p ON p.id = c.holder_id WHERE c.card_number = $1 FOR UPDATE OF c",
-                cardNumber), r => new CardAt(ReadCard(r), r.GetString(4)), ct).ConfigureAwait(false);
+                throw new CentreRequestException(RequestProblem.Conflict, "holderId",
+                    $"{(holderKind == "pupil" ? "Pupil" : "Staff member")} {holderId} has left; an active card cannot be issued to them.");
+            var before = await Sql.FirstAsync(Sql.Command(connection, transaction, CardWithSchool + " FOR UPDATE OF c", cardNumber),
+                ReadCardAt, ct).ConfigureAwait(false);
             var card = new CardView(cardNumber, holderKind, holderId, status);
             if (before is { } b && b.Card == card) return (card, false);
             await using (var upsert = Sql.Command(connection, transaction, """
@@ -211,13 +252,37 @@ public sealed class Roster(CentreDatabase database)
                 ON CONFLICT (card_number) DO UPDATE SET holder_kind = excluded.holder_kind, holder_id = excluded.holder_id, status = excluded.status, updated_at = now()
                 """, cardNumber, holderKind, holderId, status))
                 await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            if (before is { } old && old.School != holder.School && old.Card.Status == "active")
+            if (before is { } old && old.School.Length > 0 && old.School != holder.School && old.Card.Status == "active")
                 await ChangeFeed.AppendAsync(connection, transaction, old.School, ChangeKinds.CardBlock, new CardBlockData(cardNumber, "blocked"),
                     DownlinkJsonContext.Default.CardBlockData, ct).ConfigureAwait(false);
             await ChangeFeed.AppendAsync(connection, transaction, holder.School, ChangeKinds.CardUpsert, new CardData(cardNumber, holderKind, holderId, status),
                 DownlinkJsonContext.Default.CardData, ct).ConfigureAwait(false);
             return (card, before is null);
         }, cancellationToken);
+    }
+
+    /// <summary>A card with the school of its holder (pupil or staff); cards have no foreign key since they may point at either.</summary>
+    private const string CardWithSchool = """
+        SELECT c.card_number, c.holder_kind, c.holder_id, c.status, COALESCE(p.school, s.school, '')
+        FROM cards c
+        LEFT JOIN pupils p ON c.holder_kind = 'pupil' AND p.id = c.holder_id
+        LEFT JOIN staff s ON c.holder_kind = 'staff' AND s.id = c.holder_id
+        WHERE c.card_number = $1
+        """;
+
+    private static CardAt ReadCardAt(NpgsqlDataReader r) => new(ReadCard(r), r.GetString(4));
+
+    /// <summary>The school and status of a card's holder; a missing pupil is 404 (as before), a missing staff member names holderId.</summary>
+    private static async Task<Holder> HolderAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string kind, long id, CancellationToken ct)
+    {
+        if (kind == "pupil")
+        {
+            var pupil = await RequirePupilAsync(connection, transaction, id, ct).ConfigureAwait(false);
+            return new Holder(pupil.School, pupil.Status);
+        }
+        return await Sql.FirstAsync(Sql.Command(connection, transaction, "SELECT school, status FROM staff WHERE id = $1", id),
+                r => new Holder(r.GetString(0), r.GetString(1)), ct).ConfigureAwait(false)
+            ?? throw CentreRequestException.Invalid("holderId", $"No staff member {id} at the centre: add them first (POST /api/schools/{{school}}/staff) and use the staffId it returns.");
     }
 
     /// <summary>Blocks a card (<c>blocked</c> or <c>lost</c>) at its holder's school. Idempotent.</summary>
@@ -228,9 +293,7 @@ public sealed class Roster(CentreDatabase database)
             throw CentreRequestException.Invalid("status", $"status '{Check.Show(status)}' must be 'blocked' or 'lost'.");
         return database.InTransactionAsync("blocking a card in", async (connection, transaction, ct) =>
         {
-            var found = await Sql.FirstAsync(Sql.Command(connection, transaction,
-                "SELECT c.card_number, c.holder_kind, c.holder_id, c.status, p.school FROM cards c JOIN pupils p ON p.id = c.holder_id WHERE c.card_number = $1 FOR UPDATE OF c",
-                cardNumber), r => new CardAt(ReadCard(r), r.GetString(4)), ct).ConfigureAwait(false)
+            var found = await Sql.FirstAsync(Sql.Command(connection, transaction, CardWithSchool + " FOR UPDATE OF c", cardNumber), ReadCardAt, ct).ConfigureAwait(false)
                 ?? throw CentreRequestException.NotFound($"No card {cardNumber} is registered at the centre.");
             if (found.Card.Status == status) return found.Card;
             await using (var update = Sql.Command(connection, transaction, "UPDATE cards SET status = $2, updated_at = now() WHERE card_number = $1", cardNumber, status))
@@ -270,9 +333,9 @@ public sealed class Roster(CentreDatabase database)
 
     private static async Task<string> SchoolOfClassAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long classId, CancellationToken ct)
     {
-        await using var find = Sql.Command(connection, transaction, "SELECT school FROM classes WHERE id = $1", classId);
+        await using var find = Sql.Command(connection, transaction, "SELECT school FROM classes WHERE id = $1 AND removed_at IS NULL", classId);
         return await find.ExecuteScalarAsync(ct).ConfigureAwait(false) as string
-            ?? throw CentreRequestException.Invalid("classId", $"No class {classId}: create the class first (POST /api/schools/{{school}}/classes) and use the classId it returns.");
+            ?? throw CentreRequestException.Invalid("classId", $"No class {classId} (or it was removed): create the class first (POST /api/schools/{{school}}/classes) and use the classId it returns.");
     }
 
     private static Task<List<CardView>> CardsOfAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long pupilId, CancellationToken ct) =>
@@ -298,6 +361,10 @@ public sealed class Roster(CentreDatabase database)
     private sealed record Written(long Id, bool Inserted);
 
     private sealed record CardAt(CardView Card, string School);
+
+    private sealed record ClassAt(ClassView View, bool Removed);
+
+    private sealed record Holder(string School, string Status);
 
     private static SchoolView ReadSchool(NpgsqlDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.OptionalTime(3), r.GetInt64(4), r.GetInt64(5));

@@ -6,7 +6,8 @@ namespace Kezekshi.Server.Sync.Domain;
 
 /// <summary>
 /// A school's staff at the centre, sent to the school as <c>staff.upsert</c> / <c>staff.leave</c> (docs/sync-protocol.md
-/// §5.1): the school gets the display name and role, never the full name. Staff cards stay managed at the school.
+/// §5.1): the school gets the display name and role, never the full name. Staff cards are issued like pupils' (PUT /api/cards/{number}
+/// with holderKind staff).
 /// </summary>
 public sealed class StaffRoster(CentreDatabase database)
 {
@@ -66,6 +67,10 @@ public sealed class StaffRoster(CentreDatabase database)
             if (before.Status == "left") return before;
             await using (var update = Sql.Command(connection, transaction, "UPDATE staff SET status = 'left', updated_at = now() WHERE id = $1", staffId))
                 await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            // The school blocks the person's cards on staff.leave; the centre's record says the same, so a snapshot never sends them active.
+            await using (var block = Sql.Command(connection, transaction,
+                "UPDATE cards SET status = 'blocked', updated_at = now() WHERE holder_kind = 'staff' AND holder_id = $1 AND status = 'active'", staffId))
+                await block.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             await ChangeFeed.AppendAsync(connection, transaction, before.School, ChangeKinds.StaffLeave, new StaffLeaveData(staffId),
                 DownlinkJsonContext.Default.StaffLeaveData, ct).ConfigureAwait(false);
             return before with { Status = "left" };

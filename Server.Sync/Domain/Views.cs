@@ -56,3 +56,11 @@ public sealed record TransferView(string TransferId, long PupilId, string From, 
 
 /// <summary>A staff member as the centre's administration sees them.</summary>
 public sealed record StaffView(long StaffId, string School, string FullName, string DisplayName, string Role, string Status);
+
+/// <summary>A <c>template.delete</c> sent to a school; <see cref="PurgedAt"/> once the school confirmed the purge.</summary>
+public sealed record TemplateDeletionView(string DeletionId, long PupilId, string School, string TemplateId, string Reason, string Operator, long Version,
+    DateTimeOffset? PurgedAt, int? TemplatesPurged);
+
+/// <summary>A snapshot written to a school's feed: versions <see cref="FromVersion"/> (snapshot.begin) to <see cref="ToVersion"/> (snapshot.end).</summary>
+public sealed record SnapshotView(string School, string SnapshotId, string Reason, long FromVersion, long ToVersion, int Classes, int Pupils, int Staff,
+    int Cards, int Consents, int Changes);

@@ -117,6 +117,65 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
             return true;
         }, cancellationToken);
 
+    /// <summary>
+    /// Where the school's downlink starts after its hello (docs/sync-protocol.md §5.4): normally the version it has applied.
+    /// A school that has applied nothing (a new or reset gate PC) while its feed holds more than <paramref name="snapshotAbove"/>
+    /// changes or already holds a snapshot, or one behind the feed's retention floor (its next version is no longer in the
+    /// feed), starts at a snapshot instead: the newest one in the feed when fewer than <paramref name="snapshotAbove"/> changes
+    /// followed it, else a new one written now. Returns the version before that snapshot's <c>snapshot.begin</c>; the school accepts the
+    /// jump because the batch starts with <c>snapshot.begin</c>.
+    /// </summary>
+    public Task<long> BaseVersionAsync(string school, long appliedVersion, long snapshotAbove, CancellationToken cancellationToken) =>
+        database.RunAsync("choosing where a school's downlink starts in", async (connection, ct) =>
+        {
+            if (appliedVersion > 0)
+            {
+                // The usual hello: one index probe, no lock. Only a school behind the floor goes on below.
+                await using var probe = new NpgsqlCommand("SELECT MIN(version) FROM downlink_changes WHERE school = $1", connection);
+                probe.Parameters.Add(new NpgsqlParameter { Value = school });
+                if (await probe.ExecuteScalarAsync(ct).ConfigureAwait(false) is not long oldest || oldest <= appliedVersion + 1) return appliedVersion;
+            }
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            // The feed row lock: two workers answering two hellos of one school write at most one snapshot.
+            long latest;
+            await using (var lockRow = new NpgsqlCommand("SELECT version FROM school_feeds WHERE school = $1 FOR UPDATE", connection, transaction))
+            {
+                lockRow.Parameters.Add(new NpgsqlParameter { Value = school });
+                latest = await lockRow.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
+            }
+            // A snapshot is written in one transaction, so the newest snapshot.end closes the newest snapshot.begin.
+            long floor = 0, lastSnapshot = 0, lastEnd = 0;
+            await using (var read = new NpgsqlCommand("""
+                SELECT COALESCE((SELECT MIN(version) FROM downlink_changes WHERE school = $1), 0),
+                       COALESCE((SELECT MAX(version) FROM downlink_changes WHERE school = $1 AND type = 'snapshot.begin'), 0),
+                       COALESCE((SELECT MAX(version) FROM downlink_changes WHERE school = $1 AND type = 'snapshot.end'), 0)
+                """, connection, transaction))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = school });
+                await using var reader = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (await reader.ReadAsync(ct).ConfigureAwait(false)) (floor, lastSnapshot, lastEnd) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            }
+            bool behindFloor = latest > appliedVersion && floor > appliedVersion + 1;
+            // Fresh: a long history, or one that already holds a snapshot to start from (it is the whole state as well).
+            bool fresh = appliedVersion == 0 && (latest > snapshotAbove || lastEnd > lastSnapshot && lastSnapshot > 0);
+            if (!behindFloor && !fresh)
+            {
+                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                return appliedVersion;
+            }
+            long start;
+            if (lastSnapshot > appliedVersion && lastSnapshot >= floor && lastEnd > lastSnapshot && latest - lastEnd < snapshotAbove) start = lastSnapshot - 1;
+            else
+            {
+                var written = await Domain.Snapshots.WriteAsync(connection, transaction, school,
+                    behindFloor ? $"school at version {appliedVersion} is behind the feed's retention floor {floor}" : "school has applied nothing (new or reset gate PC)",
+                    _time.GetUtcNow(), ct).ConfigureAwait(false);
+                start = written.FromVersion - 1;
+            }
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return start;
+        }, cancellationToken);
+
     /// <summary>The newest change version of every school that has changes.</summary>
     public Task<Dictionary<string, long>> LatestVersionsAsync(CancellationToken cancellationToken) =>
         database.RunAsync("reading the downlink feed of", async (connection, ct) =>

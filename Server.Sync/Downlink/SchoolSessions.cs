@@ -38,6 +38,12 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
     /// <summary>Send again from the acknowledged version when sent changes are not acknowledged within this time.</summary>
     public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// A school that has applied nothing gets a snapshot instead of the whole history when its feed holds more changes than
+    /// this (docs/sync-protocol.md §5.4); below it, replaying the feed is as cheap and exactly as complete.
+    /// </summary>
+    public long SnapshotAbove { get; init; } = 5_000;
+
     /// <summary>How often the feed is looked at for new changes for connected schools.</summary>
     public TimeSpan Poll { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -68,13 +74,19 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
         Interlocked.Increment(ref _hellos);
         SessionLog.Hello(logger, school, hello.AppliedVersion, watermark, Math.Max(0, hello.OutboxLast - watermark));
 
+        // Normally the applied version; the version before a snapshot for a new or reset school or one behind the retention floor.
+        // An agent that does not list snapshot.begin in supports would refuse the jump (a gap) and ask again forever: it replays.
+        bool snapshots = message.Supports is { ValueKind: JsonValueKind.Object } supports && supports.TryGetProperty(Domain.ChangeKinds.SnapshotBegin, out _);
+        long start = snapshots ? await feed.BaseVersionAsync(school, hello.AppliedVersion, SnapshotAbove, cancellationToken).ConfigureAwait(false) : hello.AppliedVersion;
+        if (start != hello.AppliedVersion) SessionLog.SnapshotStart(logger, school, hello.AppliedVersion, start + 1);
+
         var state = _schools.GetOrAdd(school, _ => new SchoolState(region!));
         await state.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             state.Region = region!;
-            state.Acknowledged = hello.AppliedVersion;
-            state.SentUpTo = hello.AppliedVersion; // whatever was in flight before is sent again
+            state.Acknowledged = start;
+            state.SentUpTo = start; // whatever was in flight before is sent again
             state.LastProgress = _time.GetTimestamp();
         }
         finally
@@ -251,7 +263,8 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
 }
 
 internal sealed record HelloMessage(int? SchemaVersion, string? Type, string? School, string? Region, string? Epoch, string? AgentVersion,
-    long? OutboxFirstUnacked, long? OutboxLast, long? WatermarkSeen, long? AppliedVersion, HelloTemplateKey? TemplateKey = null);
+    long? OutboxFirstUnacked, long? OutboxLast, long? WatermarkSeen, long? AppliedVersion, HelloTemplateKey? TemplateKey = null,
+    JsonElement? Supports = null);
 
 internal sealed record HelloTemplateKey(string? KeyId, string? Alg, string? PublicKey);
 
@@ -280,6 +293,9 @@ internal static partial class SessionLog
 
     [LoggerMessage(EventId = 4125, Level = LogLevel.Warning, Message = "School {School} sent a template key the centre cannot use ({Problem}); templates cannot be transferred to it until its agent sends a valid one. Check the agent version and its biometrics.key.transfer file.")]
     public static partial void BadTemplateKey(ILogger logger, string school, string problem);
+
+    [LoggerMessage(EventId = 4126, Level = LogLevel.Information, Message = "School {School} has applied version {Applied}; it gets the snapshot starting at version {Begin} instead of the history before it (new or reset gate PC, or behind the feed's retention floor).")]
+    public static partial void SnapshotStart(ILogger logger, string school, long applied, long begin);
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "The downlink feed could not be read: {Problem}. Changes wait in PostgreSQL and are sent when it answers.")]
     public static partial void FeedUnavailable(ILogger logger, string problem);

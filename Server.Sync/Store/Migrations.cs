@@ -242,5 +242,31 @@ internal static class Migrations
             ALTER TABLE events DROP CONSTRAINT IF EXISTS events_school_epoch_fkey;
             ALTER TABLE passages DROP CONSTRAINT IF EXISTS passages_school_fkey;
             """),
+        (7, "staff cards, removed classes, template deletions requested at the centre", """
+            -- Cards for staff as well as pupils (card.upsert with holderKind staff). A foreign key cannot point at two
+            -- tables, so the holder's existence and school are checked by the API (Roster.PutCardAsync) in the same
+            -- transaction that writes the card.
+            ALTER TABLE cards DROP CONSTRAINT IF EXISTS cards_holder_kind_check;
+            ALTER TABLE cards DROP CONSTRAINT IF EXISTS cards_holder_id_fkey;
+            ALTER TABLE cards ADD CONSTRAINT cards_holder_kind_check CHECK (holder_kind IN ('pupil', 'staff'));
+            -- A removed class (class.remove) keeps its row while pupils who left still point at it; it takes no new pupils
+            -- and is not sent in snapshots. Creating a class of the same name again brings it back.
+            ALTER TABLE classes ADD COLUMN removed_at TIMESTAMPTZ;
+            -- template.delete requests: which received template of which pupil was withdrawn from which school, and why.
+            -- The school confirms the purge in up/acks under this id (purge_confirmations.consent_id = id).
+            CREATE TABLE template_deletions (
+                id            TEXT PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+                pupil         BIGINT NOT NULL REFERENCES pupils(id),
+                school        TEXT NOT NULL REFERENCES schools(id),
+                template_id   TEXT NOT NULL,
+                reason        TEXT NOT NULL,
+                operator      TEXT NOT NULL,
+                version       BIGINT NOT NULL,
+                requested_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE INDEX template_deletions_pupil ON template_deletions(pupil);
+            -- Where a school's newest snapshot is (the start for a new or reset gate PC), without reading its whole feed.
+            CREATE INDEX downlink_changes_snapshots ON downlink_changes(school, version) WHERE type IN ('snapshot.begin', 'snapshot.end');
+            """),
     ];
 }

@@ -115,6 +115,7 @@ public sealed class RosterApiTests : ApiFixture
         var read = await GetAsync("/api/cards/3922187734");
         var blocked = await PostAsync("/api/cards/3922187734/block", null);
         var staff = await PutAsync("/api/cards/77", """{ "holderKind": "staff", "holderId": 5 }""");
+        var visitor = await PutAsync("/api/cards/79", """{ "holderKind": "visitor", "holderId": 5 }""");
         var unknown = await PostAsync("/api/cards/78/block", """{ "status": "lost" }""");
         var badStatus = await PostAsync("/api/cards/3922187734/block", """{ "status": "stolen" }""");
 
@@ -123,7 +124,8 @@ public sealed class RosterApiTests : ApiFixture
         Assert.That(read.Body.GetProperty("holderId").GetInt64(), Is.EqualTo(pupilId));
         Assert.That(blocked.Body.GetProperty("status").GetString(), Is.EqualTo("blocked"));
         Assert.That((await FeedAsync(SchoolA)).Select(c => c.Kind).TakeLast(2), Is.EqualTo(new[] { "card.upsert", "card.block" }));
-        Assert.That(staff.FieldError("holderKind"), Does.Contain("pupils only"));
+        Assert.That(staff.FieldError("holderId"), Does.Contain("No staff member 5"), "staff cards are issued to staff the centre knows");
+        Assert.That(visitor.FieldError("holderKind"), Does.Contain("visitor cards are issued at the school's office"));
         Assert.That(unknown.Status, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That(badStatus.FieldError("status"), Does.Contain("'lost'"));
     }

@@ -72,14 +72,15 @@ internal sealed class SyncRig : IAsyncDisposable
     };
 
     /// <summary>Starts a centre worker (certificate centre-1) with its school sessions, in this process.</summary>
-    public async Task StartCentreAsync(CentreDatabase database, EventIngestor ingestor)
+    /// <param name="snapshotAbove">A school that has applied nothing starts at a snapshot when its feed is longer than this (SchoolSessions.SnapshotAbove).</param>
+    public async Task StartCentreAsync(CentreDatabase database, EventIngestor ingestor, long snapshotAbove = 5_000)
     {
         _centreClient = new MqttClient(ClientOptions("centre-1"));
         await _centreClient.ConnectAsync();
         var client = _centreClient;
         Sessions = new SchoolSessions(new DownlinkFeed(database), ingestor,
             async (topic, payload, ct) => (await client.PublishAsync(topic, payload, 1, false, ct)).IsSuccess,
-            NullLogger<SchoolSessions>.Instance) { Poll = TimeSpan.FromMilliseconds(200) };
+            NullLogger<SchoolSessions>.Instance) { Poll = TimeSpan.FromMilliseconds(200), SnapshotAbove = snapshotAbove };
         Worker = new MqttIngestWorker(client, ingestor, NullLogger<MqttIngestWorker>.Instance, sessions: Sessions);
         _running.Add(Task.Run(() => Worker.RunAsync(_stop.Token)));
         _running.Add(Task.Run(() => Sessions.RunAsync(_stop.Token)));

@@ -1,0 +1,256 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Kezekshi.Server.Sync.Downlink;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kezekshi.Server.Sync.Tests.Api;
+
+/// <summary>
+/// The downlink kinds the centre produces now (docs/centre-api.md, docs/sync-protocol.md §5.1, §5.4), over HTTP against the
+/// real service and PostgreSQL: <c>class.remove</c>, staff cards, <c>template.delete</c> with its purge confirmation, and
+/// snapshots on an operator's resync or for a school that has applied nothing.
+/// </summary>
+public sealed class CentreKindsApiTests : ApiFixture
+{
+    private async Task<long> ClassAsync(string school, string name)
+    {
+        var created = await PostAsync($"/api/schools/{school}/classes", $$"""{ "name": "{{name}}", "grade": 6 }""");
+        return created.Body.GetProperty("classId").GetInt64();
+    }
+
+    private async Task<long> StaffAsync(string school, string role = "guard")
+    {
+        var added = await PostAsync($"/api/schools/{school}/staff", $$"""{ "fullName": "Нұрлан Әбенов", "role": "{{role}}" }""");
+        Assert.That(added.Status, Is.EqualTo(HttpStatusCode.Created), added.Body.ToString());
+        return added.Body.GetProperty("staffId").GetInt64();
+    }
+
+    private async Task ConsentAsync(long pupil, string consentId) =>
+        Assert.That((await PostAsync("/api/consents", $$"""
+            { "consentId": "{{consentId}}", "pupilId": {{pupil}}, "givenBy": "pupil", "purposes": ["access", "attendance"], "documentSha256": "{{new string('b', 64)}}", "operator": "office" }
+            """)).Status, Is.EqualTo(HttpStatusCode.Created));
+
+    private async Task PlaceAsync(long pupil, string school, string templateId, string modality, string consentId) =>
+        Assert.That((await PostAsync($"/api/pupils/{pupil}/templates", $$"""
+            { "templateId": "{{templateId}}", "school": "{{school}}", "modality": "{{modality}}", "model": "mbf-512@1", "consentId": "{{consentId}}",
+              "keyId": "k-00112233aabbccdd", "alg": "ECDH-ES-P256+HKDF-SHA256+A256GCM", "sourceSchool": "sch-0001", "epk": "ZXBr",
+              "nonce": "bm9uY2Vub25jZTEy", "ciphertext": "Y2lwaGVydGV4dA==", "tag": "dGFndGFndGFndGFndGFn" }
+            """)).Status, Is.EqualTo(HttpStatusCode.Created));
+
+    [Test]
+    public async Task A_class_is_removed_only_when_no_active_pupil_is_left_in_it_and_the_school_gets_class_remove_once()
+    {
+        long pupil = await EnrolOverHttpAsync(SchoolA);
+        long classId = (await GetAsync($"/api/pupils/{pupil}")).Body.GetProperty("classId").GetInt64();
+        long other = await ClassAsync(SchoolA, "6А");
+
+        var refused = await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolA}/classes/{classId}", null, AdminKey);
+        Assert.That(refused.Status, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That(refused.Body.GetProperty("detail").GetString(), Does.Contain("still has 1 active pupil:").And.Contain("PUT /api/pupils"));
+
+        Assert.That((await PutAsync($"/api/pupils/{pupil}", $$"""{ "classId": {{other}}, "fullName": "Айгерим Сейтқали" }""")).Status, Is.EqualTo(HttpStatusCode.OK));
+        var removed = await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolA}/classes/{classId}", null, AdminKey);
+        var again = await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolA}/classes/{classId}", null, AdminKey);
+        Assert.That((removed.Status, again.Status), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK)));
+        var feed = await FeedAsync(SchoolA);
+        Assert.That(feed.Count(c => c.Kind == "class.remove"), Is.EqualTo(1), "removing again sends nothing");
+        Assert.That(feed[^1].Kind, Is.EqualTo("class.remove"));
+        Assert.That(feed[^1].Data.GetProperty("classId").GetInt64(), Is.EqualTo(classId));
+        Assert.That((await GetAsync($"/api/schools/{SchoolA}/classes")).Body.EnumerateArray().Select(c => c.GetProperty("classId").GetInt64()), Is.EqualTo(new[] { other }));
+
+        var enrolInRemoved = await PostAsync("/api/pupils", $$"""{ "classId": {{classId}}, "fullName": "Бекзат Ахмет" }""");
+        Assert.That(enrolInRemoved.FieldError("classId"), Does.Contain("was removed"));
+        var badId = await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolA}/classes/five", null, AdminKey);
+        var elsewhere = await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolB}/classes/{other}", null, AdminKey);
+        Assert.That(badId.FieldError("classId"), Does.Contain("positive whole number"));
+        Assert.That(elsewhere.Status, Is.EqualTo(HttpStatusCode.NotFound), "a class of another school is not this school's");
+
+        // Creating the class again brings it back (same id) and tells the school.
+        var back = await PostAsync($"/api/schools/{SchoolA}/classes", """{ "name": "5Б", "grade": 5 }""");
+        Assert.That(back.Body.GetProperty("classId").GetInt64(), Is.EqualTo(classId));
+        Assert.That((await FeedAsync(SchoolA))[^1].Kind, Is.EqualTo("class.upsert"));
+    }
+
+    [Test]
+    public async Task A_staff_card_is_issued_and_blocked_at_the_centre_and_reaches_the_holders_school()
+    {
+        long staff = await StaffAsync(SchoolA);
+        var issued = await PutAsync("/api/cards/3922000001", $$"""{ "holderKind": "staff", "holderId": {{staff}} }""");
+        Assert.That(issued.Status, Is.EqualTo(HttpStatusCode.Created), issued.Body.ToString() + await issued.Response.Content.ReadAsStringAsync());
+        var upsert = (await FeedAsync(SchoolA))[^1];
+        Assert.That(upsert.Kind, Is.EqualTo("card.upsert"));
+        Assert.That((upsert.Data.GetProperty("holderKind").GetString(), upsert.Data.GetProperty("holderId").GetInt64()), Is.EqualTo(("staff", staff)));
+
+        var blocked = await PostAsync("/api/cards/3922000001/block", """{ "status": "lost" }""");
+        Assert.That(blocked.Body.GetProperty("status").GetString(), Is.EqualTo("lost"));
+        Assert.That((await FeedAsync(SchoolA))[^1].Kind, Is.EqualTo("card.block"));
+
+        // The card handed to a guard of another school: blocked at the first, issued at the second.
+        long guardB = await StaffAsync(SchoolB);
+        await PutAsync("/api/cards/3922000001", $$"""{ "holderKind": "staff", "holderId": {{staff}} }""");
+        Assert.That((await PutAsync("/api/cards/3922000001", $$"""{ "holderKind": "staff", "holderId": {{guardB}} }""")).Status, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await FeedAsync(SchoolA))[^1].Kind, Is.EqualTo("card.block"));
+        Assert.That((await FeedAsync(SchoolB))[^1].Data.GetProperty("holderId").GetInt64(), Is.EqualTo(guardB));
+
+        // A staff member who left gets no active card, and their cards are blocked at the centre too.
+        await PostAsync($"/api/staff/{guardB}/leave", null);
+        Assert.That((await GetAsync("/api/cards/3922000001")).Body.GetProperty("status").GetString(), Is.EqualTo("blocked"));
+        var toLeaver = await PutAsync("/api/cards/3922000002", $$"""{ "holderKind": "staff", "holderId": {{guardB}} }""");
+        Assert.That(toLeaver.Status, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That(toLeaver.Body.GetProperty("detail").GetString(), Does.Contain("has left"));
+        var tooBig = await PutAsync("/api/cards/99999999999", $$"""{ "holderKind": "staff", "holderId": {{staff}} }""");
+        Assert.That(tooBig.FieldError("cardNumber"), Does.Contain("4294967295"));
+    }
+
+    [Test]
+    public async Task Template_delete_reaches_only_the_school_holding_it_carries_no_template_data_and_its_purge_confirmation_is_shown()
+    {
+        long pupil = await EnrolOverHttpAsync(SchoolA);
+        await ConsentAsync(pupil, "cs-td");
+        await PlaceAsync(pupil, SchoolB, "sch-0001.t1", "face", "cs-td");
+        await PlaceAsync(pupil, SchoolB, "sch-0001.t2", "palm", "cs-td");
+        long feedA = (await FeedAsync(SchoolA)).Count;
+
+        var noOperator = await PostAsync($"/api/pupils/{pupil}/template-deletions", $$"""{ "school": "{{SchoolB}}", "modality": "face" }""");
+        var badModality = await PostAsync($"/api/pupils/{pupil}/template-deletions", $$"""{ "school": "{{SchoolB}}", "modality": "iris", "operator": "registrar" }""");
+        var both = await PostAsync($"/api/pupils/{pupil}/template-deletions", $$"""{ "school": "{{SchoolB}}", "modality": "face", "templateId": "sch-0001.t1", "operator": "registrar" }""");
+        var badSchool = await PostAsync($"/api/pupils/{pupil}/template-deletions", """{ "school": "Sch 2", "operator": "registrar" }""");
+        var nothingThere = await PostAsync($"/api/pupils/{pupil}/template-deletions", $$"""{ "school": "{{SchoolA}}", "operator": "registrar" }""");
+        Assert.That(noOperator.FieldError("operator"), Does.Contain("required"));
+        Assert.That(badModality.FieldError("modality"), Does.Contain("'face' or 'palm'"));
+        Assert.That(both.FieldError("modality"), Does.Contain("not both"));
+        Assert.That(badSchool.FieldError("school"), Does.Contain("school ID"));
+        Assert.That(nothingThere.Status, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(nothingThere.Body.GetProperty("detail").GetString(), Does.Contain("enrolled at the school itself"));
+
+        var requested = await PostAsync($"/api/pupils/{pupil}/template-deletions",
+            $$"""{ "school": "{{SchoolB}}", "modality": "face", "reason": "the parent asked for the face template to be deleted", "operator": "registrar" }""");
+        Assert.That(requested.Status, Is.EqualTo(HttpStatusCode.Accepted), requested.Body.ToString());
+        var deletion = requested.Body.EnumerateArray().Single();
+        string deletionId = deletion.GetProperty("deletionId").GetString()!;
+        Assert.That(deletion.GetProperty("templateId").GetString(), Is.EqualTo("sch-0001.t1"));
+
+        var atB = (await FeedAsync(SchoolB))[^1];
+        Assert.That(atB.Kind, Is.EqualTo("template.delete"));
+        Assert.That((atB.Data.GetProperty("deletionId").GetString(), atB.Data.GetProperty("templateId").GetString()), Is.EqualTo((deletionId, "sch-0001.t1")));
+        Assert.That(atB.Data.ToString(), Does.Not.Contain("ciphertext").And.Not.Contain("epk"), "no template data in a deletion");
+        Assert.That((await FeedAsync(SchoolA)).Count, Is.EqualTo(feedA), "the pupil's own school and its consent are untouched");
+        Assert.That((await GetAsync($"/api/pupils/{pupil}/placements")).Body.EnumerateArray().Select(p => p.GetProperty("templateId").GetString()),
+            Is.EqualTo(new[] { "sch-0001.t2" }), "the palm template is still placed there");
+        Assert.That((await GetAsync($"/api/consents/cs-td")).Body.GetProperty("status").GetString(), Is.EqualTo("granted"));
+
+        // The school confirms the purge in up/acks like a revocation's, under the deletion's id.
+        await new DownlinkFeed(Database).RecordAppliedAsync(new SchoolApplied(SchoolB, "almaty", atB.Version, [], [(deletionId, 1, DateTimeOffset.UtcNow)]), CancellationToken.None);
+        var listed = (await GetAsync($"/api/pupils/{pupil}/template-deletions")).Body.EnumerateArray().Single();
+        Assert.That(listed.GetProperty("templatesPurged").GetInt32(), Is.EqualTo(1));
+        Assert.That(listed.GetProperty("purgedAt").ValueKind, Is.EqualTo(JsonValueKind.String));
+    }
+
+    [Test]
+    public async Task A_resync_writes_the_schools_whole_current_state_between_snapshot_begin_and_end()
+    {
+        long stays = await EnrolOverHttpAsync(SchoolA);
+        long leaves = await EnrolOverHttpAsync(SchoolA, "Бекзат Ахмет");
+        long classId = (await GetAsync($"/api/pupils/{stays}")).Body.GetProperty("classId").GetInt64();
+        long empty = await ClassAsync(SchoolA, "9В");
+        await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolA}/classes/{empty}", null, AdminKey);
+        await PutAsync("/api/cards/3900000001", $$"""{ "holderKind": "pupil", "holderId": {{stays}} }""");
+        await PutAsync("/api/cards/3900000002", $$"""{ "holderKind": "pupil", "holderId": {{leaves}} }""");
+        long guard = await StaffAsync(SchoolA);
+        await PutAsync("/api/cards/3922000001", $$"""{ "holderKind": "staff", "holderId": {{guard}} }""");
+        await ConsentAsync(stays, "cs-r1");
+        await PutAsync($"/api/pupils/{stays}/limit", """{ "dailyLimitTiyn": 150000 }""");
+        await PostAsync("/api/topups", $$"""{ "topupId": "tu-r1", "pupilId": {{stays}}, "amountTiyn": 200000, "source": "kaspi" }""");
+        await PutAsync($"/api/schools/{SchoolA}/holidays/2026-12-16", """{ "name": "Independence Day" }""");
+        await PutAsync($"/api/schools/{SchoolA}/holidays/2026-12-17", """{ "name": "Independence Day" }""");
+        await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolA}/holidays/2026-12-17", null, AdminKey);
+        await PutAsync($"/api/schools/{SchoolA}/schedules/classes/{classId}", """{ "windows": [{ "weekday": 1, "from": "07:30", "until": "13:30" }] }""");
+        await PutAsync($"/api/schools/{SchoolA}/schedules/roles/guard", """{ "windows": [{ "weekday": 1, "from": "06:00", "until": "20:00" }] }""");
+        await PostAsync($"/api/pupils/{leaves}/leave", null);
+
+        var badSchool = await PostAsync("/api/schools/SCH/resync", null);
+        var unknown = await PostAsync("/api/schools/sch-0404/resync", null);
+        var resync = await PostAsync($"/api/schools/{SchoolA}/resync", """{ "reason": "gate PC restored from a backup" }""");
+        Assert.That(badSchool.FieldError("school"), Does.Contain("school ID"));
+        Assert.That(unknown.Status, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(resync.Status, Is.EqualTo(HttpStatusCode.Accepted), resync.Body.ToString());
+        long from = resync.Body.GetProperty("fromVersion").GetInt64(), to = resync.Body.GetProperty("toVersion").GetInt64();
+        Assert.That((resync.Body.GetProperty("pupils").GetInt32(), resync.Body.GetProperty("cards").GetInt32(), resync.Body.GetProperty("staff").GetInt32()), Is.EqualTo((1, 2, 1)));
+
+        var snapshot = (await FeedAsync(SchoolA)).Where(c => c.Version >= from).ToList();
+        Assert.That(snapshot[^1].Version, Is.EqualTo(to), "the snapshot is the end of the feed, versions contiguous");
+        Assert.That((snapshot[0].Kind, snapshot[^1].Kind), Is.EqualTo(("snapshot.begin", "snapshot.end")));
+        Assert.That(snapshot[0].Data.GetProperty("reason").GetString(), Is.EqualTo("gate PC restored from a backup"));
+        Assert.That(snapshot.Select(c => c.Kind).Distinct(), Is.EquivalentTo(new[]
+        {
+            "snapshot.begin", "class.upsert", "pupil.upsert", "limits.set", "staff.upsert", "card.upsert", "consent.grant", "schedule.replace", "holiday.set", "topup", "snapshot.end",
+        }));
+        var end = snapshot[^1].Data;
+        long[] Longs(string name) => end.GetProperty(name).EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        Assert.That(Longs("pupils"), Is.EqualTo(new[] { stays }), "the pupil who left is not listed, so the school marks them left");
+        Assert.That(Longs("classes"), Is.EqualTo(new[] { classId }), "the removed class is not listed");
+        Assert.That(Longs("cards"), Is.EquivalentTo(new[] { 3900000001L, 3922000001L }));
+        Assert.That(Longs("staff"), Is.EqualTo(new[] { guard }));
+        Assert.That(Longs("classSchedules"), Is.EqualTo(new[] { classId }));
+        Assert.That(end.GetProperty("roleSchedules").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "guard" }));
+        Assert.That(end.GetProperty("holidays").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "2026-12-16" }), "the removed holiday is not sent");
+        Assert.That(end.GetProperty("consents").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "cs-r1" }));
+        Assert.That(snapshot.Where(c => c.Kind == "pupil.upsert").Select(c => c.Data.GetProperty("displayName").GetString()), Is.EqualTo(new[] { "Айгерим С." }),
+            "display names only, as ever");
+    }
+
+    [Test]
+    public async Task A_school_that_has_applied_nothing_starts_at_a_snapshot_when_its_feed_is_long_and_replays_it_when_short()
+    {
+        var feed = new DownlinkFeed(Database);
+        long pupil = await EnrolOverHttpAsync(SchoolA);
+        for (int i = 0; i < 4; i++) await PutAsync($"/api/schools/{SchoolA}/holidays/2027-01-0{i + 1}", """{ "name": "New Year" }""");
+        long latest = (await FeedAsync(SchoolA))[^1].Version;
+
+        Assert.That(await feed.BaseVersionAsync(SchoolA, 0, snapshotAbove: 1000, CancellationToken.None), Is.Zero, "a short feed is replayed from the start");
+        Assert.That(await feed.BaseVersionAsync(SchoolA, 3, snapshotAbove: 2, CancellationToken.None), Is.EqualTo(3), "a school that applied something goes on from there");
+
+        long start = await feed.BaseVersionAsync(SchoolA, 0, snapshotAbove: 2, CancellationToken.None);
+        Assert.That(start, Is.EqualTo(latest), "a snapshot is written after the history and the school starts there");
+        var written = await FeedAsync(SchoolA);
+        Assert.That(written.Single(c => c.Version == start + 1).Kind, Is.EqualTo("snapshot.begin"));
+        Assert.That(written[^1].Data.GetProperty("pupils").EnumerateArray().Single().GetInt64(), Is.EqualTo(pupil));
+        Assert.That(await feed.BaseVersionAsync(SchoolA, 0, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(start),
+            "a second hello from the same school reuses that snapshot");
+        Assert.That((await FeedAsync(SchoolA)).Count(c => c.Kind == "snapshot.begin"), Is.EqualTo(1));
+
+        // Behind the retention floor: the history a school still needs was pruned, so it gets the snapshot.
+        await ExecuteAsync($"DELETE FROM downlink_changes WHERE school = '{SchoolA}' AND version <= 3");
+        Assert.That(await feed.BaseVersionAsync(SchoolA, 2, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(start));
+        Assert.That(await feed.BaseVersionAsync(SchoolA, 3, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(3), "version 4 is still there");
+    }
+
+    [Test]
+    public async Task Only_an_agent_that_lists_snapshot_begin_in_its_hello_is_started_at_a_snapshot()
+    {
+        await EnrolOverHttpAsync(SchoolA);
+        await EnrolOverHttpAsync(SchoolA, "Бекзат Ахмет");
+        var sent = new List<JsonElement>();
+        var sessions = new SchoolSessions(new DownlinkFeed(Database), Ingestor, (topic, payload, _) =>
+        {
+            if (topic.EndsWith("/down/changes", StringComparison.Ordinal))
+                lock (sent) sent.Add(JsonDocument.Parse(payload).RootElement.Clone());
+            return Task.FromResult(true);
+        }, NullLogger<SchoolSessions>.Instance) { SnapshotAbove = 1 };
+        static byte[] Hello(string supports) => Encoding.UTF8.GetBytes($$"""
+            { "schemaVersion": 1, "type": "hello", "school": "sch-0001", "region": "almaty", "msgId": "m", "sentAt": "2026-11-22T08:00:00+05:00",
+              "epoch": "7f3c2a9e-5d41-4b7a-9f0e-2c6d8b1a4e55", "appliedVersion": 0, "supports": { {{supports}} } }
+            """);
+
+        await sessions.OnHelloAsync("kz/v1/almaty/sch-0001/up/hello", Hello("\"changes\": [1], \"pupil.upsert\": [1]"), CancellationToken.None);
+        Assert.That(sent[0].GetProperty("fromVersion").GetInt64(), Is.EqualTo(1), "an older agent replays the feed");
+        Assert.That((await FeedAsync(SchoolA)).Any(c => c.Kind == "snapshot.begin"), Is.False);
+
+        sent.Clear();
+        await sessions.OnHelloAsync("kz/v1/almaty/sch-0001/up/hello", Hello("\"changes\": [1], \"snapshot.begin\": [1], \"snapshot.end\": [1]"), CancellationToken.None);
+        var first = sent[0].GetProperty("changes")[0];
+        Assert.That(first.GetProperty("kind").GetString(), Is.EqualTo("snapshot.begin"));
+        Assert.That(sent[0].GetProperty("fromVersion").GetInt64(), Is.GreaterThan(1));
+    }
+}
