@@ -242,7 +242,7 @@ internal static class Migrations
             ALTER TABLE events DROP CONSTRAINT IF EXISTS events_school_epoch_fkey;
             ALTER TABLE passages DROP CONSTRAINT IF EXISTS passages_school_fkey;
             """),
-        (7, "staff cards, removed classes, template deletions requested at the centre", """
+        (6, "staff cards, removed classes, template deletions requested at the centre", """
             -- Cards for staff as well as pupils (card.upsert with holderKind staff). A foreign key cannot point at two
             -- tables, so the holder's existence and school are checked by the API (Roster.PutCardAsync) in the same
             -- transaction that writes the card.

@@ -45,7 +45,7 @@ public abstract class CentreFixture
         _logger.Clear();
         AllowErrors = false;
         // CASCADE: the centre domain tables (migration 2) and the session tables (migration 3) reference schools. Cards are
-        // named: since migration 7 they may point at pupils or staff, so no foreign key reaches them.
+        // named: since centre migration 6 they may point at pupils or staff, so no foreign key reaches them.
         await ExecuteAsync("TRUNCATE events, passages, dead_letters, school_streams, downlink_changes, cards, schools CASCADE");
         await Database.RegisterSchoolAsync(SchoolA, "almaty", "School 1");
         await Database.RegisterSchoolAsync(SchoolB, "almaty", "School 2");
