@@ -169,8 +169,13 @@ public sealed class AgentRuntime : IAsyncDisposable
             }
             if (plan.InputModule is { } inputDevice && modbusBuses[inputDevice.Port].Input(inputDevice.Name) is { } input)
             {
-                var watcher = new PassSensorWatcher(gate, plan.Turnstile.EntrySensor + plan.SensorChannelOffset, plan.Turnstile.ExitSensor + plan.SensorChannelOffset);
+                var watcher = new PassSensorWatcher(gate, plan.Turnstile.EntrySensor + plan.SensorChannelOffset, plan.Turnstile.ExitSensor + plan.SensorChannelOffset,
+                    () => input.CountersActive, (channel, before, now) => AgentLog.PassCounterReset(logger, inputDevice.Name, channel, before, now));
                 input.Sampled += watcher.OnSample;
+                input.Counted += watcher.OnCounters;
+                input.HasPassSensors = true;
+                if (!input.CountersActive)
+                    AgentLog.PassSensorsOnLevel(_logger, plan.Name, inputDevice.Name, inputDevice.Profile.Model, inputDevice.Profile.Modbus!.PollIntervalMs);
             }
             foreach (var camera in plan.CameraList) gate.AddCamera(camera.Id, camera.Direction);
             _gates.Add((gate, queue));
