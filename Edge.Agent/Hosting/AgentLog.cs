@@ -41,8 +41,8 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "{Device} opened on {Port}.")]
     public static partial void DeviceOpened(ILogger logger, string device, string port);
 
-    [LoggerMessage(EventId = 2032, Level = LogLevel.Warning, Message = "{Gate}: the pass sensors are read from the level of input module {Module} ({Model}), which has no pulse counters: a pulse shorter than the time between two polls ({PollMs} ms, more when the PC is busy) is missed and the passage stored as not passed. Use an input module with per-input counters (\"counterTable\" in its profile); see docs/operations.md.")]
-    public static partial void PassSensorsOnLevel(ILogger logger, string gate, string module, string model, int pollMs);
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Warning, Message = "Pass sensors of {Gates} are read from the level of input module {Module} ({Model}), which has no pulse counters: a pulse shorter than the time between two polls ({PollMs} ms, more when the PC is busy) is missed and the passage stored as not passed. Use an input module with per-input counters (\"counterTable\" in its profile); see docs/operations.md.")]
+    public static partial void PassSensorsOnLevel(ILogger logger, string gates, string module, string model, int pollMs);
 
     [LoggerMessage(EventId = 2033, Level = LogLevel.Warning, Message = "{Module}: the pass counter of input {Input} went from {Before} to {Now}, more passes than possible between two reads: the module restarted or was reset. Counting goes on from {Now}; a pass during the restart may be stored as not passed.")]
     public static partial void PassCounterReset(ILogger logger, string module, int input, ushort before, ushort now);

@@ -153,6 +153,7 @@ public sealed class AgentRuntime : IAsyncDisposable
         }
 
         var gateLogger = _loggers.CreateLogger("Kezekshi.Edge.Agent.Gate");
+        List<(DevicePlan Module, string Gate)>? levelPassSensors = null;
         foreach (var plan in _topology.Gates)
         {
             _access.EnsureGate(plan.Name, plan.AntiPassback);
@@ -174,12 +175,14 @@ public sealed class AgentRuntime : IAsyncDisposable
                 input.Sampled += watcher.OnSample;
                 input.Counted += watcher.OnCounters;
                 input.HasPassSensors = true;
-                if (!input.CountersActive)
-                    AgentLog.PassSensorsOnLevel(_logger, plan.Name, inputDevice.Name, inputDevice.Profile.Model, inputDevice.Profile.Modbus!.PollIntervalMs);
+                if (!input.CountersActive) (levelPassSensors ??= []).Add((inputDevice, plan.Name));
             }
             foreach (var camera in plan.CameraList) gate.AddCamera(camera.Id, camera.Direction);
             _gates.Add((gate, queue));
         }
+        // One line per input module whose pass sensors can miss a short pulse: IT should pick a module with counters.
+        foreach (var module in (levelPassSensors ?? []).GroupBy(l => l.Module))
+            AgentLog.PassSensorsOnLevel(_logger, string.Join(", ", module.Select(m => m.Gate)), module.Key.Name, module.Key.Profile.Model, module.Key.Profile.Modbus!.PollIntervalMs);
         BuildCameras();
 
         if (_topology.FireAlarm is { } fire && modbusBuses[fire.InputModule.Port].Input(fire.InputModule.Name) is { } fireInput)
