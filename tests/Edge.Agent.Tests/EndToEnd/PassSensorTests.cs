@@ -55,6 +55,9 @@ public sealed class PassSensorTests : EndToEndTest
             gates.Hardware.Tap(Gate2In, atGate2[i]);
             await gates.WaitForPassagesAsync(atGate1[i]);
             await gates.WaitForPassagesAsync(atGate2[i]);
+            // The next pupil taps once the arm is locked again (the simulated turnstile walks a pupil through on the relay's edge).
+            int pulses = 2 * (i + 1);
+            await GateRig.WaitUntilAsync(() => gates.CoilChanges(0).Count == pulses && gates.CoilChanges(2).Count == pulses, "both entry relays were released");
         }
 
         var passages = atGate1.Concat(atGate2).Select(c => gates.Passages(c).Single()).ToList();

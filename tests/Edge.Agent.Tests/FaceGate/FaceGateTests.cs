@@ -91,6 +91,9 @@ public sealed class FaceGateTests : EndToEndTest
         await GateRig.WaitUntilAsync(() => gates.CoilChanges(0).Count >= 2, "the entry relay of gate1 was closed and opened again");
 
         var passage = FacePassages(gates)[0];
+        var polls = gates.Runtime.Devices.SelectMany(d => d.PollGaps).Single();
+        // Diagnostic, not asserted (timing): how late the input module's polls ran while the model was busy.
+        await TestContext.Out.WriteLineAsync($"input module polls under face load: longest gap {polls.MaxGap.TotalMilliseconds:F1} ms (interval {polls.Interval.TotalMilliseconds} ms), {polls.LateCount} of {polls.Count} over twice the interval");
         using (Assert.EnterMultipleScope())
         {
             Assert.That(passage.HolderId, Is.EqualTo(Pupil));
