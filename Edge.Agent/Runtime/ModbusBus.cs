@@ -114,10 +114,11 @@ internal sealed class ModbusBus
         int lowWord = modbus.RegistersPerCounter == 2 && !modbus.CounterLowWordFirst ? 1 : 0;
         int failures = 0;
         long lastPoll = 0;
+        int cycles = 0; // the first cycle of a session is not measured: it includes one-time start-up work (JIT, the port's first bytes)
         while (!cancellationToken.IsCancellationRequested)
         {
             long started = _time.GetTimestamp();
-            if (lastPoll != 0)
+            if (cycles >= 2)
             {
                 var gap = _time.GetElapsedTime(lastPoll, started);
                 // A gap of 5 intervals or more is logged when it is a new worst (so a few lines per day at most).
@@ -145,7 +146,12 @@ internal sealed class ModbusBus
                 // The master already logged the reason (rate-limited); after a few misses the module counts as offline.
                 if (++failures >= FailuresBeforeOffline) input.Report(states, online: false);
             }
+            long polled = _time.GetTimestamp();
             await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+            // What made the gap: the bus (exchange), or the PC not running the loop when its timer was due (wake-up).
+            var late = _time.GetElapsedTime(polled) - interval;
+            if (cycles >= 1) input.PollGaps.RecordParts(_time.GetElapsedTime(started, polled), late > TimeSpan.Zero ? late : TimeSpan.Zero, ThreadPool.PendingWorkItemCount);
+            if (cycles < 2) cycles++;
         }
     }
 

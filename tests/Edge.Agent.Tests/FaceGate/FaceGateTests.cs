@@ -93,7 +93,7 @@ public sealed class FaceGateTests : EndToEndTest
         var passage = FacePassages(gates)[0];
         var polls = gates.Runtime.Devices.SelectMany(d => d.PollGaps).Single();
         // Diagnostic, not asserted (timing): how late the input module's polls ran while the model was busy.
-        await TestContext.Out.WriteLineAsync($"input module polls under face load: longest gap {polls.MaxGap.TotalMilliseconds:F1} ms (interval {polls.Interval.TotalMilliseconds} ms), {polls.LateCount} of {polls.Count} over twice the interval");
+        await TestContext.Out.WriteLineAsync($"input module polls under face load: longest gap {polls.MaxGap.TotalMilliseconds:F1} ms (interval {polls.Interval.TotalMilliseconds} ms), {polls.LateCount} of {polls.Count} over twice the interval; longest bus exchange {polls.MaxExchange.TotalMilliseconds:F1} ms, latest wake-up {polls.MaxWakeLate.TotalMilliseconds:F1} ms, most thread-pool work waiting {polls.MaxPendingWork}");
         using (Assert.EnterMultipleScope())
         {
             Assert.That(passage.HolderId, Is.EqualTo(Pupil));
