@@ -22,9 +22,6 @@ internal sealed class PassSensorWatcher(GateController gate, int entryChannel, i
     private ushort? _entryCount;
     private ushort? _exitCount;
 
-    /// <summary>Passes counted from the counters (for the tests and the console).</summary>
-    public long CountedPasses { get; private set; }
-
     /// <summary>Called with every level sample of the input module.</summary>
     public void OnSample(bool[] inputs, bool online)
     {
@@ -64,11 +61,7 @@ internal sealed class PassSensorWatcher(GateController gate, int entryChannel, i
             counterReset?.Invoke(channel, before, now);
             return;
         }
-        for (int i = 0; i < passes; i++)
-        {
-            CountedPasses++;
-            gate.OnPassSensor(direction);
-        }
+        for (int i = 0; i < passes; i++) gate.OnPassSensor(direction);
     }
 
     /// <summary>

@@ -99,6 +99,38 @@ public sealed class PassSensorTests : EndToEndTest
     }
 
     [Test]
+    public async Task A_module_that_refuses_the_counter_registers_falls_back_to_levels_and_is_not_taken_for_offline()
+    {
+        // The profile names counter registers 100-107, which the module does not have: it answers exception 02.
+        ExpectErrorLogs(e => e.EventId.Id == 2034);
+        var gates = await StartGatesAsync((options, directory) =>
+        {
+            string profiles = directory.File("profiles");
+            Directory.CreateDirectory(profiles);
+            foreach (string file in Directory.GetFiles(options.ResolvedProfilesDirectory, "*.json")) File.Copy(file, Path.Combine(profiles, Path.GetFileName(file)));
+            string wrong = Path.Combine(profiles, "modbus-input-8ch-counter.json");
+            File.WriteAllText(wrong, File.ReadAllText(wrong).Replace("\"firstCounterRegister\": 0", "\"firstCounterRegister\": 100", StringComparison.Ordinal));
+            options.HardwareProfilesDirectory = profiles;
+        });
+        await GateRig.WaitUntilAsync(() => gates.Logs.Entries.Any(e => e.EventId.Id == 2034), "the refused counters are logged");
+        gates.Hardware.PassPulse = TimeSpan.FromMilliseconds(1500); // longer than any poll gap: the level sees it
+        ulong card = DemoSchool.PupilCard(12);
+
+        gates.Hardware.Tap(Gate1In, card);
+
+        var passage = (await gates.WaitForPassagesAsync(card)).Single();
+        var refused = gates.Logs.Entries.Where(e => e.EventId.Id == 2034).Select(e => e.Message).ToList();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((passage.Decision, passage.Outcome), Is.EqualTo(("granted", "passed")), "the pass sensor fell back to the level");
+            Assert.That(refused, Has.Count.EqualTo(1), "logged once");
+            Assert.That(refused.Single(), Does.Contain("inputs (modbus-input-8ch-counter) refused").And.Contain("firstCounterRegister"));
+            Assert.That(gates.Runtime.Emergency.IsActive, Is.False, "an exception reply is an answer: the module is not offline, so the fire alarm is not assumed");
+            Assert.That(gates.Runtime.Devices.SelectMany(d => d.PollGaps).Single().PassSensorInput, Is.EqualTo("level"));
+        }
+    }
+
+    [Test]
     public async Task A_level_only_input_sees_a_pulse_longer_than_the_poll_gaps()
     {
         var gates = await StartGatesAsync((options, _) => options.Devices.Single(d => d.Name == "inputs").Profile = "modbus-input-8ch");
