@@ -20,7 +20,7 @@ namespace Kezekshi.Edge.Agent.Demo;
 /// Wiring: relay board (slave 1) channels 1/2 = gate1 entry/exit, 3/4 = gate2, 5/6 = staff door,
 /// 7 = staff-door emergency release; input module (slave 2) inputs 1/2 = gate1 pass sensors,
 /// 3/4 = gate2, 5/6 = staff door, 8 = fire-alarm contact (normally closed). The input module counts rising edges
-/// per input in input registers 0–7 (profile "modbus-input-8ch-counter"), as ADAM-4051/6050-class modules do.
+/// per input in input registers 0–7 (profile "modbus-input-8ch-counter"), as DI modules with a counter mode do.
 /// The simulated turnstiles turn a relay pulse into a pass-sensor pulse, as a pupil walking through.
 /// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -127,7 +127,7 @@ public sealed class Doctor
         {
             checks.Add(new DoctorCheck(DoctorStatus.Warn, "config",
                 $"the pass sensors of {string.Join(", ", module.Select(g => g.Name))} are read from the level of {module.Key.Name} ({module.Key.Profile.Model}), which has no pulse counters: a pulse between two polls is missed and the passage stored as not passed",
-                "use an input module with a counter per input (ADAM-4051/6050-class) and a profile with \"counterTable\"; see docs/operations.md"));
+                "use an input module with a counter per input (a DI counter mode) and a profile with \"counterTable\"; see docs/operations.md"));
         }
         return topology;
     }

@@ -98,7 +98,7 @@ public sealed class CameraCredentialSource
         var reader = Task.Run(() => ReadAsync(opened, frameReady, session.Token), CancellationToken.None);
         // Identification is synchronous CPU work (ONNX Runtime) of tens to hundreds of milliseconds per frame: it gets a
         // thread of its own. On the thread pool it held a pool thread per frame, and the RS-485 poll loops' continuations
-        // queued behind it (measured: input-module polls woke up 90–300 ms late on a loaded 2-core box, so an 80 ms
+        // queued behind it (measured: input-module polls woke up to 370 ms late on a loaded 2-core box, so an 80 ms
         // pass-sensor pulse was missed).
         var processor = Task.Factory.StartNew(() => Process(frameReady, session.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         await Task.WhenAny(reader, processor).ConfigureAwait(false);

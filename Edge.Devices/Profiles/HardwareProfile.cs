@@ -85,7 +85,7 @@ public sealed record ModbusModuleProfile
     /// <summary>How often an input module is read, in milliseconds.</summary>
     public int PollIntervalMs { get; set; } = 20;
     /// <summary>
-    /// Where an input module keeps a pulse counter per input (ADAM-4051/6050-class modules count rising edges in
+    /// Where an input module keeps a pulse counter per input (DI modules with a counter mode count rising edges in
     /// registers), or <see cref="InputCounterTable.None"/> for a module that only shows the present level.
     /// </summary>
     /// <remarks>

@@ -91,7 +91,7 @@ public sealed class ModbusSlaveModel
     }
 
     /// <summary>
-    /// Makes the module count rising edges of every discrete input in registers, as ADAM-4051/6050-class modules do:
+    /// Makes the module count rising edges of every discrete input in registers, as DI modules with a counter mode do:
     /// input n's counter is at <paramref name="firstRegister"/> + n × <paramref name="registersPerCounter"/> of
     /// <paramref name="table"/>; 16-bit counters wrap at 65536, 32-bit ones (two registers) at 2^32.
     /// </summary>
