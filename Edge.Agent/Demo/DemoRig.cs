@@ -19,7 +19,8 @@ namespace Kezekshi.Edge.Agent.Demo;
 /// <remarks>
 /// Wiring: relay board (slave 1) channels 1/2 = gate1 entry/exit, 3/4 = gate2, 5/6 = staff door,
 /// 7 = staff-door emergency release; input module (slave 2) inputs 1/2 = gate1 pass sensors,
-/// 3/4 = gate2, 5/6 = staff door, 8 = fire-alarm contact (normally closed).
+/// 3/4 = gate2, 5/6 = staff door, 8 = fire-alarm contact (normally closed). The input module counts rising edges
+/// per input in input registers 0–7 (profile "modbus-input-8ch-counter"), as DI modules with a counter mode do.
 /// The simulated turnstiles turn a relay pulse into a pass-sensor pulse, as a pupil walking through.
 /// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -48,7 +49,7 @@ public sealed class DemoRig : IAsyncDisposable
         foreach (var (_, address) in OsdpReaders) Readers.AddDevice(address);
         Modules = new ModbusSlaveSimulator(ModbusWire, ownsTransport: false, logger: NullLogger.Instance);
         Modules.AddSlave(RelaySlave, coils: 8, discreteInputs: 8);
-        Modules.AddSlave(InputSlave, coils: 8, discreteInputs: 8);
+        Modules.AddSlave(InputSlave, coils: 8, discreteInputs: 8, inputRegisters: 8).CountRisingEdges(ModbusRegisterTable.InputRegisters, firstRegister: 0);
         Modules.SetDiscreteInput(InputSlave, FireAlarmInput - 1, true); // the alarm loop is closed: no alarm
         StaffDoor = new LineReaderSimulator(LinePty.Master, LineReaderPort(9600));
         Modules.CoilChanged += OnCoilChanged;
@@ -71,6 +72,16 @@ public sealed class DemoRig : IAsyncDisposable
 
     /// <summary>When false, the simulated turnstiles never report a pass (the benchmark's choice).</summary>
     public bool PupilsWalkThrough { get; set; } = true;
+
+    /// <summary>
+    /// How long the simulated pass sensor stays on when a pupil walks through (80 ms, a typical tripod's pass output).
+    /// <see cref="TimeSpan.Zero"/> is a pulse shorter than any poll (<see cref="ModbusSlaveModel.PulseDiscreteInput"/>):
+    /// the input module's counter sees it, its level never does.
+    /// </summary>
+    public TimeSpan PassPulse { get; set; } = TimeSpan.FromMilliseconds(80);
+
+    /// <summary>The input module's profile in <see cref="CreateOptions"/>: with counters (default), or "modbus-input-8ch" for levels only.</summary>
+    public string InputModuleProfile { get; set; } = "modbus-input-8ch-counter";
 
     /// <summary>Every Nth released arm is not walked through (a pupil who changed their mind); 0 = never.</summary>
     public int HesitateEvery { get; set; }
@@ -99,7 +110,7 @@ public sealed class DemoRig : IAsyncDisposable
         [
             .. OsdpReaders.Select(r => new DeviceOptions { Name = r.Reader, Profile = "generic-osdp-reader", Port = OsdpPty.SlavePath, Address = r.Address, BaudRate = BaudRate }),
             new DeviceOptions { Name = "relays", Profile = "modbus-relay-8ch", Port = ModbusPty.SlavePath, Address = RelaySlave, BaudRate = BaudRate },
-            new DeviceOptions { Name = "inputs", Profile = "modbus-input-8ch", Port = ModbusPty.SlavePath, Address = InputSlave, BaudRate = BaudRate },
+            new DeviceOptions { Name = "inputs", Profile = InputModuleProfile, Port = ModbusPty.SlavePath, Address = InputSlave, BaudRate = BaudRate },
             new DeviceOptions { Name = "staff-door-reader", Profile = "usb-line-reader-em", Port = LinePty.SlavePath },
         ],
         Gates =
@@ -136,8 +147,14 @@ public sealed class DemoRig : IAsyncDisposable
         _ = Task.Run(async () =>
         {
             await Task.Delay(120).ConfigureAwait(false);
+            var pulse = PassPulse;
+            if (pulse <= TimeSpan.Zero)
+            {
+                Modules.PulseDiscreteInput(InputSlave, channel - 1);
+                return;
+            }
             Modules.SetDiscreteInput(InputSlave, channel - 1, true);
-            await Task.Delay(80).ConfigureAwait(false);
+            await Task.Delay(pulse).ConfigureAwait(false);
             Modules.SetDiscreteInput(InputSlave, channel - 1, false);
         });
     }

@@ -123,6 +123,12 @@ public sealed class Doctor
                 "wire the fire panel's dry contact to an input module and add Edge:FireAlarm { \"InputModule\": \"…\", \"Input\": n }; leave it out only for gates that need none"));
         else
             checks.Add(new DoctorCheck(DoctorStatus.Ok, "config", $"fire alarm on {topology.FireAlarm.InputModule.Name} input {topology.FireAlarm.Input}"));
+        foreach (var module in topology.Gates.Where(g => g.InputModule is { Profile.Modbus.HasCounters: false }).GroupBy(g => g.InputModule!))
+        {
+            checks.Add(new DoctorCheck(DoctorStatus.Warn, "config",
+                $"the pass sensors of {string.Join(", ", module.Select(g => g.Name))} are read from the level of {module.Key.Name} ({module.Key.Profile.Model}), which has no pulse counters: a pulse between two polls is missed and the passage stored as not passed",
+                "use an input module with a counter per input (a DI counter mode) and a profile with \"counterTable\"; see docs/operations.md"));
+        }
         return topology;
     }
 

@@ -41,6 +41,18 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "{Device} opened on {Port}.")]
     public static partial void DeviceOpened(ILogger logger, string device, string port);
 
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Warning, Message = "Pass sensors of {Gates} are read from the level of input module {Module} ({Model}), which has no pulse counters: a pulse shorter than the time between two polls ({PollMs} ms, more when the PC is busy) is missed and the passage stored as not passed. Use an input module with per-input counters (\"counterTable\" in its profile); see docs/operations.md.")]
+    public static partial void PassSensorsOnLevel(ILogger logger, string gates, string module, string model, int pollMs);
+
+    [LoggerMessage(EventId = 2033, Level = LogLevel.Warning, Message = "{Module}: the pass counter of input {Input} went from {Before} to {Now}, more passes than possible between two reads: the module restarted or was reset. Counting goes on from {Now}; a pass during the restart may be stored as not passed.")]
+    public static partial void PassCounterReset(ILogger logger, string module, int input, ushort before, ushort now);
+
+    [LoggerMessage(EventId = 2034, Level = LogLevel.Error, Message = "{Module} ({Model}) refused its pulse-counter registers: {Problem}. The pass sensors fall back to the input level (a short pulse can be missed) until the agent restarts: fix \"counterTable\"/\"firstCounterRegister\" in the profile from the module's manual.")]
+    public static partial void CountersRefused(ILogger logger, string module, string model, string problem);
+
+    [LoggerMessage(EventId = 2035, Level = LogLevel.Warning, Message = "{Module}: {GapMs} ms between two polls (set to every {PollMs} ms): the PC or the bus is too busy to poll on time.{Consequence}")]
+    public static partial void PollGap(ILogger logger, string module, long gapMs, int pollMs, string consequence);
+
     [LoggerMessage(EventId = 2040, Level = LogLevel.Warning, Message = "Could not notify systemd on {Socket}: {Problem}. The service may be reported as failed to start or be restarted by the watchdog; check the unit has Type=notify and NotifyAccess=main.")]
     public static partial void SystemdNotifyFailed(ILogger logger, string socket, string problem);
 

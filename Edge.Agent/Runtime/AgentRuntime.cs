@@ -153,6 +153,7 @@ public sealed class AgentRuntime : IAsyncDisposable
         }
 
         var gateLogger = _loggers.CreateLogger("Kezekshi.Edge.Agent.Gate");
+        List<(DevicePlan Module, string Gate)>? levelPassSensors = null;
         foreach (var plan in _topology.Gates)
         {
             _access.EnsureGate(plan.Name, plan.AntiPassback);
@@ -169,12 +170,19 @@ public sealed class AgentRuntime : IAsyncDisposable
             }
             if (plan.InputModule is { } inputDevice && modbusBuses[inputDevice.Port].Input(inputDevice.Name) is { } input)
             {
-                var watcher = new PassSensorWatcher(gate, plan.Turnstile.EntrySensor + plan.SensorChannelOffset, plan.Turnstile.ExitSensor + plan.SensorChannelOffset);
+                var watcher = new PassSensorWatcher(gate, plan.Turnstile.EntrySensor + plan.SensorChannelOffset, plan.Turnstile.ExitSensor + plan.SensorChannelOffset,
+                    () => input.CountersActive, (channel, before, now) => AgentLog.PassCounterReset(logger, inputDevice.Name, channel, before, now));
                 input.Sampled += watcher.OnSample;
+                input.Counted += watcher.OnCounters;
+                input.HasPassSensors = true;
+                if (!input.CountersActive) (levelPassSensors ??= []).Add((inputDevice, plan.Name));
             }
             foreach (var camera in plan.CameraList) gate.AddCamera(camera.Id, camera.Direction);
             _gates.Add((gate, queue));
         }
+        // One line per input module whose pass sensors can miss a short pulse: IT should pick a module with counters.
+        foreach (var module in (levelPassSensors ?? []).GroupBy(l => l.Module))
+            AgentLog.PassSensorsOnLevel(_logger, string.Join(", ", module.Select(m => m.Gate)), module.Key.Name, module.Key.Profile.Model, module.Key.Profile.Modbus!.PollIntervalMs);
         BuildCameras();
 
         if (_topology.FireAlarm is { } fire && modbusBuses[fire.InputModule.Port].Input(fire.InputModule.Name) is { } fireInput)

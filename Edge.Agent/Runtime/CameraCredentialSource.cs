@@ -96,7 +96,11 @@ public sealed class CameraCredentialSource
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var frameReady = new SemaphoreSlim(0, 1);
         var reader = Task.Run(() => ReadAsync(opened, frameReady, session.Token), CancellationToken.None);
-        var processor = Task.Run(() => ProcessAsync(frameReady, session.Token), CancellationToken.None);
+        // Identification is synchronous CPU work (ONNX Runtime) of tens to hundreds of milliseconds per frame: it gets a
+        // thread of its own. On the thread pool it held a pool thread per frame, and the RS-485 poll loops' continuations
+        // queued behind it (measured: input-module polls woke up to 370 ms late on a loaded 2-core box, so an 80 ms
+        // pass-sensor pulse was missed).
+        var processor = Task.Factory.StartNew(() => Process(frameReady, session.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         await Task.WhenAny(reader, processor).ConfigureAwait(false);
         await session.CancelAsync().ConfigureAwait(false);
         try { await Task.WhenAll(reader, processor).ConfigureAwait(false); }
@@ -141,11 +145,12 @@ public sealed class CameraCredentialSource
         }
     }
 
-    private async Task ProcessAsync(SemaphoreSlim frameReady, CancellationToken cancellationToken)
+    private void Process(SemaphoreSlim frameReady, CancellationToken cancellationToken)
     {
+        Thread.CurrentThread.Name = "camera " + _plan.Id;
         while (!cancellationToken.IsCancellationRequested)
         {
-            await frameReady.WaitAsync(cancellationToken).ConfigureAwait(false);
+            frameReady.Wait(cancellationToken);
             (RawImage Image, long Timestamp, long Sequence) frame;
             lock (_slotLock)
             {
@@ -156,7 +161,8 @@ public sealed class CameraCredentialSource
             }
             try
             {
-                await ProcessFrameAsync(frame.Image, frame.Timestamp).ConfigureAwait(false);
+                // The gate's queue takes the decision at once (TryWrite); waiting here keeps this thread the only one identifying.
+                ProcessFrameAsync(frame.Image, frame.Timestamp).AsTask().GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

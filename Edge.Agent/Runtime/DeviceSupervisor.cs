@@ -28,6 +28,9 @@ public sealed class DeviceSupervisor(string device, string port, ILogger logger,
     /// <summary>How many times the port was (re)opened.</summary>
     public int Opens { get; private set; }
 
+    /// <summary>How regularly each polled input module on this port is read (empty for buses without input modules).</summary>
+    public IReadOnlyList<PollGapMeter> PollGaps { get; internal set; } = [];
+
     /// <summary>Runs <paramref name="session"/> until cancelled, reopening after failures.</summary>
     /// <param name="session">Opens the port, runs the protocol, returns when cancelled; throws on failure.</param>
     public async Task RunAsync(Func<Action, CancellationToken, Task> session, CancellationToken cancellationToken)

@@ -43,21 +43,3 @@ internal sealed class FireAlarmMonitor(FireAlarmProfile profile, int inputChanne
             emergency.Set(alarm, cause);
     }
 }
-
-/// <summary>Turns pass-sensor samples into passes: a rising edge on a gate's sensor input completes its oldest waiting passage.</summary>
-internal sealed class PassSensorWatcher(GateController gate, int entryChannel, int exitChannel)
-{
-    private bool _entry;
-    private bool _exit;
-
-    public void OnSample(bool[] inputs, bool online)
-    {
-        if (!online) return;
-        bool entry = inputs[entryChannel - 1];
-        bool exit = inputs[exitChannel - 1];
-        if (entry && !_entry) gate.OnPassSensor(Direction.Entry);
-        if (exit && !_exit) gate.OnPassSensor(Direction.Exit);
-        _entry = entry;
-        _exit = exit;
-    }
-}

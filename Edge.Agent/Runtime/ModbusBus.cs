@@ -32,6 +32,7 @@ internal sealed class ModbusBus
         _supervisor = new DeviceSupervisor($"Modbus bus {bus.Port} ({string.Join(", ", bus.Devices.Select(d => d.Name))})", bus.Port, logger, time);
         foreach (var device in bus.Devices.Where(d => d.Profile.Kind == ProfileKind.ModbusInputModule))
             _inputs[device.Name] = new InputModule(device);
+        _supervisor.PollGaps = [.. _inputs.Values.Select(i => i.PollGaps)];
     }
 
     public DeviceSupervisor Supervisor => _supervisor;
@@ -107,21 +108,74 @@ internal sealed class ModbusBus
         var modbus = input.Device.Profile.Modbus!;
         var states = new bool[modbus.Channels];
         var interval = TimeSpan.FromMilliseconds(modbus.PollIntervalMs);
+        // Counters: only each input's low word is read (a 16-bit difference carries every change between two polls).
+        var counters = modbus.HasCounters && !input.CountersRefused ? new ushort[modbus.Channels] : null;
+        var registers = counters is null ? null : new ushort[modbus.Channels * modbus.RegistersPerCounter];
+        int lowWord = modbus.RegistersPerCounter == 2 && !modbus.CounterLowWordFirst ? 1 : 0;
         int failures = 0;
+        long lastPoll = 0;
+        int cycles = 0; // the first cycle of a session is not measured: it includes one-time start-up work (JIT, the port's first bytes)
         while (!cancellationToken.IsCancellationRequested)
         {
+            long started = _time.GetTimestamp();
+            if (cycles >= 2)
+            {
+                var gap = _time.GetElapsedTime(lastPoll, started);
+                // A gap of 5 intervals or more is logged when it is a new worst (so a few lines per day at most).
+                if (input.PollGaps.Record(gap) && gap >= 5 * interval && gap >= TimeSpan.FromMilliseconds(100))
+                    AgentLog.PollGap(_logger, input.Device.Name, (long)gap.TotalMilliseconds, modbus.PollIntervalMs, input.PassSensorsOnLevel ? LevelPassRisk : "");
+            }
+            lastPoll = started;
             try
             {
                 await master.ReadDiscreteInputsAsync((byte)input.Device.Address, (ushort)modbus.FirstRegister, states, ModbusPriority.Normal, cancellationToken).ConfigureAwait(false);
+                if (counters is not null && !await TryReadCountersAsync(master, input, registers!, cancellationToken).ConfigureAwait(false))
+                {
+                    counters = null;
+                }
                 failures = 0;
                 input.Report(states, online: true);
+                if (counters is not null)
+                {
+                    for (int i = 0; i < counters.Length; i++) counters[i] = registers![i * modbus.RegistersPerCounter + lowWord];
+                    input.ReportCounters(counters);
+                }
             }
             catch (DeviceException) when (!port.IsBroken)
             {
                 // The master already logged the reason (rate-limited); after a few misses the module counts as offline.
                 if (++failures >= FailuresBeforeOffline) input.Report(states, online: false);
             }
+            long polled = _time.GetTimestamp();
             await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+            // What made the gap: the bus (exchange), or the PC not running the loop when its timer was due (wake-up).
+            var late = _time.GetElapsedTime(polled) - interval;
+            if (cycles >= 1) input.PollGaps.RecordParts(_time.GetElapsedTime(started, polled), late > TimeSpan.Zero ? late : TimeSpan.Zero, ThreadPool.PendingWorkItemCount);
+            if (cycles < 2) cycles++;
+        }
+    }
+
+    private const string LevelPassRisk = " A pass-sensor pulse inside such a gap is missed on a level input and its passage stored as not passed: use an input module with pulse counters (see docs/operations.md).";
+
+    /// <summary>Reads the counter registers; false (logged once) when the module refuses them: the profile names registers it does not have.</summary>
+    private async Task<bool> TryReadCountersAsync(ModbusRtuMaster master, InputModule input, ushort[] registers, CancellationToken cancellationToken)
+    {
+        var modbus = input.Device.Profile.Modbus!;
+        try
+        {
+            if (modbus.CounterTable == InputCounterTable.InputRegisters)
+                await master.ReadInputRegistersAsync((byte)input.Device.Address, (ushort)modbus.FirstCounterRegister, registers, ModbusPriority.Normal, cancellationToken).ConfigureAwait(false);
+            else
+                await master.ReadHoldingRegistersAsync((byte)input.Device.Address, (ushort)modbus.FirstCounterRegister, registers, ModbusPriority.Normal, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ModbusException e)
+        {
+            // An exception reply is an answer, not a lost module: the levels still work (the fire alarm too), so the pass
+            // sensors fall back to them rather than the module being reported offline (which would free every gate).
+            input.RefuseCounters();
+            AgentLog.CountersRefused(_logger, input.Device.Name, input.Device.Profile.Model, e.Message);
+            return false;
         }
     }
 
@@ -132,13 +186,51 @@ internal sealed class ModbusBus
 
         public bool Online { get; private set; }
 
+        /// <summary>The time between polls, for the IT console.</summary>
+        public PollGapMeter PollGaps { get; } = new(device.Name, TimeSpan.FromMilliseconds(device.Profile.Modbus!.PollIntervalMs));
+
+        /// <summary>True when the module's counters are read for the pass sensors (its profile has them and it did not refuse them).</summary>
+        public bool CountersActive => Device.Profile.Modbus!.HasCounters && !CountersRefused;
+
+        /// <summary>The module answered the counter registers with an exception: the pass sensors use levels until the agent restarts.</summary>
+        public bool CountersRefused { get; private set; }
+
+        /// <summary>True when a gate's pass sensors are on this module and read from the level (can miss a short pulse).</summary>
+        public bool PassSensorsOnLevel => HasPassSensors && !CountersActive;
+
+        /// <summary>Set when a gate's pass sensors are wired to this module.</summary>
+        public bool HasPassSensors
+        {
+            get => _hasPassSensors;
+            set
+            {
+                _hasPassSensors = value;
+                UpdatePassSensorInput();
+            }
+        }
+
+        private bool _hasPassSensors;
+
+        private void UpdatePassSensorInput() => PollGaps.PassSensorInput = !_hasPassSensors ? null : CountersActive ? "counter" : "level";
+
         /// <summary>Called after every poll with the inputs (index 0 = channel 1) and whether the module answered.</summary>
         public event Action<bool[], bool>? Sampled;
+
+        /// <summary>Called after every poll whose counters were read, with each input's counter (low 16 bits; index 0 = channel 1).</summary>
+        public event Action<ushort[]>? Counted;
 
         public void Report(bool[] states, bool online)
         {
             Online = online;
             Sampled?.Invoke(states, online);
+        }
+
+        public void ReportCounters(ushort[] counters) => Counted?.Invoke(counters);
+
+        public void RefuseCounters()
+        {
+            CountersRefused = true;
+            UpdatePassSensorInput();
         }
     }
 }

@@ -84,6 +84,32 @@ public sealed record ModbusModuleProfile
     public int FirstRegister { get; set; }
     /// <summary>How often an input module is read, in milliseconds.</summary>
     public int PollIntervalMs { get; set; } = 20;
+    /// <summary>
+    /// Where an input module keeps a pulse counter per input (DI modules with a counter mode count rising edges in
+    /// registers), or <see cref="InputCounterTable.None"/> for a module that only shows the present level.
+    /// </summary>
+    /// <remarks>
+    /// A counter cannot miss a pass: the module counts the pulse itself, however short it is and however late the
+    /// agent reads. A level is only seen if a poll lands inside the pulse.
+    /// </remarks>
+    public InputCounterTable CounterTable { get; set; } = InputCounterTable.None;
+    /// <summary>Register address of input 1's counter; input n's counter is at this + (n-1) × <see cref="RegistersPerCounter"/>.</summary>
+    public int FirstCounterRegister { get; set; }
+    /// <summary>1 for 16-bit counters, 2 for 32-bit counters in two registers (only the low word is read: it carries every change).</summary>
+    public int RegistersPerCounter { get; set; } = 1;
+    /// <summary>For 32-bit counters: true when the low word is the first of the two registers.</summary>
+    public bool CounterLowWordFirst { get; set; } = true;
+
+    /// <summary>True when the module has per-input pulse counters.</summary>
+    [JsonIgnore] public bool HasCounters => CounterTable != InputCounterTable.None;
+}
+
+/// <summary>The register table an input module keeps its pulse counters in.</summary>
+public enum InputCounterTable
+{
+    [JsonStringEnumMemberName("none")] None,
+    [JsonStringEnumMemberName("input-registers")] InputRegisters,
+    [JsonStringEnumMemberName("holding-registers")] HoldingRegisters,
 }
 
 public enum CardNumberFormat

@@ -36,7 +36,11 @@ public static class HardwareProfileSchema
         ("defaultAddress", Int(1, 247, "Modbus slave addresses are 1–247 (set by the board's DIP switches)"), true),
         ("channels", Int(1, 64, "the number of relays or inputs on the board, 1–64"), true),
         ("firstRegister", Int(0, 65535, "the Modbus address of channel 1 from the board's manual, usually 0"), false),
-        ("pollIntervalMs", Int(5, 1000, "5–1000 ms; 20 ms sees a pass sensor pulse of 50 ms reliably"), false));
+        ("pollIntervalMs", Int(5, 1000, "5–1000 ms; 20 ms sees a pass sensor pulse of 50 ms on an idle PC (use counters for pass sensors)"), false),
+        ("counterTable", Enum("none", "input-registers", "holding-registers"), false),
+        ("firstCounterRegister", Int(0, 65535, "the register address of input 1's pulse counter from the module's manual"), false),
+        ("registersPerCounter", Int(1, 2, "1 for 16-bit counters, 2 for 32-bit counters in two registers"), false),
+        ("counterLowWordFirst", Bool(), false));
 
     private static readonly Node s_lineReader = Obj(
         ("prefix", Str(), false),
@@ -128,6 +132,16 @@ public static class HardwareProfileSchema
                 if (other == kind.Section || other == "serial") continue;
                 if (root.TryGetProperty(other, out _))
                     Fail(other, $"does not belong in a \"{kindElement.GetString()}\" profile; remove it or change \"kind\".");
+            }
+
+            if (kind.Section == "modbus" && kindElement.GetString() == "modbus-relay-board" && root.TryGetProperty("modbus", out var relayModbus)
+                && relayModbus.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var counterField in new[] { "counterTable", "firstCounterRegister", "registersPerCounter", "counterLowWordFirst" })
+                {
+                    if (relayModbus.TryGetProperty(counterField, out _))
+                        Fail($"modbus.{counterField}", "pulse counters belong to an input module, not a relay board; remove it.");
+                }
             }
 
             // The section's own type errors are already reported above; only compare well-formed values

@@ -1,10 +1,17 @@
 using System.Globalization;
 using Kezekshi.Edge.Agent.Gate;
+using Kezekshi.Edge.Agent.Runtime;
 
 namespace Kezekshi.Edge.Agent.Web.Console;
 
-/// <summary>One serial device (bus) and whether it runs.</summary>
-public sealed record DeviceStatus(string Device, string Port, bool Up, string? LastProblem, int Opens);
+/// <summary>One serial device (bus) and whether it runs, with how regularly its input modules are polled.</summary>
+public sealed record DeviceStatus(string Device, string Port, bool Up, string? LastProblem, int Opens, IReadOnlyList<PollStatus> Polls);
+
+/// <summary>
+/// One polled input module: the worst time between two polls, how many gaps were over twice the interval, and how
+/// its pass sensors are read ("counter" never misses a pass; "level" misses a pulse shorter than a gap; null: none).
+/// </summary>
+public sealed record PollStatus(string Module, double IntervalMs, double MaxGapMs, long LatePolls, string? PassSensors);
 
 /// <summary>One bucket of the decision-latency histogram: [FromMs, ToMs).</summary>
 public sealed record LatencyBucket(double FromMs, double ToMs, long Count);
@@ -26,11 +33,19 @@ public static class ItStatusQuery
     {
         ArgumentNullException.ThrowIfNull(context);
         var runtime = context.Runtime();
-        var devices = runtime?.Devices.Select(d => new DeviceStatus(d.Device, d.Port, d.IsUp, d.LastProblem, d.Opens)).ToList() ?? [];
+        var devices = runtime?.Devices.Select(Device).ToList() ?? [];
         var gates = runtime?.Gates.Select(g => new GateStatus(g.Name, g.WaitingToPass, g.Latency.Count,
             g.Latency.Percentile(50) / 1000.0, g.Latency.Percentile(99) / 1000.0, g.Latency.MaxMicroseconds / 1000.0, Histogram(g.Latency))).ToList() ?? [];
         return new ItStatus(runtime is not null, runtime?.Emergency.IsActive ?? false, runtime?.Emergency.Cause, devices, gates, Outbox(context),
             runtime?.Recorder.Written ?? 0, runtime?.DebouncedReads ?? 0, context.Database.Path, context.Database.SchemaVersion());
+    }
+
+    /// <summary>One device's state and the poll gaps of its input modules.</summary>
+    public static DeviceStatus Device(DeviceSupervisor device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return new DeviceStatus(device.Device, device.Port, device.IsUp, device.LastProblem, device.Opens,
+            [.. device.PollGaps.Select(p => new PollStatus(p.Device, p.Interval.TotalMilliseconds, p.MaxGap.TotalMilliseconds, p.LateCount, p.PassSensorInput))]);
     }
 
     /// <summary>The non-empty range of the histogram's log-spaced buckets (bucket i holds [2^(i/4), 2^((i+1)/4)) µs).</summary>

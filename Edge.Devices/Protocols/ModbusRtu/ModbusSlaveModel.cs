@@ -11,6 +11,7 @@ public sealed class ModbusSlaveModel
     private readonly ushort[] _holdingRegisters;
     private readonly ushort[] _inputRegisters;
     private volatile bool _silent;
+    private ModbusInputCounters? _counters;
 
     /// <summary>Creates a slave at <paramref name="address"/> (1–247) with tables of the given sizes.</summary>
     public ModbusSlaveModel(byte address, int coils = 16, int discreteInputs = 16, int holdingRegisters = 16, int inputRegisters = 16)
@@ -66,8 +67,75 @@ public sealed class ModbusSlaveModel
     /// <summary>State of discrete input <paramref name="index"/>.</summary>
     public bool GetDiscreteInput(int index) { lock (Gate) return _discreteInputs[index]; }
 
-    /// <summary>Sets a discrete input: a pass sensor interrupted, the fire alarm contact closed.</summary>
-    public void SetDiscreteInput(int index, bool value) { lock (Gate) _discreteInputs[index] = value; }
+    /// <summary>Sets a discrete input: a pass sensor interrupted, the fire alarm contact closed. With counters, a rising edge counts.</summary>
+    public void SetDiscreteInput(int index, bool value)
+    {
+        lock (Gate)
+        {
+            if (value && !_discreteInputs[index]) Count(index);
+            _discreteInputs[index] = value;
+        }
+    }
+
+    /// <summary>
+    /// A pulse on input <paramref name="index"/> too short for any poll to see as a level (it starts and ends between two
+    /// reads): a module with counters counts it, the level never shows it. The way a 5 ms sensor pulse looks to a master
+    /// that polls every 20 ms, or to one whose poll loop was held up.
+    /// </summary>
+    public void PulseDiscreteInput(int index)
+    {
+        lock (Gate)
+        {
+            if (!_discreteInputs[index]) Count(index);
+        }
+    }
+
+    /// <summary>
+    /// Makes the module count rising edges of every discrete input in registers, as DI modules with a counter mode do:
+    /// input n's counter is at <paramref name="firstRegister"/> + n × <paramref name="registersPerCounter"/> of
+    /// <paramref name="table"/>; 16-bit counters wrap at 65536, 32-bit ones (two registers) at 2^32.
+    /// </summary>
+    public void CountRisingEdges(ModbusRegisterTable table, int firstRegister, int registersPerCounter = 1, bool lowWordFirst = true)
+    {
+        if (registersPerCounter is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(registersPerCounter), registersPerCounter, "A counter is 1 (16-bit) or 2 (32-bit) registers.");
+        int size = table == ModbusRegisterTable.InputRegisters ? _inputRegisters.Length : _holdingRegisters.Length;
+        if (firstRegister < 0 || firstRegister + _discreteInputs.Length * registersPerCounter > size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstRegister), firstRegister,
+                $"The counters of {_discreteInputs.Length} inputs need {_discreteInputs.Length * registersPerCounter} registers from {firstRegister}; the table has {size}.");
+        }
+        lock (Gate) _counters = new ModbusInputCounters(table, firstRegister, registersPerCounter, lowWordFirst);
+    }
+
+    /// <summary>The counter of input <paramref name="index"/> (0 without counters).</summary>
+    public uint GetInputCounter(int index)
+    {
+        lock (Gate)
+        {
+            if (_counters is not { } c) return 0;
+            var table = c.Table == ModbusRegisterTable.InputRegisters ? _inputRegisters : _holdingRegisters;
+            int at = c.FirstRegister + index * c.RegistersPerCounter;
+            if (c.RegistersPerCounter == 1) return table[at];
+            return c.LowWordFirst ? (uint)(table[at] | table[at + 1] << 16) : (uint)(table[at + 1] | table[at] << 16);
+        }
+    }
+
+    // Called under Gate.
+    private void Count(int index)
+    {
+        if (_counters is not { } c) return;
+        var table = c.Table == ModbusRegisterTable.InputRegisters ? _inputRegisters : _holdingRegisters;
+        int at = c.FirstRegister + index * c.RegistersPerCounter;
+        if (c.RegistersPerCounter == 1)
+        {
+            table[at] = unchecked((ushort)(table[at] + 1));
+            return;
+        }
+        int low = c.LowWordFirst ? at : at + 1, high = c.LowWordFirst ? at + 1 : at;
+        uint value = unchecked((uint)(table[low] | table[high] << 16) + 1);
+        table[low] = (ushort)value;
+        table[high] = (ushort)(value >> 16);
+    }
 
     /// <summary>Value of holding register <paramref name="index"/>.</summary>
     public ushort GetHoldingRegister(int index) { lock (Gate) return _holdingRegisters[index]; }
@@ -84,6 +152,18 @@ public sealed class ModbusSlaveModel
     private static int CheckSize(int size, string name) =>
         size is >= 0 and <= 0x10000 ? size : throw new ArgumentOutOfRangeException(name, size, "A table holds 0–65536 items.");
 }
+
+/// <summary>The register table a simulated module keeps its input counters in.</summary>
+public enum ModbusRegisterTable
+{
+    /// <summary>Input registers (function 04).</summary>
+    InputRegisters,
+
+    /// <summary>Holding registers (function 03).</summary>
+    HoldingRegisters,
+}
+
+internal sealed record ModbusInputCounters(ModbusRegisterTable Table, int FirstRegister, int RegistersPerCounter, bool LowWordFirst);
 
 /// <summary>A coil that changed because of a write on the bus.</summary>
 /// <param name="Slave">The slave whose coil changed.</param>

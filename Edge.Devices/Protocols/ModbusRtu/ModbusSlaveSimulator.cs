@@ -76,6 +76,9 @@ public sealed class ModbusSlaveSimulator : IAsyncDisposable
     /// <summary>Sets a discrete input of a slave: a pass sensor or the fire alarm contact.</summary>
     public void SetDiscreteInput(byte slave, int index, bool value) => this[slave].SetDiscreteInput(index, value);
 
+    /// <summary>A pulse on an input too short for any poll to see as a level (see <see cref="ModbusSlaveModel.PulseDiscreteInput"/>).</summary>
+    public void PulseDiscreteInput(byte slave, int index) => this[slave].PulseDiscreteInput(index);
+
     /// <summary>Answers requests until <paramref name="cancellationToken"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -187,7 +187,7 @@ public class GateTopologyTests
         options.Devices[1].Profile = "generic-osdp";
 
         Assert.That(Problem(options), Is.EqualTo(
-            "Edge:Devices[1] (\"gate1-out\"): Profile \"generic-osdp\" is not a known hardware profile; known: generic-osdp-reader, modbus-input-8ch, modbus-relay-8ch, usb-line-reader-em."));
+            "Edge:Devices[1] (\"gate1-out\"): Profile \"generic-osdp\" is not a known hardware profile; known: generic-osdp-reader, modbus-input-8ch, modbus-input-8ch-counter, modbus-relay-8ch, usb-line-reader-em."));
     }
 
     [Test]

@@ -23,7 +23,7 @@ public class DoctorTests
         [
             new DeviceOptions { Name = "gate1-in-reader", Profile = "generic-osdp-reader", Port = readerPort, Address = 1 },
             new DeviceOptions { Name = "relays", Profile = "modbus-relay-8ch", Port = modbusPort, Address = 1 },
-            new DeviceOptions { Name = "inputs", Profile = "modbus-input-8ch", Port = modbusPort, Address = 2 },
+            new DeviceOptions { Name = "inputs", Profile = "modbus-input-8ch-counter", Port = modbusPort, Address = 2 },
         ],
         Gates = [new GateOptions { Name = "gate1", Turnstile = "tripod-turnstile", RelayBoard = "relays", InputModule = "inputs", EntryReader = "gate1-in-reader" }],
         FireAlarm = new FireAlarmOptions { InputModule = "inputs", Input = 8 },
@@ -117,6 +117,23 @@ public class DoctorTests
         Assert.That(failures[0].Message, Does.Contain(broken).And.Contain("baudRate"));
         Assert.That(checks.Single(c => c.Subject == "config").Fix, Does.Contain("fix the profile problems above"));
         Assert.That(checks.Single(c => c.Subject == $"port {readers.SlavePath}").Status, Is.EqualTo(DoctorStatus.Ok), "ports are still checked");
+    }
+
+    [Test]
+    public async Task Pass_sensors_on_a_module_without_counters_warn_in_one_line_with_what_to_use_instead()
+    {
+        using var dir = new TempDirectory();
+        await using var readers = PseudoTerminal.Open();
+        await using var modbus = PseudoTerminal.Open();
+        var options = School(dir, readers.SlavePath, modbus.SlavePath);
+        options.Devices.Single(d => d.Name == "inputs").Profile = "modbus-input-8ch";
+
+        var checks = new Doctor(notifySocket: "").Run(options);
+
+        var warning = checks.Single(c => c.Status == DoctorStatus.Warn);
+        Assert.That(warning.Message, Does.Contain("pass sensors of gate1").And.Contain("modbus-input-8ch").And.Contain("missed"));
+        Assert.That(warning.Fix, Does.Contain("counterTable"));
+        Assert.That(Doctor.ExitCode(checks), Is.EqualTo(0), "a warning does not fail doctor");
     }
 
     [Test]

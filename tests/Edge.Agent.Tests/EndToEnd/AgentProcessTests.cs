@@ -220,7 +220,7 @@ public sealed class AgentProcessTests
         Directory.CreateDirectory(target);
         foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "hardware-profiles")))
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
-        foreach (var name in new[] { "modbus-relay-8ch.json", "modbus-input-8ch.json" })
+        foreach (var name in new[] { "modbus-relay-8ch.json", "modbus-input-8ch.json", "modbus-input-8ch-counter.json" })
         {
             string path = Path.Combine(target, name);
             var profile = JsonNode.Parse(File.ReadAllText(path))!;

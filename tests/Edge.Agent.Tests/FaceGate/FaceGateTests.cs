@@ -91,15 +91,16 @@ public sealed class FaceGateTests : EndToEndTest
         await GateRig.WaitUntilAsync(() => gates.CoilChanges(0).Count >= 2, "the entry relay of gate1 was closed and opened again");
 
         var passage = FacePassages(gates)[0];
+        var polls = gates.Runtime.Devices.SelectMany(d => d.PollGaps).Single();
+        // Diagnostic, not asserted (timing): how late the input module's polls ran while the model was busy.
+        await TestContext.Out.WriteLineAsync($"input module polls under face load: longest gap {polls.MaxGap.TotalMilliseconds:F1} ms (interval {polls.Interval.TotalMilliseconds} ms), {polls.LateCount} of {polls.Count} over twice the interval; longest bus exchange {polls.MaxExchange.TotalMilliseconds:F1} ms, latest wake-up {polls.MaxWakeLate.TotalMilliseconds:F1} ms, most thread-pool work waiting {polls.MaxPendingWork}");
         using (Assert.EnterMultipleScope())
         {
             Assert.That(passage.HolderId, Is.EqualTo(Pupil));
             Assert.That(passage.Decision, Is.EqualTo("granted"));
             Assert.That(passage.Reason, Is.EqualTo("granted"));
-            // The simulated pass sensor pulses for 80 ms; with ONNX Runtime on both cores of a loaded CI box the input
-            // module's 20 ms poll can miss it, and the passage is then (rightly) recorded as not passed. The face
-            // passage that is walked through is asserted in the deadline test below, where no model is running.
-            Assert.That(passage.Outcome, Is.AnyOf("passed", "not-passed"));
+            // The demo input module counts pass pulses, so ONNX Runtime busy on both cores cannot make the pass be missed.
+            Assert.That(passage.Outcome, Is.EqualTo("passed"));
             Assert.That(passage.Camera, Is.EqualTo(Camera));
             Assert.That(gates.Runtime.Gates.Single(g => g.Name == "gate1").FaceLatency.Count, Is.GreaterThanOrEqualTo(1), "the face latency was recorded");
             Assert.That(gates.Logs.Entries.Where(e => e.EventId.Id == 2070).Select(e => e.Message), Has.Some.Contain("face on camera gate1-camera granted"));
@@ -131,8 +132,7 @@ public sealed class FaceGateTests : EndToEndTest
         var card = (await gates.WaitForPassagesAsync(DemoSchool.PupilCard(Pupil))).Single();
         await GateRig.WaitUntilAsync(() => gates.RelayOnCount(0) == 1, "the card freed the entry relay");
         Assert.That((card.Decision, card.Reason), Is.EqualTo(("granted", "granted")));
-        // Outcome: see the first test (the 80 ms simulated pass pulse can be missed while the model runs).
-        Assert.That(card.Outcome, Is.AnyOf("passed", "not-passed"));
+        Assert.That(card.Outcome, Is.EqualTo("passed"), "the pass pulse is counted by the input module while the model runs");
     }
 
     [Test]

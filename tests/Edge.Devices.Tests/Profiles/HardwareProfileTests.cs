@@ -161,6 +161,39 @@ public class HardwareProfileTests
     }
 
     [Test]
+    public void The_counter_input_module_reads_its_pass_sensors_from_16_bit_input_register_counters_and_the_plain_one_from_levels()
+    {
+        var catalog = HardwareProfileCatalog.Load(ShippedProfilesDirectory());
+        var counter = catalog.Get("modbus-input-8ch-counter", ProfileKind.ModbusInputModule, "test").Modbus!;
+        var level = catalog.Get("modbus-input-8ch", ProfileKind.ModbusInputModule, "test").Modbus!;
+
+        Assert.That((counter.HasCounters, counter.CounterTable, counter.FirstCounterRegister, counter.RegistersPerCounter), Is.EqualTo((true, InputCounterTable.InputRegisters, 0, 1)));
+        Assert.That((level.HasCounters, level.CounterTable), Is.EqualTo((false, InputCounterTable.None)));
+    }
+
+    [Test]
+    public void Pulse_counters_on_a_relay_board_are_refused_with_what_to_do()
+    {
+        string message = SingleProblem("relays.json", """
+            { "schemaVersion": 1, "model": "r", "kind": "modbus-relay-board", "serial": { "baudRate": 9600 },
+              "modbus": { "defaultAddress": 1, "channels": 8, "counterTable": "input-registers" } }
+            """, "modbus.counterTable");
+
+        Assert.That(message, Does.Contain("belong to an input module"));
+    }
+
+    [Test]
+    public void A_counter_of_three_registers_is_out_of_range_with_the_allowed_sizes()
+    {
+        string message = SingleProblem("inputs.json", """
+            { "schemaVersion": 1, "model": "i", "kind": "modbus-input-module", "serial": { "baudRate": 9600 },
+              "modbus": { "defaultAddress": 2, "channels": 8, "counterTable": "holding-registers", "firstCounterRegister": 16, "registersPerCounter": 3 } }
+            """, "modbus.registersPerCounter");
+
+        Assert.That(message, Does.Contain("1 for 16-bit counters, 2 for 32-bit"));
+    }
+
+    [Test]
     public void Shipped_line_reader_reads_decimal_numbers_ending_in_cr_lf()
     {
         var profile = HardwareProfileCatalog.Load(ShippedProfilesDirectory()).Get("usb-line-reader-em", ProfileKind.LineReader, "test");

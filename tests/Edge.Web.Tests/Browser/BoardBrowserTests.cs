@@ -83,6 +83,8 @@ public sealed class BoardBrowserTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(await browser.Page.TextContentAsync("#devices"), Does.Contain("up"));
+            Assert.That(await browser.Page.TextContentAsync("#devices"), Does.Contain("inputs: polled every 20 ms, longest gap").And.Contain("pass sensors on counters"),
+                "the poll gaps of the input module, and that its pass sensors cannot be missed");
             Assert.That(await browser.Page.TextContentAsync("#outbox"), Does.Contain("event(s) waiting"), "the passages wait in the outbox (no centre in this test)");
         }
     }

@@ -15,7 +15,10 @@
     $("devices").replaceChildren(...s.devices.map(d => Kz.el("tr", { "data-device": d.device },
       Kz.el("td", {}, d.device), Kz.el("td", {}, d.port),
       Kz.el("td", {}, Kz.el("span", { class: "pill " + (d.up ? "up" : "down") }, d.up ? "up" : "down")),
-      Kz.el("td", {}, d.opens + "×"), Kz.el("td", {}, d.lastProblem || ""))));
+      Kz.el("td", {}, d.opens + "×"),
+      Kz.el("td", {}, [d.lastProblem || "", ...d.polls.map(p => p.module + ": polled every " + p.intervalMs + " ms, longest gap " + ms(p.maxGapMs) + " ms ("
+        + p.latePolls + " over twice the interval)" + (p.passSensors === "level" ? "; pass sensors on LEVEL inputs: a pulse shorter than a gap is missed, use a module with counters"
+        : p.passSensors === "counter" ? "; pass sensors on counters" : ""))].filter(t => t).join(" · ")))));
     $("gates").replaceChildren(...s.gates.map(g => {
       const max = Math.max(1, ...g.histogram.map(b => b.count));
       const bars = Kz.el("div", { class: "histogram", "data-gate": g.name },

@@ -117,4 +117,44 @@ public sealed class ModbusSlaveSimulatorTests
         sim.SetDiscreteInput(3, 7, true); // fire alarm contact on input 7
         Assert.That(await ExchangeAsync(master, WithCrc("03 02 00 00 00 08")), Is.EqualTo(WithCrc("03 02 01 80")));
     });
+
+    [Test]
+    public Task Input_counters_count_rising_edges_and_pulses_too_short_for_the_level_and_wrap_at_16_bits() => WithSimulatorAsync(async (master, sim) =>
+    {
+        var module = sim.AddSlave(3, discreteInputs: 8, inputRegisters: 8);
+        module.CountRisingEdges(ModbusRegisterTable.InputRegisters, firstRegister: 0);
+        module.SetDiscreteInput(1, true);
+        module.SetDiscreteInput(1, true); // still on: not a new edge
+        module.SetDiscreteInput(1, false);
+        sim.PulseDiscreteInput(3, 1);
+        module.SetInputRegister(2, 0xFFFF);
+        sim.PulseDiscreteInput(3, 2);
+
+        Assert.That(module.GetDiscreteInput(1), Is.False, "a short pulse never shows as a level");
+        // Function 04, registers 0-2: input 1 never pulsed, input 2 counted two edges, input 3 wrapped to 0.
+        Assert.That(await ExchangeAsync(master, WithCrc("03 04 00 00 00 03")), Is.EqualTo(WithCrc("03 04 06 00 00 00 02 00 00")));
+    });
+
+    [Test]
+    public void Thirty_two_bit_counters_carry_into_the_high_word_in_either_word_order()
+    {
+        var lowFirst = new ModbusSlaveModel(1, discreteInputs: 2, holdingRegisters: 8);
+        lowFirst.CountRisingEdges(ModbusRegisterTable.HoldingRegisters, firstRegister: 4, registersPerCounter: 2, lowWordFirst: true);
+        lowFirst.SetHoldingRegister(6, 0xFFFF); // input 2's low word
+        lowFirst.PulseDiscreteInput(1);
+
+        var highFirst = new ModbusSlaveModel(1, discreteInputs: 2, holdingRegisters: 8);
+        highFirst.CountRisingEdges(ModbusRegisterTable.HoldingRegisters, firstRegister: 4, registersPerCounter: 2, lowWordFirst: false);
+        highFirst.SetHoldingRegister(7, 0xFFFF); // input 2's low word
+        highFirst.PulseDiscreteInput(1);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((lowFirst.GetHoldingRegister(6), lowFirst.GetHoldingRegister(7), lowFirst.GetInputCounter(1)), Is.EqualTo(((ushort)0, (ushort)1, 0x10000u)));
+            Assert.That((highFirst.GetHoldingRegister(6), highFirst.GetHoldingRegister(7), highFirst.GetInputCounter(1)), Is.EqualTo(((ushort)1, (ushort)0, 0x10000u)));
+            Assert.That(lowFirst.GetInputCounter(0), Is.Zero);
+            Assert.That(() => new ModbusSlaveModel(1, discreteInputs: 8, inputRegisters: 4).CountRisingEdges(ModbusRegisterTable.InputRegisters, 0),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contain("need 8 registers"));
+        }
+    }
 }
