@@ -26,8 +26,9 @@ public static class BiometricsServiceCollectionExtensions
         services.AddSingleton<Sync.IDownlinkHandler>(sp =>
         {
             var module = sp.GetRequiredService<BiometricsModule>();
+            // The database lets a snapshot's end revoke the centre's consents it no longer lists (docs/sync-protocol.md §5.4).
             return new Sync.BiometricsHandlers(module.Consents, pupil => module.Store.Count(pupil),
-                module.Transfer(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.SchoolId));
+                module.Transfer(sp.GetRequiredService<IOptions<EdgeOptions>>().Value.SchoolId), module.Database);
         });
         // Templates of a pupil moving to another school leave sealed for that school's key (docs/sync-protocol.md §5.3).
         services.AddSingleton<Sync.IDownlinkHandler>(sp => new Sync.TemplateExportHandlers(

@@ -21,6 +21,12 @@ public sealed class CentreOptions
     /// <summary>Schools registered (or updated) at start, for a first install and the demo; the API registers the rest.</summary>
     public List<SchoolRegistration> Schools { get; set; } = [];
 
+    /// <summary>
+    /// <c>Centre:SnapshotAbove</c>: a school that says hello at version 0 (new or reset) while its feed is longer than this
+    /// many changes starts at a snapshot instead of replaying the feed (docs/sync-protocol.md §5.4).
+    /// </summary>
+    public long SnapshotAbove { get; set; } = 5_000;
+
     /// <summary>The brokers and this worker's certificate.</summary>
     public CentreMqttOptions Mqtt { get; set; } = new();
 }

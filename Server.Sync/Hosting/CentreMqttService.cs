@@ -48,7 +48,10 @@ public sealed class CentreMqttService(IOptions<CentreOptions> options, EventInge
             ReconnectDelayMin = TimeSpan.FromSeconds(1),
             ReconnectDelayMax = TimeSpan.FromSeconds(10),
         }, loggers.CreateLogger<MqttClient>());
-        Sessions = new SchoolSessions(feed, ingestor, (topic, payload, ct) => PublishAsync(client, topic, payload, ct), loggers.CreateLogger<SchoolSessions>());
+        Sessions = new SchoolSessions(feed, ingestor, (topic, payload, ct) => PublishAsync(client, topic, payload, ct), loggers.CreateLogger<SchoolSessions>())
+        {
+            SnapshotAbove = options.Value.SnapshotAbove,
+        };
         var worker = new MqttIngestWorker(client, ingestor, loggers.CreateLogger<MqttIngestWorker>(), sessions: Sessions);
         try
         {
