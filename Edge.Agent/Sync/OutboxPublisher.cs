@@ -38,6 +38,7 @@ public sealed class OutboxPublisher
     private long _watermark;
     private long _lastProgress;
     private volatile bool _resend = true;
+    private TaskCompletionSource _watermarkMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public OutboxPublisher(OutboxBatcher batcher, ISyncConnection connection, string region, string school, ILogger logger, TimeProvider? time = null)
     {
@@ -64,6 +65,14 @@ public sealed class OutboxPublisher
 
     /// <summary>Batches published and not yet acknowledged by the broker (libmosquitto's in-flight window).</summary>
     public int MaxInFlight { get; init; } = 8;
+
+    /// <summary>
+    /// Most events sent ahead of the centre's watermark. The broker acknowledges a batch as soon as it has it, so without
+    /// this a 30-day backlog would be pushed into the broker's and the centre's queues as fast as the link allows;
+    /// with it, what a school has in transit is bounded (16,000 events ≈ 32 batches ≈ 6.5 MB) and it moves at the
+    /// centre's pace. Large enough to keep the centre's group commit fed (docs/sync-protocol.md §4.4).
+    /// </summary>
+    public int MaxUnacknowledgedEvents { get; init; } = 16_000;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -102,6 +111,14 @@ public sealed class OutboxPublisher
                 if (inFlight.Count >= MaxInFlight)
                 {
                     await Task.WhenAny(inFlight).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                var watermarkMoved = Volatile.Read(ref _watermarkMoved).Task;
+                if (_cursor - Watermark >= MaxUnacknowledgedEvents)
+                {
+                    // Far enough ahead: wait for the centre (or for the resend rule above, if it went quiet).
+                    await Task.WhenAny(watermarkMoved, Task.Delay(IdlePoll, _time, cancellationToken)).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
                     continue;
                 }
                 var batch = _batcher.Next(_cursor, _epoch, _time.GetUtcNow());
@@ -150,7 +167,11 @@ public sealed class OutboxPublisher
             return;
         }
         long stored = _batcher.Acknowledge(epoch!, watermark, _time.GetUtcNow());
-        if (stored > Interlocked.Exchange(ref _watermark, stored)) Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
+        if (stored > Interlocked.Exchange(ref _watermark, stored))
+        {
+            Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
+            Interlocked.Exchange(ref _watermarkMoved, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
     }
 
     /// <summary>Reads a <c>watermark</c> message; false for anything malformed (never throws on bad input).</summary>

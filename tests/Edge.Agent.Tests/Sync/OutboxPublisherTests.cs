@@ -23,6 +23,8 @@ public class OutboxPublisherTests
         public int Duplicates;
         public readonly List<(string Topic, string Payload)> Other = [];
         public Func<int, bool> LoseBatch = _ => false;
+        /// <summary>Applies but does not answer (a centre that is slow to commit); <see cref="Answer"/> sends the watermark then.</summary>
+        public volatile bool Silent;
         public bool IsConnected { get; set; } = true;
         public ChannelReader<(string Topic, ReadOnlyMemory<byte> Payload)> Incoming => _incoming.Reader;
         public event Action? Connected;
@@ -46,11 +48,22 @@ public class OutboxPublisherTests
             {
                 foreach (var e in document.RootElement.GetProperty("events").EnumerateArray())
                     if (!Applied.Add(e.GetProperty("seq").GetInt64())) Duplicates++;
-                long watermark = 0;
-                while (Applied.Contains(watermark + 1)) watermark++;
-                SendRaw($"{{\"schemaVersion\":1,\"type\":\"watermark\",\"epoch\":\"{epoch}\",\"watermark\":{watermark}}}");
+                LastEpoch = epoch;
+                if (!Silent) Answer();
             }
             return Task.FromResult(true);
+        }
+
+        public string LastEpoch = "";
+
+        public void Answer()
+        {
+            lock (Applied)
+            {
+                long watermark = 0;
+                while (Applied.Contains(watermark + 1)) watermark++;
+                SendRaw($"{{\"schemaVersion\":1,\"type\":\"watermark\",\"epoch\":\"{LastEpoch}\",\"watermark\":{watermark}}}");
+            }
         }
     }
 
@@ -86,6 +99,35 @@ public class OutboxPublisherTests
         Assert.That(centre.Applied, Has.Count.EqualTo(1200));
         Assert.That(publisher.Watermark, Is.EqualTo(1200));
         Assert.That(batcher.ReadState().Watermark, Is.EqualTo(1200));
+    }
+
+    [Test]
+    public async Task The_edge_runs_only_a_window_ahead_of_the_centres_watermark_and_goes_on_when_it_moves()
+    {
+        using var dir = new TempDirectory();
+        var batcher = new OutboxBatcher(WithEvents(dir, 5000), "s", "r");
+        var centre = new CentreStandIn { Silent = true };
+        var publisher = new OutboxPublisher(batcher, centre, "r", "s", NullLogger.Instance)
+        {
+            IdlePoll = TimeSpan.FromMilliseconds(10),
+            MaxUnacknowledgedEvents = 1000,
+            ResendAfter = TimeSpan.FromMinutes(5),
+        };
+        using var stop = new CancellationTokenSource();
+        var run = Session(batcher, centre, publisher).RunAsync(stop.Token);
+
+        // The broker takes everything at once; the centre answers nothing yet: two batches of 500 and no more.
+        await Eventually.UntilAsync(() => Volatile.Read(ref centre.Received) >= 2, "the first batches are sent", TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        Assert.That(Volatile.Read(ref centre.Received), Is.EqualTo(2), "no more than 1,000 events ahead of the watermark");
+
+        centre.Silent = false;
+        centre.Answer();
+        await Eventually.UntilAsync(() => batcher.Backlog() == 0, "the outbox is empty", TimeSpan.FromSeconds(20));
+        await stop.CancelAsync();
+        await run;
+        Assert.That(centre.Applied, Has.Count.EqualTo(5000));
+        Assert.That(centre.Duplicates, Is.Zero, "waiting is not resending");
     }
 
     [Test]
