@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kezekshi.Edge.Biometrics.Index;
 
@@ -25,35 +26,42 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// </remarks>
 internal sealed class BinaryCodes
 {
-    private readonly ulong[] _codes;
+    /// <summary>Alignment of the first row: one cache line (a 1024-D code is exactly two).</summary>
+    private const int Alignment = 64;
 
-    private BinaryCodes(int dimensions, int count, float[] centre, ulong[] codes)
+    private readonly ulong[] _codes;
+    private readonly int _offset;
+
+    private BinaryCodes(int dimensions, int count, float[] centre)
     {
         Dimensions = dimensions;
         Count = count;
         Words = WordsFor(dimensions);
         Centre = centre;
-        _codes = codes;
+        // Pinned (the scan prefetches by address) and 64-byte aligned, as the int8 rows.
+        _codes = GC.AllocateArray<ulong>((count * Words) + (Alignment / sizeof(ulong)), pinned: true);
+        long address = Marshal.UnsafeAddrOfPinnedArrayElement(_codes, 0).ToInt64();
+        _offset = (int)((Alignment - (address % Alignment)) % Alignment) / sizeof(ulong);
     }
 
     public int Dimensions { get; }
 
     public int Count { get; }
 
-    /// <summary>64-bit words per row; bits past <see cref="Dimensions"/> are zero in every code.</summary>
+    /// <summary>64-bit words per row, a multiple of four (32 bytes, one AVX2 vector); bits past <see cref="Dimensions"/> are zero in every code.</summary>
     public int Words { get; }
 
     /// <summary>The mean of the rows these codes were made from.</summary>
     public float[] Centre { get; }
 
-    public static int WordsFor(int dimensions) => (dimensions + 63) / 64;
+    public static int WordsFor(int dimensions) => (dimensions + 255) / 256 * 4;
 
     /// <summary>The code of row <paramref name="i"/>.</summary>
-    public ReadOnlySpan<ulong> Row(int i) => _codes.AsSpan(i * Words, Words);
+    public ReadOnlySpan<ulong> Row(int i) => _codes.AsSpan(_offset + (i * Words), Words);
 
     /// <summary>The first word of row <paramref name="i"/>, unchecked: the scan keeps <paramref name="i"/> in range.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref ulong RowReference(int i) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_codes), i * Words);
+    public ref ulong RowReference(int i) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_codes), _offset + (i * Words));
 
     /// <summary>Centres and codes <paramref name="count"/> float rows of <paramref name="dimensions"/> values laid out back to back.</summary>
     public static BinaryCodes Build(ReadOnlySpan<float> vectors, int dimensions, int count)
@@ -77,11 +85,11 @@ internal sealed class BinaryCodes
             for (int j = 0; j < dimensions; j++)
                 centre[j] = (float)(sum[j] / count);
         }
-        int words = WordsFor(dimensions);
-        var codes = new ulong[count * words];
+        var codes = new BinaryCodes(dimensions, count, centre);
+        int words = codes.Words;
         for (int i = 0; i < count; i++)
-            Encode(vectors.Slice(i * dimensions, dimensions), centre, codes.AsSpan(i * words, words));
-        return new BinaryCodes(dimensions, count, centre, codes);
+            Encode(vectors.Slice(i * dimensions, dimensions), centre, codes._codes.AsSpan(codes._offset + (i * words), words));
+        return codes;
     }
 
     /// <summary>Writes the code of <paramref name="vector"/>: bit j set when component j is above the centre's.</summary>
@@ -108,21 +116,130 @@ internal sealed class BinaryCodes
                 code[j >> 6] |= 1UL << (j & 63);
     }
 
-    /// <summary>The number of differing bits between two codes of equal length.</summary>
+    /// <summary>
+    /// The first pass over every row: writes each row's Hamming distance to <paramref name="query"/>
+    /// into <paramref name="distances"/> and counts it in <paramref name="histogram"/>; rows whose
+    /// purpose mask lacks <paramref name="bit"/> get <see cref="ushort.MaxValue"/> and are not counted.
+    /// Returns the number of rows counted.
+    /// </summary>
+    /// <param name="masks">The purpose mask byte of row 0; row i's is <paramref name="masks"/> + i.</param>
+    /// <param name="prefetchBytes">How far ahead (bytes) to ask for rows; 0 for none.</param>
+    public int Scan(ReadOnlySpan<ulong> query, ref byte masks, byte bit, Span<ushort> distances, Span<int> histogram, int prefetchBytes)
+    {
+        if (query.Length != Words || distances.Length < Count || histogram.Length <= Dimensions)
+            throw new ArgumentException($"A scan of {Count} {Dimensions}-D codes needs a {Words}-word query, {Count} distances and {Dimensions + 1} histogram bins.", nameof(query));
+        int count = Count;
+        int words = Words;
+        int rowBytes = words * sizeof(ulong);
+        int prefetchRows = prefetchBytes / rowBytes;
+        ref ulong q0 = ref MemoryMarshal.GetReference(query);
+        ref ushort d0 = ref MemoryMarshal.GetReference(distances);
+        ref int h0 = ref MemoryMarshal.GetReference(histogram);
+        int visible = 0;
+        if (Avx2.IsSupported && words <= 16)
+        {
+            // Up to 1,024 bits: the query stays in four registers and each row is one straight-line
+            // kernel (no inner loop): measured 0.36 ms for 50,000 rows, against about 0.6 ms through
+            // the general loop, whose per-step bookkeeping costs as much as the counting.
+            int vectors = words / 4;
+            ref byte qb = ref Unsafe.As<ulong, byte>(ref q0);
+            var qv0 = Vector256.LoadUnsafe(ref qb);
+            var qv1 = vectors > 1 ? Vector256.LoadUnsafe(ref qb, 32) : default;
+            var qv2 = vectors > 2 ? Vector256.LoadUnsafe(ref qb, 64) : default;
+            var qv3 = vectors > 3 ? Vector256.LoadUnsafe(ref qb, 96) : default;
+            var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+            var low = Vector256.Create((byte)0x0f);
+            for (int i = 0; i < count; i++)
+            {
+                ref byte row = ref Unsafe.As<ulong, byte>(ref RowReference(i));
+                if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows < count)
+                    Prefetch(ref Unsafe.Add(ref row, prefetchRows * rowBytes), rowBytes);
+                if ((Unsafe.Add(ref masks, i) & bit) == 0)
+                {
+                    // Never a candidate: above every possible cut-off (a distance is at most Dimensions < 65535).
+                    Unsafe.Add(ref d0, i) = ushort.MaxValue;
+                    continue;
+                }
+                var x = Vector256.LoadUnsafe(ref row) ^ qv0;
+                var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                if (vectors > 1)
+                {
+                    x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
+                    counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                }
+                if (vectors > 2)
+                {
+                    x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
+                    counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                }
+                if (vectors > 3)
+                {
+                    x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
+                    counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                }
+                var sums = Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
+                var half = sums.GetLower() + sums.GetUpper();
+                int h = (int)(half.GetElement(0) + half.GetElement(1));
+                Unsafe.Add(ref d0, i) = (ushort)h;
+                Unsafe.Add(ref h0, h)++;
+                visible++;
+            }
+            return visible;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows < count)
+                Prefetch(ref Unsafe.As<ulong, byte>(ref RowReference(i + prefetchRows)), rowBytes);
+            if ((Unsafe.Add(ref masks, i) & bit) == 0)
+            {
+                Unsafe.Add(ref d0, i) = ushort.MaxValue;
+                continue;
+            }
+            int h = Distance(ref q0, ref RowReference(i), words);
+            Unsafe.Add(ref d0, i) = (ushort)h;
+            Unsafe.Add(ref h0, h)++;
+            visible++;
+        }
+        return visible;
+    }
+
+    /// <summary>Asks for the cache lines of <paramref name="bytes"/> bytes from <paramref name="start"/> (a hint: never faults; the array is pinned).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(ref byte start, int bytes)
+    {
+        byte* p = (byte*)Unsafe.AsPointer(ref start);
+        for (int b = 0; b < bytes; b += 64)
+            Sse.Prefetch0(p + b);
+    }
+
+    /// <summary>The number of differing bits between two codes of equal length (any length).</summary>
     public static int Hamming(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b)
     {
         if (a.Length != b.Length)
             throw new ArgumentException($"Codes of {a.Length} and {b.Length} words cannot be compared.", nameof(b));
-        return Hamming(ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), a.Length);
+        ref ulong a0 = ref MemoryMarshal.GetReference(a);
+        ref ulong b0 = ref MemoryMarshal.GetReference(b);
+        int vectorWords = Avx2.IsSupported ? a.Length / 4 * 4 : 0;
+        int sum = vectorWords > 0 ? HammingAvx2(ref a0, ref b0, vectorWords) : 0;
+        for (int w = vectorWords; w < a.Length; w++)
+            sum += BitOperations.PopCount(Unsafe.Add(ref a0, w) ^ Unsafe.Add(ref b0, w));
+        return sum;
     }
 
     /// <summary>
-    /// The Hamming kernel: XOR and <see cref="BitOperations.PopCount(ulong)"/> (one <c>popcnt</c>
-    /// per word), four words per step into four independent sums so the adds do not wait on each other.
+    /// The scan kernel: the Hamming distance of two codes of <paramref name="words"/> words, a
+    /// multiple of four (<see cref="Words"/>). AVX2 where present, else one <c>popcnt</c> per word.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Hamming(ref ulong a, ref ulong b, int words)
+    public static int Distance(ref ulong query, ref ulong row, int words) =>
+        Avx2.IsSupported ? HammingAvx2(ref query, ref row, words) : HammingPopCount(ref query, ref row, words);
+
+    /// <summary>
+    /// XOR and <see cref="BitOperations.PopCount(ulong)"/>, four words per step into four independent
+    /// sums so the adds do not wait on each other. The portable path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int HammingPopCount(ref ulong a, ref ulong b, int words)
     {
         int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int w = 0;
@@ -136,5 +253,41 @@ internal sealed class BinaryCodes
         for (; w < words; w++)
             s0 += BitOperations.PopCount(Unsafe.Add(ref a, w) ^ Unsafe.Add(ref b, w));
         return s0 + s1 + s2 + s3;
+    }
+
+    /// <summary>
+    /// The AVX2 nibble-table popcount (<c>vpshufb</c> looks up the bit count of each 4-bit half of
+    /// each byte, 64 lookups per instruction), byte counts summed across the row, then one
+    /// <c>vpsadbw</c> to add the bytes up. <paramref name="words"/> must be a multiple of four.
+    /// </summary>
+    /// <remarks>
+    /// Measured on the 2-core Xeon (Cascade Lake) over 50,000 1024-bit codes with the distance
+    /// store and histogram of the scan: 0.36 ms against 0.58 ms for one <c>popcnt</c> per word
+    /// (both with prefetch; popcnt issues on one port only and has a false output dependency there).
+    /// A byte lane gains at most 8 per 32-byte step, so the bytes are flushed every 16 steps
+    /// (4,096 bits) before they could overflow.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int HammingAvx2(ref ulong a, ref ulong b, int words)
+    {
+        var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var low = Vector256.Create((byte)0x0f);
+        ref byte pa = ref Unsafe.As<ulong, byte>(ref a);
+        ref byte pb = ref Unsafe.As<ulong, byte>(ref b);
+        nuint bytes = (nuint)words * sizeof(ulong);
+        var total = Vector256<ulong>.Zero;
+        for (nuint start = 0; start < bytes; start += 16 * 32)
+        {
+            var counts = Vector256<byte>.Zero;
+            nuint end = Math.Min(bytes, start + (16 * 32));
+            for (nuint j = start; j < end; j += 32)
+            {
+                var x = Vector256.LoadUnsafe(ref pa, j) ^ Vector256.LoadUnsafe(ref pb, j);
+                counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+            }
+            total += Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
+        }
+        var half = total.GetLower() + total.GetUpper();
+        return (int)(half.GetElement(0) + half.GetElement(1));
     }
 }

@@ -51,6 +51,10 @@ public sealed class EmbeddingIndex
     /// <summary>Templates held, over all spaces.</summary>
     public int Count => Volatile.Read(ref _snapshot).Partitions.Values.Sum(p => p.Count);
 
+    /// <summary>The partition of one space in the current snapshot (benchmarks inspect its binary codes).</summary>
+    internal IndexPartition? PartitionOf(TemplateSpace space) =>
+        Volatile.Read(ref _snapshot).Partitions.TryGetValue(space, out var partition) ? partition : null;
+
     /// <summary>Replaces everything at once (the start-up load from the store).</summary>
     public void Load(IEnumerable<IndexedTemplate> templates, IReadOnlyDictionary<long, BiometricPurpose> purposes, IEnumerable<LookAlikePair> lookAlikes)
     {

@@ -169,8 +169,15 @@ internal sealed class IndexPartition
         // Re-rank: the int8 scores chose the candidate pupils; the decision uses exact float scores
         // of each candidate's best template (all of its templates with the purpose are re-scored).
         var rowsByPupil = RowsByPupil;
+        int floatRowBytes = d * sizeof(float);
+        if (Sse.IsSupported)
+            for (int c = 0; c < Math.Min(top.Count, 2); c++)
+                PrefetchFloats(Vectors, top.RowAt(c) * d, floatRowBytes);
         for (int c = 0; c < top.Count; c++)
         {
+            // The candidates' float rows are scattered: ask for the one after next while this one is scored.
+            if (Sse.IsSupported && c + 2 < top.Count)
+                PrefetchFloats(Vectors, top.RowAt(c + 2) * d, floatRowBytes);
             float best = float.NegativeInfinity;
             int bestRow = top.RowAt(c);
             foreach (int row in rowsByPupil[top.PupilAt(c)])
@@ -206,7 +213,6 @@ internal sealed class IndexPartition
         int count = Count;
         Span<ulong> code = words <= 128 ? stackalloc ulong[words] : new ulong[words];
         BinaryCodes.Encode(query, binary.Centre, code);
-        ref ulong code0 = ref MemoryMarshal.GetReference(code);
 
         var distances = ArrayPool<ushort>.Shared.Rent(count + Vector256<ushort>.Count);
         var histogram = ArrayPool<int>.Shared.Rent(Dimensions + 1);
@@ -215,23 +221,8 @@ internal sealed class IndexPartition
         {
             histogram.AsSpan(0, Dimensions + 1).Clear();
             ref ushort distance0 = ref MemoryMarshal.GetArrayDataReference(distances);
-            ref int histogram0 = ref MemoryMarshal.GetArrayDataReference(histogram);
             ref byte masks = ref Unsafe.As<BiometricPurpose, byte>(ref MemoryMarshal.GetArrayDataReference(Purposes));
-            byte bit = (byte)purpose;
-            int visible = 0;
-            for (int i = 0; i < count; i++)
-            {
-                if ((Unsafe.Add(ref masks, i) & bit) == 0)
-                {
-                    // Never a candidate: above every possible cut-off (a distance is at most Dimensions < 65535).
-                    Unsafe.Add(ref distance0, i) = ushort.MaxValue;
-                    continue;
-                }
-                int h = BinaryCodes.Hamming(ref code0, ref binary.RowReference(i), words);
-                Unsafe.Add(ref distance0, i) = (ushort)h;
-                Unsafe.Add(ref histogram0, h)++;
-                visible++;
-            }
+            int visible = binary.Scan(code, ref masks, (byte)purpose, distances.AsSpan(0, count), histogram.AsSpan(0, Dimensions + 1), PrefetchDistance);
             int wanted = Math.Min(candidates, visible);
             if (wanted == 0)
                 return;
@@ -269,8 +260,16 @@ internal sealed class IndexPartition
             q.Clear();
             float queryScale = Int8Quantiser.Quantise(query, q[..Dimensions]);
             float threshold = top.MinScore;
+            // The chosen rows are scattered over 51 MB: each is a trip to memory, so the next few
+            // are requested while one is scored (several misses in flight instead of one at a time).
+            for (int c = 0; c < Math.Min(n, CandidatePrefetch); c++)
+                PrefetchCandidate(chosen[c], stride);
             for (int c = 0; c < n; c++)
+            {
+                if (c + CandidatePrefetch < n)
+                    PrefetchCandidate(chosen[c + CandidatePrefetch], stride);
                 threshold = ScoreOne(q, queryScale, chosen[c], threshold, top);
+            }
         }
         finally
         {
@@ -278,6 +277,16 @@ internal sealed class IndexPartition
             ArrayPool<int>.Shared.Return(histogram);
             ArrayPool<ushort>.Shared.Return(distances);
         }
+    }
+
+    /// <summary>How many chosen rows ahead of the one being scored are requested from memory.</summary>
+    private const int CandidatePrefetch = 6;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchCandidate(int row, int bytes)
+    {
+        if (Sse.IsSupported)
+            Prefetch(ref Codes.RowReference(row), bytes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

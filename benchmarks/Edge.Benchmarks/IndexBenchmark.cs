@@ -71,6 +71,10 @@ public static class IndexBenchmark
         Console.WriteLine("|---|---:|---:|---|---:|---:|---:|---:|");
         foreach (var row in rows)
             Console.WriteLine("| " + string.Join(" | ", row) + " |");
+        Console.WriteLine();
+        Console.WriteLine("Binary first pass: worst-case position of the exact best template in Hamming order (the candidate count must be at least this for recall 1):");
+        foreach (string line in HammingSummary)
+            Console.WriteLine("  " + line);
 
         if (loadCount > 0)
             foreach (int d in dims)
@@ -166,6 +170,8 @@ public static class IndexBenchmark
         templates = null;
         GC.Collect();
 
+        HammingRanks(kind, n, d, index.PartitionOf(Space)!, queries, queryCount, truth);
+
         var rows = new List<string[]>();
         var engines = new List<(string Name, SearchPrecision Precision, MatchPolicy Policy)>
         {
@@ -215,6 +221,33 @@ public static class IndexBenchmark
         }
         return rows;
     }
+
+    /// <summary>
+    /// How many candidates the binary first pass needs: for each query, the worst-case position of
+    /// the exact best row in Hamming order (rows at a smaller or EQUAL distance, itself included).
+    /// The binary search finds the exact best whenever its candidate count is at least this.
+    /// </summary>
+    private static void HammingRanks(string kind, int n, int d, IndexPartition partition, float[] queries, int queryCount, int[] truth)
+    {
+        var binary = partition.Binary;
+        var positions = new int[queryCount];
+        Parallel.For(0, queryCount, q =>
+        {
+            var code = new ulong[binary.Words];
+            BinaryCodes.Encode(queries.AsSpan(q * d, d), binary.Centre, code);
+            int own = BinaryCodes.Hamming(code, binary.Row(truth[q]));
+            int position = 0;
+            for (int i = 0; i < n; i++)
+                if (BinaryCodes.Hamming(code, binary.Row(i)) <= own)
+                    position++;
+            positions[q] = position;
+        });
+        Array.Sort(positions);
+        Console.Error.WriteLine($"[{n} x {d}] {kind}: position of the exact best row in Hamming order (ties counted against it) over {queryCount} queries: p50 {positions[queryCount / 2]}, p99 {positions[Math.Min(queryCount - 1, (int)(0.99 * queryCount))]}, max {positions[^1]}");
+        HammingSummary.Add($"{kind} {n}x{d}: max position {positions[^1]} (p99 {positions[Math.Min(queryCount - 1, (int)(0.99 * queryCount))]}) over {queryCount} queries");
+    }
+
+    private static readonly List<string> HammingSummary = [];
 
     private static IEnumerable<string[]> RunPeers(int d, int n, string basePath, string queryPath, string truthPath, bool hnsw)
     {

@@ -138,9 +138,10 @@ internal sealed class RealisticFaceVectors
     /// <summary>A capture of identity <paramref name="identity"/> (number <paramref name="capture"/>): deterministic in both.</summary>
     public void Capture(int identity, int capture, Span<float> destination)
     {
-        var random = new Random(HashCode.Combine(_seed, identity));
+        // Seeds combined arithmetically: HashCode.Combine is randomised per process, and the data must not be.
+        var random = new Random(unchecked((_seed * 1_000_003) + identity));
         Mix(_between, random, destination, IdentityNoise, start: true);
-        var r2 = new Random(HashCode.Combine(_seed, identity, capture + 1));
+        var r2 = new Random(unchecked((((_seed * 1_000_003) + identity) * 7_919) + capture + 1));
         Mix(_within, r2, destination, CaptureNoise, start: false);
         TensorPrimitives.Divide(destination, TensorPrimitives.Norm(destination), destination);
     }
