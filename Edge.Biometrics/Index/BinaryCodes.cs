@@ -32,12 +32,23 @@ internal sealed class BinaryCodes
     private readonly ulong[] _codes;
     private readonly int _offset;
 
+    /// <summary>Estimates are ranked in buckets of 1/<see cref="BucketScale"/> of a cosine (0.0005): far finer than any score that matters.</summary>
+    public const float BucketScale = 2048f;
+
+    /// <summary>Buckets span estimates from 1 (bucket 0) down to -1; anything outside is clamped.</summary>
+    public const int Buckets = 4096;
+
     private BinaryCodes(int dimensions, int count, float[] centre)
     {
         Dimensions = dimensions;
         Count = count;
         Words = WordsFor(dimensions);
         Centre = centre;
+        Norms = new float[count];
+        Offsets = new float[count];
+        Cosines = new float[dimensions + 1];
+        for (int h = 0; h <= dimensions; h++)
+            Cosines[h] = MathF.Cos(MathF.PI * h / dimensions);
         // Pinned (the scan prefetches by address) and 64-byte aligned, as the int8 rows.
         _codes = GC.AllocateArray<ulong>((count * Words) + (Alignment / sizeof(ulong)), pinned: true);
         long address = Marshal.UnsafeAddrOfPinnedArrayElement(_codes, 0).ToInt64();
@@ -53,6 +64,15 @@ internal sealed class BinaryCodes
 
     /// <summary>The mean of the rows these codes were made from.</summary>
     public float[] Centre { get; }
+
+    /// <summary>|x − centre| of each row.</summary>
+    public float[] Norms { get; }
+
+    /// <summary>centre · (x − centre) of each row.</summary>
+    public float[] Offsets { get; }
+
+    /// <summary>cos(π h / <see cref="Dimensions"/>) for every Hamming distance h: the angle the distance stands for.</summary>
+    public float[] Cosines { get; }
 
     public static int WordsFor(int dimensions) => (dimensions + 255) / 256 * 4;
 
@@ -87,8 +107,15 @@ internal sealed class BinaryCodes
         }
         var codes = new BinaryCodes(dimensions, count, centre);
         int words = codes.Words;
+        var centred = new float[dimensions];
         for (int i = 0; i < count; i++)
-            Encode(vectors.Slice(i * dimensions, dimensions), centre, codes._codes.AsSpan(codes._offset + (i * words), words));
+        {
+            var row = vectors.Slice(i * dimensions, dimensions);
+            Encode(row, centre, codes._codes.AsSpan(codes._offset + (i * words), words));
+            TensorPrimitives.Subtract(row, centre, centred);
+            codes.Norms[i] = TensorPrimitives.Norm(centred);
+            codes.Offsets[i] = TensorPrimitives.Dot(centre, centred);
+        }
         return codes;
     }
 
@@ -117,17 +144,36 @@ internal sealed class BinaryCodes
     }
 
     /// <summary>
-    /// The first pass over every row: writes each row's Hamming distance to <paramref name="query"/>
-    /// into <paramref name="distances"/> and counts it in <paramref name="histogram"/>; rows whose
-    /// purpose mask lacks <paramref name="bit"/> get <see cref="ushort.MaxValue"/> and are not counted.
+    /// The estimated score of a row from its Hamming distance <paramref name="hamming"/>, as a rank
+    /// bucket (0 = best). The dot product of two unit vectors q and x splits, around the centre c, into
+    /// q'·x' + c·x' + (terms equal for every row), with q' = q − c and x' = x − c; the Hamming distance
+    /// estimates the angle between q' and x', so q'·x' ≈ |q'| |x'| cos(π h / D). Ranking by this
+    /// rather than by h alone counts how far a row is from the centre and how much it leans towards
+    /// it; measured on the real ORL faceres templates among 50,000 distractors, the exact best
+    /// template's worst position fell from 578 to 201.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Bucket(float queryNorm, int row, int hamming)
+    {
+        float estimate = (queryNorm * Norms[row] * Cosines[hamming]) + Offsets[row];
+        return Math.Clamp((int)((1f - estimate) * BucketScale), 0, Buckets - 1);
+    }
+
+    /// <summary>
+    /// The first pass over every row: the Hamming distance of each row's code to <paramref name="query"/>,
+    /// turned into the row's estimated-score bucket (<see cref="Bucket"/>), written into
+    /// <paramref name="buckets"/> and counted in <paramref name="histogram"/>; rows whose purpose
+    /// mask lacks <paramref name="bit"/> get <see cref="ushort.MaxValue"/> and are not counted.
     /// Returns the number of rows counted.
     /// </summary>
+    /// <param name="queryNorm">|query − centre|.</param>
     /// <param name="masks">The purpose mask byte of row 0; row i's is <paramref name="masks"/> + i.</param>
     /// <param name="prefetchBytes">How far ahead (bytes) to ask for rows; 0 for none.</param>
-    public int Scan(ReadOnlySpan<ulong> query, ref byte masks, byte bit, Span<ushort> distances, Span<int> histogram, int prefetchBytes)
+    public unsafe int Scan(ReadOnlySpan<ulong> query, float queryNorm, ref byte masks, byte bit, Span<ushort> buckets, Span<int> histogram, int prefetchBytes)
     {
-        if (query.Length != Words || distances.Length < Count || histogram.Length <= Dimensions)
-            throw new ArgumentException($"A scan of {Count} {Dimensions}-D codes needs a {Words}-word query, {Count} distances and {Dimensions + 1} histogram bins.", nameof(query));
+        if (query.Length != Words || buckets.Length < Count || histogram.Length < Buckets)
+            throw new ArgumentException($"A scan of {Count} {Dimensions}-D codes needs a {Words}-word query, {Count} buckets and {Buckets} histogram bins.", nameof(query));
+        var distances = buckets;
         int count = Count;
         int words = Words;
         int rowBytes = words * sizeof(ulong);
@@ -149,37 +195,84 @@ internal sealed class BinaryCodes
             var qv3 = vectors > 3 ? Vector256.LoadUnsafe(ref qb, 96) : default;
             var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
             var low = Vector256.Create((byte)0x0f);
-            for (int i = 0; i < count; i++)
+            // Eight rows per step: their distances (scalar per row, the kernel below), then their
+            // estimates in one vector step: a gather of the eight cosines, |q'||x'|cos + c·x' and the
+            // bucket, all in AVX. Measured: the estimate row by row in scalar code cost about 0.3 ms
+            // of the 50k scan; in vectors it is a small part of it.
+            Span<int> hamming = stackalloc int[8];
+            Span<int> bucket = stackalloc int[8];
+            var scale = Vector256.Create(BucketScale);
+            var one = Vector256.Create(1f);
+            var top = Vector256.Create((float)(Buckets - 1));
+            var norms = Vector256.Create(queryNorm);
+            ref float n0 = ref MemoryMarshal.GetArrayDataReference(Norms);
+            ref float o0 = ref MemoryMarshal.GetArrayDataReference(Offsets);
+            ref int hs = ref MemoryMarshal.GetReference(hamming);
+            ref int bs = ref MemoryMarshal.GetReference(bucket);
+            int i = 0;
+            fixed (float* cosines = Cosines)
             {
-                ref byte row = ref Unsafe.As<ulong, byte>(ref RowReference(i));
-                if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows < count)
-                    Prefetch(ref Unsafe.Add(ref row, prefetchRows * rowBytes), rowBytes);
+                for (; i <= count - 8; i += 8)
+                {
+                    if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows + 8 <= count)
+                        Prefetch(ref Unsafe.As<ulong, byte>(ref RowReference(i + prefetchRows)), 8 * rowBytes);
+                    for (int k = 0; k < 8; k++)
+                    {
+                        if ((Unsafe.Add(ref masks, i + k) & bit) == 0)
+                        {
+                            Unsafe.Add(ref hs, k) = 0;
+                            continue;
+                        }
+                        // HammingRow, written out: the JIT does not inline a call with eight vector arguments here.
+                        ref byte row = ref Unsafe.As<ulong, byte>(ref RowReference(i + k));
+                        var x = Vector256.LoadUnsafe(ref row) ^ qv0;
+                        var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                        if (vectors > 1)
+                        {
+                            x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
+                            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                        }
+                        if (vectors > 2)
+                        {
+                            x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
+                            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                        }
+                        if (vectors > 3)
+                        {
+                            x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
+                            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+                        }
+                        var sums = Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
+                        var half = sums.GetLower() + sums.GetUpper();
+                        Unsafe.Add(ref hs, k) = (int)(half.GetElement(0) + half.GetElement(1));
+                    }
+                    var cos = Avx2.GatherVector256(cosines, Vector256.LoadUnsafe(ref hs), 4);
+                    var estimate = (norms * Vector256.LoadUnsafe(ref n0, (nuint)i) * cos) + Vector256.LoadUnsafe(ref o0, (nuint)i);
+                    var b = Avx.Min(Avx.Max((one - estimate) * scale, Vector256<float>.Zero), top);
+                    Avx.ConvertToVector256Int32WithTruncation(b).StoreUnsafe(ref bs);
+                    for (int k = 0; k < 8; k++)
+                    {
+                        if ((Unsafe.Add(ref masks, i + k) & bit) == 0)
+                        {
+                            // Never a candidate: above every possible cut-off.
+                            Unsafe.Add(ref d0, i + k) = ushort.MaxValue;
+                            continue;
+                        }
+                        int h = Unsafe.Add(ref bs, k);
+                        Unsafe.Add(ref d0, i + k) = (ushort)h;
+                        Unsafe.Add(ref h0, h)++;
+                        visible++;
+                    }
+                }
+            }
+            for (; i < count; i++)
+            {
                 if ((Unsafe.Add(ref masks, i) & bit) == 0)
                 {
-                    // Never a candidate: above every possible cut-off (a distance is at most Dimensions < 65535).
                     Unsafe.Add(ref d0, i) = ushort.MaxValue;
                     continue;
                 }
-                var x = Vector256.LoadUnsafe(ref row) ^ qv0;
-                var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                if (vectors > 1)
-                {
-                    x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
-                    counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                }
-                if (vectors > 2)
-                {
-                    x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
-                    counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                }
-                if (vectors > 3)
-                {
-                    x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
-                    counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                }
-                var sums = Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
-                var half = sums.GetLower() + sums.GetUpper();
-                int h = (int)(half.GetElement(0) + half.GetElement(1));
+                int h = Bucket(queryNorm, i, HammingRow(ref Unsafe.As<ulong, byte>(ref RowReference(i)), qv0, qv1, qv2, qv3, vectors, table, low));
                 Unsafe.Add(ref d0, i) = (ushort)h;
                 Unsafe.Add(ref h0, h)++;
                 visible++;
@@ -195,12 +288,38 @@ internal sealed class BinaryCodes
                 Unsafe.Add(ref d0, i) = ushort.MaxValue;
                 continue;
             }
-            int h = Distance(ref q0, ref RowReference(i), words);
+            int h = Bucket(queryNorm, i, Distance(ref q0, ref RowReference(i), words));
             Unsafe.Add(ref d0, i) = (ushort)h;
             Unsafe.Add(ref h0, h)++;
             visible++;
         }
         return visible;
+    }
+
+    /// <summary>One row of up to four AVX2 vectors (1,024 bits) against the query held in registers: straight-line code, no loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int HammingRow(ref byte row, Vector256<byte> qv0, Vector256<byte> qv1, Vector256<byte> qv2, Vector256<byte> qv3, int vectors, Vector256<byte> table, Vector256<byte> low)
+    {
+        var x = Vector256.LoadUnsafe(ref row) ^ qv0;
+        var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        if (vectors > 1)
+        {
+            x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
+            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        }
+        if (vectors > 2)
+        {
+            x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
+            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        }
+        if (vectors > 3)
+        {
+            x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
+            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        }
+        var sums = Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
+        var half = sums.GetLower() + sums.GetUpper();
+        return (int)(half.GetElement(0) + half.GetElement(1));
     }
 
     /// <summary>Asks for the cache lines of <paramref name="bytes"/> bytes from <paramref name="start"/> (a hint: never faults; the array is pinned).</summary>

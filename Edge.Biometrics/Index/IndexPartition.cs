@@ -195,16 +195,18 @@ internal sealed class IndexPartition
 
     /// <summary>
     /// The two-stage first pass: Hamming distances between the query's centred sign code and every
-    /// row's code (rows without the purpose are never scored), the <paramref name="candidates"/>
-    /// nearest rows chosen from a histogram of the distances, then the exact int8 score of just
-    /// those rows offered to <paramref name="top"/> (the float re-rank follows in <see cref="Scan"/>).
+    /// row's code (rows without the purpose are never scored), each turned into an estimated score
+    /// (<see cref="BinaryCodes.Bucket"/>); the <paramref name="candidates"/> rows with the best
+    /// estimates are chosen from a histogram, then the exact int8 score of just those rows is
+    /// offered to <paramref name="top"/> (the float re-rank follows in <see cref="Scan"/>).
     /// </summary>
     /// <remarks>
-    /// Why a histogram and not a heap: distances are small integers (0…<see cref="Dimensions"/>),
-    /// so one pass records each row's distance (2 bytes a row, 100 KB at 50k: stays in L2) and
-    /// counts it; the cut-off distance that leaves exactly <paramref name="candidates"/> rows is
-    /// then read from the counts, and a second, vectorised pass over the distances picks the rows.
-    /// No branch in the first pass depends on the data except the purpose test.
+    /// Why a histogram and not a heap: the estimates are bucketed into small integers
+    /// (0…<see cref="BinaryCodes.Buckets"/>), so one pass records each row's bucket (2 bytes a row,
+    /// 100 KB at 50k: stays in L2) and counts it; the cut-off bucket that leaves exactly
+    /// <paramref name="candidates"/> rows is then read from the counts, and a second, vectorised
+    /// pass over the buckets picks the rows. No branch in the first pass depends on the data except
+    /// the purpose test.
     /// </remarks>
     internal void ScanBinary(ReadOnlySpan<float> query, BiometricPurpose purpose, int candidates, TopPupils top)
     {
@@ -215,14 +217,16 @@ internal sealed class IndexPartition
         BinaryCodes.Encode(query, binary.Centre, code);
 
         var distances = ArrayPool<ushort>.Shared.Rent(count + Vector256<ushort>.Count);
-        var histogram = ArrayPool<int>.Shared.Rent(Dimensions + 1);
+        var histogram = ArrayPool<int>.Shared.Rent(BinaryCodes.Buckets);
         var chosen = ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(candidates, count)));
         try
         {
-            histogram.AsSpan(0, Dimensions + 1).Clear();
+            histogram.AsSpan(0, BinaryCodes.Buckets).Clear();
             ref ushort distance0 = ref MemoryMarshal.GetArrayDataReference(distances);
             ref byte masks = ref Unsafe.As<BiometricPurpose, byte>(ref MemoryMarshal.GetArrayDataReference(Purposes));
-            int visible = binary.Scan(code, ref masks, (byte)purpose, distances.AsSpan(0, count), histogram.AsSpan(0, Dimensions + 1), PrefetchDistance);
+            Span<float> centred = Dimensions <= 4096 ? stackalloc float[Dimensions] : new float[Dimensions];
+            TensorPrimitives.Subtract(query, binary.Centre, centred);
+            int visible = binary.Scan(code, TensorPrimitives.Norm(centred), ref masks, (byte)purpose, distances.AsSpan(0, count), histogram.AsSpan(0, BinaryCodes.Buckets), PrefetchDistance);
             int wanted = Math.Min(candidates, visible);
             if (wanted == 0)
                 return;

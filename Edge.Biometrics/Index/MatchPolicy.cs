@@ -40,7 +40,7 @@ public sealed record MatchPolicy
     public BinaryPrefilterMode BinaryPrefilter { get; init; } = BinaryPrefilterMode.Auto;
 
     /// <summary>How many templates (rows) the binary first pass hands to the int8 scores.</summary>
-    public int BinaryCandidates { get; init; } = 256;
+    public int BinaryCandidates { get; init; } = 512;
 
     /// <summary>Auto: the binary first pass is used for spaces of at least this many dimensions.</summary>
     public int BinaryMinDimensions { get; init; } = 512;

@@ -14,6 +14,20 @@ public sealed class BinaryPrefilterTests
 {
     private static readonly TemplateSpace Space = new(BiometricModality.Face, "faceres-like");
 
+    /// <summary>The estimate the scan ranks by, computed plainly in double: q'·x' ≈ |q'||x'|cos(π h / D), plus c·x'.</summary>
+    private static int ReferenceBucket(ReadOnlySpan<float> row, ReadOnlySpan<float> centre, float queryNorm, int hamming)
+    {
+        double norm = 0, offset = 0;
+        for (int j = 0; j < row.Length; j++)
+        {
+            double x = row[j] - centre[j];
+            norm += x * x;
+            offset += centre[j] * x;
+        }
+        double estimate = (queryNorm * Math.Sqrt(norm) * Math.Cos(Math.PI * hamming / row.Length)) + offset;
+        return (int)Math.Clamp((1 - estimate) * BinaryCodes.BucketScale, 0, BinaryCodes.Buckets - 1);
+    }
+
     [TestCase(1)]
     [TestCase(7)]
     [TestCase(63)]
@@ -65,14 +79,17 @@ public sealed class BinaryPrefilterTests
         BinaryCodes.Encode(query, codes.Centre, code);
 
         var distances = new ushort[rows];
-        var histogram = new int[dimensions + 1];
+        var histogram = new int[BinaryCodes.Buckets];
+        var centredQuery = new float[dimensions];
+        TensorPrimitives.Subtract(query, codes.Centre, centredQuery);
+        float queryNorm = TensorPrimitives.Norm(centredQuery);
         var masks = new byte[rows];
         for (int i = 0; i < rows; i++)
             masks[i] = (byte)(i % 5 == 3 ? BiometricPurpose.Attendance : BiometricPurpose.Access);
-        int counted = codes.Scan(code, ref masks[0], (byte)BiometricPurpose.Access, distances, histogram, prefetchBytes: 256);
+        int counted = codes.Scan(code, queryNorm, ref masks[0], (byte)BiometricPurpose.Access, distances, histogram, prefetchBytes: 256);
 
         int visible = 0;
-        var expectedHistogram = new int[dimensions + 1];
+        var expectedHistogram = new int[BinaryCodes.Buckets];
         for (int i = 0; i < rows; i++)
         {
             int expected = 0;
@@ -86,8 +103,10 @@ public sealed class BinaryPrefilterTests
                 Assert.That(BinaryCodes.HammingAvx2(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words), Is.EqualTo(expected), $"row {i}: AVX2 kernel");
             if (masks[i] == (byte)BiometricPurpose.Access)
             {
-                Assert.That(distances[i], Is.EqualTo(expected), $"row {i}: scan distance");
-                expectedHistogram[expected]++;
+                int bucket = codes.Bucket(queryNorm, i, expected);
+                Assert.That(distances[i], Is.EqualTo(bucket), $"row {i}: the scan's bucket is the estimate of the reference distance");
+                Assert.That(bucket, Is.EqualTo(ReferenceBucket(vectors.AsSpan(i * dimensions, dimensions), codes.Centre, queryNorm, expected)).Within(1), $"row {i}: estimate against a plain double computation");
+                expectedHistogram[bucket]++;
                 visible++;
             }
             else
