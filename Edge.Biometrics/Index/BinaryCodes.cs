@@ -107,14 +107,16 @@ internal sealed class BinaryCodes
         }
         var codes = new BinaryCodes(dimensions, count, centre);
         int words = codes.Words;
-        var centred = new float[dimensions];
+        // |x − c|² = |x|² − 2 c·x + |c|² and c·(x − c) = c·x − |c|²: two dot products a row, no
+        // centred copy (this runs inside the start-up load of every template).
+        float centreSquared = TensorPrimitives.Dot(centre, centre);
         for (int i = 0; i < count; i++)
         {
             var row = vectors.Slice(i * dimensions, dimensions);
             Encode(row, centre, codes._codes.AsSpan(codes._offset + (i * words), words));
-            TensorPrimitives.Subtract(row, centre, centred);
-            codes.Norms[i] = TensorPrimitives.Norm(centred);
-            codes.Offsets[i] = TensorPrimitives.Dot(centre, centred);
+            float towardsCentre = TensorPrimitives.Dot(centre, row);
+            codes.Norms[i] = MathF.Sqrt(MathF.Max(0f, TensorPrimitives.Dot(row, row) - (2 * towardsCentre) + centreSquared));
+            codes.Offsets[i] = towardsCentre - centreSquared;
         }
         return codes;
     }

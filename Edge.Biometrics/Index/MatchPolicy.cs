@@ -45,8 +45,12 @@ public sealed record MatchPolicy
     /// <summary>Auto: the binary first pass is used for spaces of at least this many dimensions.</summary>
     public int BinaryMinDimensions { get; init; } = 512;
 
-    /// <summary>Auto: … and at least this many templates in the space.</summary>
-    public int BinaryMinTemplates { get; init; } = 20_000;
+    /// <summary>
+    /// Auto: … and at least this many templates in the space. Measured at 1024-D (shared 2-core
+    /// Xeon): at 1,000 templates both paths take ≈ 0.15 ms; at 10,000 the binary path took 0.44 ms
+    /// against 0.90 ms for the full int8 scan.
+    /// </summary>
+    public int BinaryMinTemplates { get; init; } = 10_000;
 
     /// <summary>The precision a search uses when the caller names none.</summary>
     public SearchPrecision PrecisionFor(int dimensions, int templates) => BinaryPrefilter switch

@@ -283,9 +283,10 @@ public sealed class BinaryPrefilterTests
         var auto = new MatchPolicy();
         Assert.That(auto.BinaryPrefilter, Is.EqualTo(BinaryPrefilterMode.Auto));
         Assert.That(auto.PrecisionFor(1024, 50_000), Is.EqualTo(SearchPrecision.Binary));
-        Assert.That(auto.PrecisionFor(512, 20_000), Is.EqualTo(SearchPrecision.Binary));
+        Assert.That(auto.PrecisionFor(512, 10_000), Is.EqualTo(SearchPrecision.Binary));
         Assert.That(auto.PrecisionFor(192, 1_000_000), Is.EqualTo(SearchPrecision.Int8), "low dimensions: the full int8 scan");
-        Assert.That(auto.PrecisionFor(1024, 19_999), Is.EqualTo(SearchPrecision.Int8), "small galleries: the full int8 scan");
+        Assert.That(auto.PrecisionFor(1024, 9_999), Is.EqualTo(SearchPrecision.Int8), "small galleries: the full int8 scan");
+        Assert.That(auto.PrecisionFor(511, 50_000), Is.EqualTo(SearchPrecision.Int8));
         Assert.That((auto with { BinaryPrefilter = BinaryPrefilterMode.On }).PrecisionFor(16, 3), Is.EqualTo(SearchPrecision.Binary));
         Assert.That((auto with { BinaryPrefilter = BinaryPrefilterMode.Off }).PrecisionFor(4096, 1_000_000), Is.EqualTo(SearchPrecision.Int8));
         Assert.That(() => new EmbeddingIndex(auto with { BinaryCandidates = 1 }), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Biometrics:Match:BinaryCandidates"));
