@@ -10,8 +10,9 @@ public readonly record struct LookAlikePair(long PupilA, long PupilB, float Scor
 }
 
 /// <summary>
-/// The in-memory embedding index: exact SIMD search over float32 or int8 templates, the open-set
-/// decision, purpose masks checked per row, and copy-on-write snapshots.
+/// The in-memory embedding index: SIMD search over float32 or int8 templates (for large
+/// high-dimensional galleries after a binary first pass), the open-set decision, purpose masks
+/// checked per row, and copy-on-write snapshots.
 /// </summary>
 /// <remarks>
 /// <para>Searches read one immutable snapshot (<c>Volatile.Read</c>) and never take a
@@ -35,8 +36,24 @@ public sealed class EmbeddingIndex
 
     public MatchPolicy Policy { get; }
 
+    /// <summary>
+    /// A read-only view of the CURRENT snapshot searched under another policy (benchmarks and tests
+    /// compare settings on one loaded gallery without loading it twice). Changes to either index
+    /// are not seen by the other.
+    /// </summary>
+    internal EmbeddingIndex WithPolicy(MatchPolicy policy)
+    {
+        var view = new EmbeddingIndex(policy);
+        view._snapshot = Volatile.Read(ref _snapshot);
+        return view;
+    }
+
     /// <summary>Templates held, over all spaces.</summary>
     public int Count => Volatile.Read(ref _snapshot).Partitions.Values.Sum(p => p.Count);
+
+    /// <summary>The partition of one space in the current snapshot (benchmarks inspect its binary codes).</summary>
+    internal IndexPartition? PartitionOf(TemplateSpace space) =>
+        Volatile.Read(ref _snapshot).Partitions.TryGetValue(space, out var partition) ? partition : null;
 
     /// <summary>Replaces everything at once (the start-up load from the store).</summary>
     public void Load(IEnumerable<IndexedTemplate> templates, IReadOnlyDictionary<long, BiometricPurpose> purposes, IEnumerable<LookAlikePair> lookAlikes)
@@ -177,7 +194,8 @@ public sealed class EmbeddingIndex
     /// <paramref name="purpose"/> are ever compared.
     /// </summary>
     /// <param name="query">An L2-normalised template from the same model as <paramref name="space"/>.</param>
-    public IdentifyDecision Identify(ReadOnlySpan<float> query, BiometricPurpose purpose, TemplateSpace space, SearchPrecision precision = SearchPrecision.Int8)
+    /// <param name="precision">How to score; none: the policy's choice for this space's size (<see cref="MatchPolicy.PrecisionFor"/>).</param>
+    public IdentifyDecision Identify(ReadOnlySpan<float> query, BiometricPurpose purpose, TemplateSpace space, SearchPrecision? precision = null)
     {
         if (purpose == BiometricPurpose.None || ((byte)purpose & ((byte)purpose - 1)) != 0)
             throw new ArgumentException($"An identify call states exactly one purpose; got '{purpose}'.", nameof(purpose));
@@ -188,9 +206,10 @@ public sealed class EmbeddingIndex
             throw new ArgumentException($"The query has {query.Length} dimensions but model '{space.ModelId}' templates have {partition.Dimensions}: the extractor and the enrolled templates come from different models.", nameof(query));
 
         var policy = Policy;
-        int capacity = precision == SearchPrecision.Int8 ? Math.Max(policy.RerankCandidates, policy.TopK) : Math.Max(policy.TopK, 2);
+        var how = precision ?? policy.PrecisionFor(partition.Dimensions, partition.Count);
+        int capacity = how == SearchPrecision.Float32 ? Math.Max(policy.TopK, 2) : Math.Max(policy.RerankCandidates, policy.TopK);
         var top = new TopPupils(capacity);
-        partition.Scan(query, purpose, precision, top);
+        partition.Scan(query, purpose, how, top, policy.BinaryCandidates);
         if (top.Count == 0)
             return Unknown($"nobody is enrolled with consent for {purpose}");
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
@@ -14,12 +15,13 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// </summary>
 internal sealed class IndexPartition
 {
-    private IndexPartition(int dimensions, int count, float[] vectors, Int8Rows codes, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
+    private IndexPartition(int dimensions, int count, float[] vectors, Int8Rows codes, BinaryCodes binary, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
     {
         Dimensions = dimensions;
         Count = count;
         Vectors = vectors;
         Codes = codes;
+        Binary = binary;
         PupilIds = pupilIds;
         TemplateIds = templateIds;
         Purposes = purposes;
@@ -31,6 +33,9 @@ internal sealed class IndexPartition
 
     /// <summary>The int8 copy of <see cref="Vectors"/>, padded and aligned for the scan kernel.</summary>
     public Int8Rows Codes { get; }
+
+    /// <summary>The centred sign codes of <see cref="Vectors"/> for the binary first pass (always built: 1/32 of the float rows).</summary>
+    public BinaryCodes Binary { get; }
     public long[] PupilIds { get; }
     public long[] TemplateIds { get; }
 
@@ -74,15 +79,18 @@ internal sealed class IndexPartition
             ids[i] = template.TemplateId;
             purposes[i] = purposeOf(template.PupilId);
         }
-        return new IndexPartition(dimensions, count, vectors, codes, pupils, ids, purposes);
+        return new IndexPartition(dimensions, count, vectors, codes, BinaryCodes.Build(vectors, dimensions, count), pupils, ids, purposes);
     }
 
     /// <summary>A new partition with <paramref name="added"/> appended.</summary>
     public IndexPartition Append(IReadOnlyList<IndexedTemplate> added, Func<long, BiometricPurpose> purposeOf)
     {
         var tail = Build(Dimensions, added, purposeOf);
+        float[] vectors = [.. Vectors, .. tail.Vectors];
+        // The centre moves with the gallery, so every binary code is made again (tens of ms at
+        // 50k × 1024-D, on the writer's thread; searches keep using the old snapshot meanwhile).
         return new IndexPartition(Dimensions, Count + tail.Count,
-            [.. Vectors, .. tail.Vectors], Codes.Concat(tail.Codes),
+            vectors, Codes.Concat(tail.Codes), BinaryCodes.Build(vectors, Dimensions, Count + tail.Count),
             [.. PupilIds, .. tail.PupilIds], [.. TemplateIds, .. tail.TemplateIds], [.. Purposes, .. tail.Purposes]);
     }
 
@@ -108,7 +116,7 @@ internal sealed class IndexPartition
             ids[j] = TemplateIds[i];
             purposes[j] = Purposes[i];
         }
-        return new IndexPartition(d, keep.Count, vectors, Codes.Select(keep), pupils, ids, purposes);
+        return new IndexPartition(d, keep.Count, vectors, Codes.Select(keep), BinaryCodes.Build(vectors, d, keep.Count), pupils, ids, purposes);
     }
 
     /// <summary>The same rows with the purpose mask of <paramref name="pupilId"/> replaced; the vectors are shared, not copied.</summary>
@@ -122,11 +130,12 @@ internal sealed class IndexPartition
                 masks[i] = purposes;
         // Same rows, same owners: the rows-by-pupil map carries over, so a consent change does not
         // make the next gate search rebuild it.
-        return new IndexPartition(Dimensions, Count, Vectors, Codes, PupilIds, TemplateIds, masks) { _rowsByPupil = Volatile.Read(ref _rowsByPupil) };
+        return new IndexPartition(Dimensions, Count, Vectors, Codes, Binary, PupilIds, TemplateIds, masks) { _rowsByPupil = Volatile.Read(ref _rowsByPupil) };
     }
 
     /// <summary>Scans every row whose mask holds <paramref name="purpose"/> and keeps the best distinct pupils.</summary>
-    public void Scan(ReadOnlySpan<float> query, BiometricPurpose purpose, SearchPrecision precision, TopPupils top)
+    /// <param name="binaryCandidates">For <see cref="SearchPrecision.Binary"/>: how many rows the binary first pass hands to the int8 scores.</param>
+    public void Scan(ReadOnlySpan<float> query, BiometricPurpose purpose, SearchPrecision precision, TopPupils top, int binaryCandidates = 256)
     {
         int d = Dimensions;
         var purposes = Purposes;
@@ -153,12 +162,22 @@ internal sealed class IndexPartition
             return;
         }
 
-        ScanInt8(query, purpose, top);
+        if (precision == SearchPrecision.Binary)
+            ScanBinary(query, purpose, binaryCandidates, top);
+        else
+            ScanInt8(query, purpose, top);
         // Re-rank: the int8 scores chose the candidate pupils; the decision uses exact float scores
         // of each candidate's best template (all of its templates with the purpose are re-scored).
         var rowsByPupil = RowsByPupil;
+        int floatRowBytes = d * sizeof(float);
+        if (Sse.IsSupported)
+            for (int c = 0; c < Math.Min(top.Count, 2); c++)
+                PrefetchFloats(Vectors, top.RowAt(c) * d, floatRowBytes);
         for (int c = 0; c < top.Count; c++)
         {
+            // The candidates' float rows are scattered: ask for the one after next while this one is scored.
+            if (Sse.IsSupported && c + 2 < top.Count)
+                PrefetchFloats(Vectors, top.RowAt(c + 2) * d, floatRowBytes);
             float best = float.NegativeInfinity;
             int bestRow = top.RowAt(c);
             foreach (int row in rowsByPupil[top.PupilAt(c)])
@@ -172,6 +191,121 @@ internal sealed class IndexPartition
             top.Rescore(c, best, bestRow);
         }
         top.Sort();
+    }
+
+    /// <summary>
+    /// The two-stage first pass: Hamming distances between the query's centred sign code and every
+    /// row's code (rows without the purpose are never scored), each turned into an estimated score
+    /// (<see cref="BinaryCodes.Bucket"/>); the <paramref name="candidates"/> rows with the best
+    /// estimates are chosen from a histogram, then the exact int8 score of just those rows is
+    /// offered to <paramref name="top"/> (the float re-rank follows in <see cref="Scan"/>).
+    /// </summary>
+    /// <remarks>
+    /// Why a histogram and not a heap: the estimates are bucketed into small integers
+    /// (0…<see cref="BinaryCodes.Buckets"/>), so one pass records each row's bucket (2 bytes a row,
+    /// 100 KB at 50k: stays in L2) and counts it; the cut-off bucket that leaves exactly
+    /// <paramref name="candidates"/> rows is then read from the counts, and a second, vectorised
+    /// pass over the buckets picks the rows. No branch in the first pass depends on the data except
+    /// the purpose test.
+    /// </remarks>
+    internal void ScanBinary(ReadOnlySpan<float> query, BiometricPurpose purpose, int candidates, TopPupils top)
+    {
+        var binary = Binary;
+        int words = binary.Words;
+        int count = Count;
+        Span<ulong> code = words <= 128 ? stackalloc ulong[words] : new ulong[words];
+        BinaryCodes.Encode(query, binary.Centre, code);
+
+        var distances = ArrayPool<ushort>.Shared.Rent(count + Vector256<ushort>.Count);
+        var histogram = ArrayPool<int>.Shared.Rent(BinaryCodes.Buckets);
+        var chosen = ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(candidates, count)));
+        try
+        {
+            histogram.AsSpan(0, BinaryCodes.Buckets).Clear();
+            ref ushort distance0 = ref MemoryMarshal.GetArrayDataReference(distances);
+            ref byte masks = ref Unsafe.As<BiometricPurpose, byte>(ref MemoryMarshal.GetArrayDataReference(Purposes));
+            Span<float> centred = Dimensions <= 4096 ? stackalloc float[Dimensions] : new float[Dimensions];
+            TensorPrimitives.Subtract(query, binary.Centre, centred);
+            int visible = binary.Scan(code, TensorPrimitives.Norm(centred), ref masks, (byte)purpose, distances.AsSpan(0, count), histogram.AsSpan(0, BinaryCodes.Buckets), PrefetchDistance);
+            int wanted = Math.Min(candidates, visible);
+            if (wanted == 0)
+                return;
+
+            // The smallest cut-off with at least `wanted` rows at or below it; rows AT the cut-off
+            // are taken in row order until `wanted` is reached (ties at the edge: any of them will do).
+            int cutoff = 0, below = 0;
+            while (below + histogram[cutoff] < wanted)
+                below += histogram[cutoff++];
+            int atCutoff = wanted - below;
+
+            int n = 0;
+            int i0 = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var limit = Vector256.Create((ushort)cutoff);
+                for (; i0 <= count - Vector256<ushort>.Count; i0 += Vector256<ushort>.Count)
+                {
+                    uint near = Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref distance0, (nuint)i0), limit).ExtractMostSignificantBits();
+                    while (near != 0)
+                    {
+                        int i = i0 + BitOperations.TrailingZeroCount(near);
+                        near &= near - 1;
+                        n = Choose(distances[i], i, cutoff, ref atCutoff, chosen, n);
+                    }
+                }
+            }
+            for (; i0 < count; i0++)
+                if (distances[i0] <= cutoff)
+                    n = Choose(distances[i0], i0, cutoff, ref atCutoff, chosen, n);
+
+            // Exact int8 scores of the chosen rows only.
+            int stride = Codes.Stride;
+            Span<sbyte> q = stride <= 4096 ? stackalloc sbyte[stride] : new sbyte[stride];
+            q.Clear();
+            float queryScale = Int8Quantiser.Quantise(query, q[..Dimensions]);
+            float threshold = top.MinScore;
+            // The chosen rows are scattered over 51 MB: each is a trip to memory, so the next few
+            // are requested while one is scored (several misses in flight instead of one at a time).
+            for (int c = 0; c < Math.Min(n, CandidatePrefetch); c++)
+                PrefetchCandidate(chosen[c], stride);
+            for (int c = 0; c < n; c++)
+            {
+                if (c + CandidatePrefetch < n)
+                    PrefetchCandidate(chosen[c + CandidatePrefetch], stride);
+                threshold = ScoreOne(q, queryScale, chosen[c], threshold, top);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(chosen);
+            ArrayPool<int>.Shared.Return(histogram);
+            ArrayPool<ushort>.Shared.Return(distances);
+        }
+    }
+
+    /// <summary>How many chosen rows ahead of the one being scored are requested from memory.</summary>
+    private const int CandidatePrefetch = 6;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchCandidate(int row, int bytes)
+    {
+        if (Sse.IsSupported)
+            Prefetch(ref Codes.RowReference(row), bytes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Choose(int distance, int row, int cutoff, ref int atCutoff, int[] chosen, int n)
+    {
+        if (distance < cutoff)
+        {
+            chosen[n] = row;
+            return n + 1;
+        }
+        if (atCutoff == 0)
+            return n;
+        atCutoff--;
+        chosen[n] = row;
+        return n + 1;
     }
 
     /// <summary>

@@ -18,4 +18,24 @@ public enum SearchPrecision
 
     /// <summary>Int8 dot products (per-vector scale) over every template, then a float32 re-rank of the best candidates.</summary>
     Int8,
+
+    /// <summary>
+    /// Two stages: Hamming distance between centred sign codes over every template, int8 dot products
+    /// over the <see cref="MatchPolicy.BinaryCandidates"/> nearest, then the same float32 re-rank.
+    /// For large galleries of high-dimensional templates (see <see cref="MatchPolicy.BinaryPrefilter"/>).
+    /// </summary>
+    Binary,
+}
+
+/// <summary>When an identify call that names no precision uses the binary first pass.</summary>
+public enum BinaryPrefilterMode
+{
+    /// <summary>When the space has at least <see cref="MatchPolicy.BinaryMinDimensions"/> dimensions and <see cref="MatchPolicy.BinaryMinTemplates"/> templates.</summary>
+    Auto,
+
+    /// <summary>Always (every gallery size and dimension).</summary>
+    On,
+
+    /// <summary>Never: always the full int8 scan.</summary>
+    Off,
 }

@@ -31,6 +31,35 @@ public sealed record MatchPolicy
     /// <summary>Int8 searches re-score this many distinct pupils in float32 before deciding.</summary>
     public int RerankCandidates { get; init; } = 32;
 
+    /// <summary>
+    /// <c>Biometrics:Match:BinaryPrefilter</c> (Auto, On, Off): whether a search first narrows the
+    /// gallery by the Hamming distance of centred sign codes (<see cref="SearchPrecision.Binary"/>).
+    /// Auto uses it from <see cref="BinaryMinDimensions"/> and <see cref="BinaryMinTemplates"/> up,
+    /// where the full int8 scan becomes memory-bound (docs/biometrics.md, "The index").
+    /// </summary>
+    public BinaryPrefilterMode BinaryPrefilter { get; init; } = BinaryPrefilterMode.Auto;
+
+    /// <summary>How many templates (rows) the binary first pass hands to the int8 scores.</summary>
+    public int BinaryCandidates { get; init; } = 512;
+
+    /// <summary>Auto: the binary first pass is used for spaces of at least this many dimensions.</summary>
+    public int BinaryMinDimensions { get; init; } = 512;
+
+    /// <summary>
+    /// Auto: … and at least this many templates in the space. Measured at 1024-D (shared 2-core
+    /// Xeon): at 1,000 templates both paths take ≈ 0.15 ms; at 10,000 the binary path took 0.44 ms
+    /// against 0.90 ms for the full int8 scan.
+    /// </summary>
+    public int BinaryMinTemplates { get; init; } = 10_000;
+
+    /// <summary>The precision a search uses when the caller names none.</summary>
+    public SearchPrecision PrecisionFor(int dimensions, int templates) => BinaryPrefilter switch
+    {
+        BinaryPrefilterMode.On => SearchPrecision.Binary,
+        BinaryPrefilterMode.Auto when dimensions >= BinaryMinDimensions && templates >= BinaryMinTemplates => SearchPrecision.Binary,
+        _ => SearchPrecision.Int8,
+    };
+
     public float EffectiveLookAlikeThreshold => LookAlikeThreshold ?? AcceptThreshold - Margin;
 
     /// <summary>Throws with a message naming the setting when the policy makes no sense.</summary>
@@ -44,5 +73,11 @@ public sealed record MatchPolicy
             throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "Biometrics:Match:TopK must be between 1 and 64.");
         if (RerankCandidates is < 2 or > 1024)
             throw new ArgumentOutOfRangeException(nameof(RerankCandidates), RerankCandidates, "Biometrics:Match:RerankCandidates must be between 2 and 1024.");
+        if (!Enum.IsDefined(BinaryPrefilter))
+            throw new ArgumentOutOfRangeException(nameof(BinaryPrefilter), BinaryPrefilter, "Biometrics:Match:BinaryPrefilter must be Auto, On or Off.");
+        if (BinaryCandidates is < 2 or > 100_000)
+            throw new ArgumentOutOfRangeException(nameof(BinaryCandidates), BinaryCandidates, "Biometrics:Match:BinaryCandidates must be between 2 and 100000; 256 is the measured default for 50,000 faceres templates.");
+        if (BinaryMinDimensions < 1 || BinaryMinTemplates < 0)
+            throw new ArgumentOutOfRangeException(nameof(BinaryMinDimensions), $"{BinaryMinDimensions} / {BinaryMinTemplates}", "Biometrics:Match:BinaryMinDimensions must be at least 1 and BinaryMinTemplates at least 0.");
     }
 }

@@ -41,7 +41,9 @@ public sealed class PurposeLimitPropertyTests
     [TestCase(4)]
     public void No_identify_returns_a_template_without_consent_for_its_purpose_or_after_deletion(int seed)
     {
-        using var rig = new BiometricsRig(policy: new MatchPolicy { AcceptThreshold = 0.3f, Margin = 0.02f, LookAlikeThreshold = 0.995f });
+        // The binary prefilter forced on, with 2 candidates: the policy's own choice (no precision
+        // named) then goes through the binary first pass, whose purpose test must hold as well.
+        using var rig = new BiometricsRig(policy: new MatchPolicy { AcceptThreshold = 0.3f, Margin = 0.02f, LookAlikeThreshold = 0.995f, BinaryPrefilter = BinaryPrefilterMode.On, BinaryCandidates = 2 });
         var random = new Random(seed);
         var model = new Model();
         var faces = Enumerable.Range(1, 8).ToDictionary(p => (long)p, _ => TestVectors.Unit(random, 16));
@@ -127,7 +129,7 @@ public sealed class PurposeLimitPropertyTests
             now = rig.Time.GetUtcNow();
             foreach (var (who, face) in faces)
                 foreach (var purpose in Purposes)
-                    foreach (var precision in new[] { SearchPrecision.Float32, SearchPrecision.Int8 })
+                    foreach (var precision in new SearchPrecision?[] { SearchPrecision.Float32, SearchPrecision.Int8, null })
                     {
                         var decision = rig.Index.Identify(TestVectors.Near(face, random, 0.1f), purpose, rig.Space, precision);
                         identifies++;
