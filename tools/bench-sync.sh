@@ -14,7 +14,13 @@ as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else 
 cleanup() {
   as_postgres "$pgbin/pg_ctl" -D "$pgdir" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$pgdir"
-  [ "${KEZEKSHI_DEMO_KEEP_BROKER:-0}" = "1" ] || kill "$(cat .data/demo-broker/mosquitto.pid 2>/dev/null)" 2>/dev/null || true
+  if [ "${KEZEKSHI_DEMO_KEEP_BROKER:-0}" != "1" ]; then
+    # Stop the broker and wait for it to be gone, so a run started right after starts its own.
+    broker_pid="$(cat .data/demo-broker/mosquitto.pid 2>/dev/null || true)"
+    if [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null; then
+      for _ in $(seq 1 50); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+  fi
 }
 trap cleanup EXIT
 [ "$(id -u)" -eq 0 ] && chown postgres: "$pgdir"
