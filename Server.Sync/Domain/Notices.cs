@@ -13,26 +13,8 @@ public sealed class Notices(CentreDatabase database)
         var data = new AnnouncementData(Check.Id(request.AnnouncementId, "announcementId"), Check.Text(request.Title, "title", 200),
             Check.Text(request.Body, "body", 4000), Check.Required(request.ShowFrom, "showFrom"), Check.Required(request.ShowUntil, "showUntil"));
         if (data.ShowUntil <= data.ShowFrom) throw CentreRequestException.Invalid("showUntil", "showUntil must be after showFrom.");
-        bool bySchools = request.Schools is { Count: > 0 };
-        if (bySchools == (request.Region is not null))
-            throw CentreRequestException.Invalid("schools", "Give either schools (a list of school IDs) or region, not both and not neither.");
-        var schools = bySchools ? request.Schools!.Select(s => Check.School(s, "schools")).Distinct().Order(StringComparer.Ordinal).ToList() : null;
-        string? region = bySchools ? null : Check.Region(request.Region);
-        return database.InTransactionAsync("sending an announcement from", async (connection, transaction, ct) =>
-        {
-            var targets = await Sql.ListAsync(Sql.Command(connection, transaction,
-                "SELECT id FROM schools WHERE ($1::text[] IS NULL OR id = ANY($1)) AND ($2::text IS NULL OR region = $2) ORDER BY id",
-                new Npgsql.NpgsqlParameter { Value = (object?)schools?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text },
-                Sql.Nullable(region)), r => r.GetString(0), ct).ConfigureAwait(false);
-            if (schools is not null && schools.Except(targets).FirstOrDefault() is { } unknown)
-                throw CentreRequestException.NotFound($"School {unknown} is not registered: check the schools list.");
-            if (targets.Count == 0) throw CentreRequestException.NotFound($"No school is registered in region {region}.");
-            var written = new List<SchoolVersion>();
-            foreach (string school in targets)
-                written.Add(new SchoolVersion(school, await ChangeFeed.AppendAsync(connection, transaction, school, ChangeKinds.Announcement, data,
-                    DownlinkJsonContext.Default.AnnouncementData, ct).ConfigureAwait(false)));
-            return new ChangeReceipt(ChangeKinds.Announcement, written);
-        }, cancellationToken);
+        return AppendToSchoolsAsync(request.Schools, request.Region, ChangeKinds.Announcement, data, DownlinkJsonContext.Default.AnnouncementData,
+            "sending an announcement from", cancellationToken);
     }
 
     /// <summary>Marks a day as a holiday at a school (<c>holiday.set</c>).</summary>
@@ -58,12 +40,23 @@ public sealed class Notices(CentreDatabase database)
     {
         ArgumentNullException.ThrowIfNull(request);
         var data = new AnnouncementWithdrawData(Check.Id(announcementId, "announcementId"));
-        bool bySchools = request.Schools is { Count: > 0 };
-        if (bySchools == (request.Region is not null))
+        return AppendToSchoolsAsync(request.Schools, request.Region, ChangeKinds.AnnouncementWithdraw, data, DownlinkJsonContext.Default.AnnouncementWithdrawData,
+            "withdrawing an announcement in", cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends one change to the feed of each listed school, or of every school of a region (exactly one of the two), in
+    /// one transaction; an unknown school or an empty region is a 404 and writes nothing.
+    /// </summary>
+    private Task<ChangeReceipt> AppendToSchoolsAsync<T>(IReadOnlyList<string>? listed, string? requestedRegion, string kind, T data,
+        System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, string doing, CancellationToken cancellationToken)
+    {
+        bool bySchools = listed is { Count: > 0 };
+        if (bySchools == (requestedRegion is not null))
             throw CentreRequestException.Invalid("schools", "Give either schools (a list of school IDs) or region, not both and not neither.");
-        var schools = bySchools ? request.Schools!.Select(s => Check.School(s, "schools")).Distinct().Order(StringComparer.Ordinal).ToList() : null;
-        string? region = bySchools ? null : Check.Region(request.Region);
-        return database.InTransactionAsync("withdrawing an announcement in", async (connection, transaction, ct) =>
+        var schools = bySchools ? listed!.Select(s => Check.School(s, "schools")).Distinct().Order(StringComparer.Ordinal).ToList() : null;
+        string? region = bySchools ? null : Check.Region(requestedRegion);
+        return database.InTransactionAsync(doing, async (connection, transaction, ct) =>
         {
             var targets = await Sql.ListAsync(Sql.Command(connection, transaction,
                 "SELECT id FROM schools WHERE ($1::text[] IS NULL OR id = ANY($1)) AND ($2::text IS NULL OR region = $2) ORDER BY id",
@@ -74,9 +67,8 @@ public sealed class Notices(CentreDatabase database)
             if (targets.Count == 0) throw CentreRequestException.NotFound($"No school is registered in region {region}.");
             var written = new List<SchoolVersion>();
             foreach (string school in targets)
-                written.Add(new SchoolVersion(school, await ChangeFeed.AppendAsync(connection, transaction, school, ChangeKinds.AnnouncementWithdraw, data,
-                    DownlinkJsonContext.Default.AnnouncementWithdrawData, ct).ConfigureAwait(false)));
-            return new ChangeReceipt(ChangeKinds.AnnouncementWithdraw, written);
+                written.Add(new SchoolVersion(school, await ChangeFeed.AppendAsync(connection, transaction, school, kind, data, typeInfo, ct).ConfigureAwait(false)));
+            return new ChangeReceipt(kind, written);
         }, cancellationToken);
     }
 

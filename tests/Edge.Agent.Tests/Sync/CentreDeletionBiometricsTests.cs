@@ -19,63 +19,13 @@ public class CentreDeletionBiometricsTests
 {
     private const long Pupil = 480112;
 
-    private sealed class School : IDisposable
-    {
-        private readonly TempDirectory _dir = new();
-
-        public School(string id)
-        {
-            Id = id;
-            Database = EdgeDatabase.Open(_dir.File("edge.db"));
-            Module = BiometricsModule.Open(new BiometricsOptions
-            {
-                Enabled = true,
-                Dpia = new DpiaRecord { Reference = "DPIA-2026-07", ApprovedBy = "head teacher", ApprovedOn = new DateOnly(2026, 8, 20) },
-                Match = new MatchPolicy { AcceptThreshold = 0.8f, Margin = 0.05f },
-            }, _dir.Path);
-            var transfer = Module.Transfer(id);
-            Applier = new DownlinkApplier(Database,
-                [new RosterHandlers(), new BiometricsHandlers(Module.Consents, pupil => Module.Store.Count(pupil), transfer, Module.Database), new TemplateExportHandlers(transfer)],
-                id, "almaty", NullLogger.Instance);
-        }
-
-        public string Id { get; }
-        public EdgeDatabase Database { get; }
-        public BiometricsModule Module { get; }
-        public DownlinkApplier Applier { get; }
-
-        public DownlinkOutcome Apply(long from, params (string Kind, string Data)[] changes) => Applier.Apply(DownlinkApplierTests.Changes(Id, from, changes));
-
-        public string OutboxPayload(string type)
-        {
-            using var connection = Database.Connect();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT payload FROM outbox WHERE event_type = $t ORDER BY seq DESC LIMIT 1";
-            command.Parameters.AddWithValue("$t", type);
-            return (string)command.ExecuteScalar()!;
-        }
-
-        public void Enrol(long pupil, int seed)
-        {
-            var face = TestVectors.Unit(new Random(seed), 16);
-            Module.Enrolment(new PixelTemplateExtractor()).Enrol(pupil, [PixelTemplateExtractor.Image(face, 0.9f), PixelTemplateExtractor.Image(face, 0.95f)], "office");
-        }
-
-        public void Dispose()
-        {
-            Module.Dispose();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            _dir.Dispose();
-        }
-    }
-
     private static (string, string) Consent(string id, long pupil) => ("consent.grant", $$"""{"consentId":"{{id}}","pupilId":{{pupil}},"purposes":["access","attendance"]}""");
 
     [Test]
     public void Template_delete_removes_one_received_template_keeps_the_consent_and_confirms_the_purge_under_its_id()
     {
-        using var a = new School("sch-a");
-        using var b = new School("sch-b");
+        using var a = new BiometricSchool("sch-a");
+        using var b = new BiometricSchool("sch-b");
         a.Apply(1, Consent("cs-1", Pupil));
         a.Enrol(Pupil, 7);
         string request = $$"""{"transferId":"tr-1","pupilId":{{Pupil}},"targetSchool":"sch-b","targetKeyId":"{{b.Module.TransferKeys.KeyId}}","targetPublicKey":"{{Convert.ToBase64String(b.Module.TransferKeys.PublicKey)}}"}""";
@@ -103,7 +53,7 @@ public class CentreDeletionBiometricsTests
     [Test]
     public void A_snapshot_revokes_consents_from_the_centre_it_no_longer_lists_and_purges_their_templates_but_keeps_the_offices()
     {
-        using var school = new School("sch-0001");
+        using var school = new BiometricSchool("sch-0001");
         const long Other = 480113;
         Assert.That(school.Apply(1, ("class.upsert", """{"classId":73,"name":"5B","grade":5}"""),
             ("pupil.upsert", $$"""{"pupilId":{{Pupil}},"classId":73,"displayName":"A"}"""),

@@ -20,64 +20,7 @@ public class TemplateTransferHandlersTests
 {
     private const long Pupil = 480112;
 
-    private sealed class School : IDisposable
-    {
-        private readonly TempDirectory _dir = new();
-
-        public School(string id)
-        {
-            Id = id;
-            Database = EdgeDatabase.Open(_dir.File("edge.db"));
-            Module = BiometricsModule.Open(new BiometricsOptions
-            {
-                Enabled = true,
-                Dpia = new DpiaRecord { Reference = "DPIA-2026-07", ApprovedBy = "head teacher", ApprovedOn = new DateOnly(2026, 8, 20) },
-                Match = new MatchPolicy { AcceptThreshold = 0.8f, Margin = 0.05f },
-            }, _dir.Path);
-            var transfer = Module.Transfer(id);
-            Applier = new DownlinkApplier(Database,
-                [new RosterHandlers(), new BiometricsHandlers(Module.Consents, pupil => Module.Store.Count(pupil), transfer), new TemplateExportHandlers(transfer)],
-                id, "almaty", NullLogger.Instance);
-        }
-
-        public string Id { get; }
-        public EdgeDatabase Database { get; }
-        public BiometricsModule Module { get; }
-        public DownlinkApplier Applier { get; }
-        public string KeyDirectory => _dir.Path;
-
-        public DownlinkOutcome Apply(long from, params (string Kind, string Data)[] changes) => Applier.Apply(DownlinkApplierTests.Changes(Id, from, changes));
-
-        public List<(string Type, string Payload)> Outbox(string type)
-        {
-            using var connection = Database.Connect();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT event_type, payload FROM outbox WHERE event_type = $t ORDER BY seq";
-            command.Parameters.AddWithValue("$t", type);
-            using var reader = command.ExecuteReader();
-            var rows = new List<(string, string)>();
-            while (reader.Read()) rows.Add((reader.GetString(0), reader.GetString(1)));
-            return rows;
-        }
-
-        public string? Rejection(long version)
-        {
-            using var connection = Database.Connect();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT reason FROM inbox_rejections WHERE version = $v";
-            command.Parameters.AddWithValue("$v", version);
-            return command.ExecuteScalar() as string;
-        }
-
-        public void Dispose()
-        {
-            Module.Dispose();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            _dir.Dispose();
-        }
-    }
-
-    private static string ExportRequest(string transferId, School target) => string.Create(CultureInfo.InvariantCulture,
+    private static string ExportRequest(string transferId, BiometricSchool target) => string.Create(CultureInfo.InvariantCulture,
         $$"""{"transferId":"{{transferId}}","pupilId":{{Pupil}},"targetSchool":"{{target.Id}}","targetKeyId":"{{target.Module.TransferKeys.KeyId}}","targetPublicKey":"{{Convert.ToBase64String(target.Module.TransferKeys.PublicKey)}}"}""");
 
     /// <summary>The templates of a <c>template.export</c> event as <c>template.upsert</c> data, as the centre relays them.</summary>
@@ -93,8 +36,8 @@ public class TemplateTransferHandlersTests
     [Test]
     public void An_export_request_is_answered_once_with_sealed_templates_that_the_target_applies_and_identifies()
     {
-        using var a = new School("sch-a");
-        using var b = new School("sch-b");
+        using var a = new BiometricSchool("sch-a");
+        using var b = new BiometricSchool("sch-b");
         var face = TestVectors.Unit(new Random(7), 16);
         Assert.That(a.Apply(1, Consent("cs-1", "access", "attendance")).Rejected, Is.Empty);
         a.Module.Enrolment(new PixelTemplateExtractor()).Enrol(Pupil, [PixelTemplateExtractor.Image(face, 0.9f), PixelTemplateExtractor.Image(face, 0.95f)], "office");
@@ -127,8 +70,8 @@ public class TemplateTransferHandlersTests
     [Test]
     public void Without_consent_at_the_target_or_with_a_tampered_or_misaddressed_template_the_change_is_rejected_with_its_reason()
     {
-        using var a = new School("sch-a");
-        using var b = new School("sch-b");
+        using var a = new BiometricSchool("sch-a");
+        using var b = new BiometricSchool("sch-b");
         a.Apply(1, Consent("cs-1", "access"));
         a.Module.Enrolment(new PixelTemplateExtractor()).Enrol(Pupil, [PixelTemplateExtractor.Image(TestVectors.Unit(new Random(9), 16), 0.9f)], "office");
         a.Apply(2, ("template.export.request", ExportRequest("tr-1", b)));
@@ -163,8 +106,8 @@ public class TemplateTransferHandlersTests
     [Test]
     public void A_source_without_consent_answers_refused_and_sends_no_template()
     {
-        using var a = new School("sch-a");
-        using var b = new School("sch-b");
+        using var a = new BiometricSchool("sch-a");
+        using var b = new BiometricSchool("sch-b");
         var outcome = a.Apply(1, ("template.export.request", ExportRequest("tr-9", b)));
         Assert.That(outcome.Rejected, Is.Empty);
         using var export = JsonDocument.Parse(a.Outbox("template.export").Single().Payload);
