@@ -234,26 +234,7 @@ public sealed class BinaryPrefilterTests
         var query = gallery.Capture(10, 1);
         Assert.That(index.Identify(query, BiometricPurpose.Access, Space).PupilId, Is.EqualTo(10));
         var extra = Enumerable.Range(1_000, 150).Select(i => new IndexedTemplate(i, i, Space.Modality, Space.ModelId, gallery.Capture(i, 0))).ToList();
-        using var stop = new CancellationTokenSource();
-        int wrong = 0, searches = 0;
-        var searcher = Task.Run(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                if (index.Identify(query, BiometricPurpose.Access, Space).PupilId != 10)
-                    Interlocked.Increment(ref wrong);
-                Interlocked.Increment(ref searches);
-            }
-        });
-        foreach (var t in extra)
-        {
-            index.Add([t]);
-            index.SetPurposes(t.PupilId, BiometricPurpose.Access);
-        }
-        foreach (var t in extra)
-            index.RemovePupil(t.PupilId);
-        stop.Cancel();
-        searcher.Wait();
+        var (wrong, searches) = ConcurrentSwap.Run(index, () => index.Identify(query, BiometricPurpose.Access, Space).PupilId, 10, extra);
         Assert.That(wrong, Is.Zero);
         Assert.That(searches, Is.GreaterThan(0));
         Assert.That(index.Count, Is.EqualTo(300));

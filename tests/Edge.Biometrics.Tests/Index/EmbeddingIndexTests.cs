@@ -182,28 +182,8 @@ public sealed class EmbeddingIndexTests
         var (index, people) = Enrolled(100, seed: 11);
         var random = new Random(12);
         var extra = Enumerable.Range(0, 200).Select(i => new IndexedTemplate(10_000 + i, 1_000 + i, BiometricModality.Face, Face.ModelId, TestVectors.Unit(random, 64))).ToList();
-        using var stop = new CancellationTokenSource();
-        int wrong = 0, searches = 0;
         var query = people[10];
-        var searcher = Task.Run(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var d = index.Identify(query, BiometricPurpose.Access, Face, SearchPrecision.Float32);
-                if (d.PupilId != 10)
-                    Interlocked.Increment(ref wrong);
-                Interlocked.Increment(ref searches);
-            }
-        });
-        foreach (var t in extra)
-        {
-            index.Add([t]);
-            index.SetPurposes(t.PupilId, BiometricPurpose.Access);
-        }
-        foreach (var t in extra)
-            index.RemovePupil(t.PupilId);
-        stop.Cancel();
-        searcher.Wait();
+        var (wrong, searches) = ConcurrentSwap.Run(index, () => index.Identify(query, BiometricPurpose.Access, Face, SearchPrecision.Float32).PupilId, 10, extra);
         Assert.That(wrong, Is.Zero);
         Assert.That(searches, Is.GreaterThan(0));
         Assert.That(index.Count, Is.EqualTo(300));
