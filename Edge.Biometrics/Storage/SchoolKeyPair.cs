@@ -69,17 +69,12 @@ public sealed class SchoolKeyPair : IDisposable
         CryptographicOperations.ZeroMemory(pkcs8);
         try
         {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using var stream = new FileStream(path, options);
-            stream.Write(content);
-            stream.Flush(flushToDisk: true);
+            TemplateKey.WriteSecretFile(path, content, "template transfer key");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (BiometricsStoreException)
         {
             key.Dispose();
-            throw new BiometricsStoreException($"Cannot create the template transfer key file {path}: {e.Message}. Give the service user write access to its directory.", e);
+            throw;
         }
         finally
         {

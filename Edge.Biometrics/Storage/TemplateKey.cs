@@ -32,7 +32,16 @@ public static partial class TemplateKey
     private static byte[] Create(string path)
     {
         var key = RandomNumberGenerator.GetBytes(KeyBytes);
-        byte[] content = OperatingSystem.IsWindows() ? [.. DpapiMagic, .. Dpapi.Protect(key)] : [.. RawMagic, .. key];
+        WriteSecretFile(path, OperatingSystem.IsWindows() ? [.. DpapiMagic, .. Dpapi.Protect(key)] : [.. RawMagic, .. key], "template key");
+        return key;
+    }
+
+    /// <summary>
+    /// Creates a secret key file (never overwrites one) readable only by its owner on Linux and flushed to disk;
+    /// <paramref name="what"/> names it in the refusal ("template key", "template transfer key").
+    /// </summary>
+    internal static void WriteSecretFile(string path, byte[] content, string what)
+    {
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
@@ -44,9 +53,8 @@ public static partial class TemplateKey
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new BiometricsStoreException($"Cannot create the template key file {path}: {e.Message}. Give the service user write access to its directory.", e);
+            throw new BiometricsStoreException($"Cannot create the {what} file {path}: {e.Message}. Give the service user write access to its directory.", e);
         }
-        return key;
     }
 
     /// <summary>
