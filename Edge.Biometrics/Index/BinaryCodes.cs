@@ -225,28 +225,7 @@ internal sealed class BinaryCodes
                             Unsafe.Add(ref hs, k) = 0;
                             continue;
                         }
-                        // HammingRow written out: the hot loop does not depend on the inliner taking eight vector arguments.
-                        ref byte row = ref Unsafe.As<ulong, byte>(ref RowReference(i + k));
-                        var x = Vector256.LoadUnsafe(ref row) ^ qv0;
-                        var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                        if (vectors > 1)
-                        {
-                            x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
-                            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                        }
-                        if (vectors > 2)
-                        {
-                            x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
-                            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                        }
-                        if (vectors > 3)
-                        {
-                            x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
-                            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-                        }
-                        var sums = Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
-                        var half = sums.GetLower() + sums.GetUpper();
-                        Unsafe.Add(ref hs, k) = (int)(half.GetElement(0) + half.GetElement(1));
+                        Unsafe.Add(ref hs, k) = HammingRow(ref Unsafe.As<ulong, byte>(ref RowReference(i + k)), qv0, qv1, qv2, qv3, vectors, table, low);
                     }
                     var cos = Avx2.GatherVector256(cosines, Vector256.LoadUnsafe(ref hs), 4);
                     var estimate = (norms * Vector256.LoadUnsafe(ref n0, (nuint)i) * cos) + Vector256.LoadUnsafe(ref o0, (nuint)i);
