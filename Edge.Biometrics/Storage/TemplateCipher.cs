@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text.Unicode;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -15,10 +16,20 @@ internal sealed class TemplateCipher : IDisposable
     public const int TagBytes = 16;
     private readonly AesGcm _aes;
 
+    // Kept so the start-up load can give each decrypting thread its own AesGcm (TemplateBulkReader).
+    private readonly byte[] _key;
+
     // AesGcm instances are not safe for concurrent use; enrolment and the start-up load may overlap.
     private readonly Lock _lock = new();
 
-    public TemplateCipher(byte[] key) => _aes = new AesGcm(key, TagBytes);
+    public TemplateCipher(byte[] key)
+    {
+        _key = (byte[])key.Clone();
+        _aes = new AesGcm(_key, TagBytes);
+    }
+
+    /// <summary>Another cipher over the same key, for one thread of a parallel decryption (AesGcm is not thread-safe).</summary>
+    public TemplateCipher CreateWorker() => new(_key);
 
     public static byte[] AssociatedData(long pupilId, long rowId, string modelId, string kind) =>
         Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{kind}|{pupilId}|{rowId}|{modelId}"));
@@ -42,7 +53,7 @@ internal sealed class TemplateCipher : IDisposable
         }
         catch (AuthenticationTagMismatchException e)
         {
-            throw new BiometricsStoreException($"{what} failed its integrity check: it was altered, moved to another row, or the key file is not the one it was written with. Re-enrol that pupil; if every template fails, restore the right key file.", e);
+            throw IntegrityFailure(what, e);
         }
     }
 
@@ -51,12 +62,47 @@ internal sealed class TemplateCipher : IDisposable
 
     public float[] DecryptTemplate(byte[] nonce, byte[] ciphertext, byte[] tag, long pupilId, long templateId, string modelId)
     {
-        if (ciphertext.Length % sizeof(float) != 0)
-            throw new BiometricsStoreException($"Template {templateId} of pupil {pupilId} has a damaged length ({ciphertext.Length} bytes). Re-enrol that pupil.");
-        var vector = new float[ciphertext.Length / sizeof(float)];
+        var vector = new float[Dimensions(ciphertext.Length, pupilId, templateId)];
         Decrypt(nonce, ciphertext, tag, AssociatedData(pupilId, templateId, modelId, "template"), MemoryMarshal.AsBytes(vector.AsSpan()), $"Template {templateId} of pupil {pupilId}");
         return vector;
     }
 
-    public void Dispose() => _aes.Dispose();
+    /// <summary>The template's dimensions from its ciphertext length (float32 little-endian), or a clear error.</summary>
+    public static int Dimensions(int ciphertextBytes, long pupilId, long templateId) =>
+        ciphertextBytes % sizeof(float) == 0
+            ? ciphertextBytes / sizeof(float)
+            : throw new BiometricsStoreException($"Template {templateId} of pupil {pupilId} has a damaged length ({ciphertextBytes} bytes). Re-enrol that pupil.");
+
+    /// <summary>
+    /// Decrypts one template into <paramref name="vector"/> without allocating: the start-up load's
+    /// hot loop. Same checks and messages as <see cref="DecryptTemplate(byte[], byte[], byte[], long, long, string)"/>.
+    /// </summary>
+    public void DecryptTemplate(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, long pupilId, long templateId, string modelId, Span<float> vector)
+    {
+        if (nonce.Length != NonceBytes || tag.Length != TagBytes || ciphertext.Length != vector.Length * sizeof(float))
+            throw new BiometricsStoreException($"Template {templateId} of pupil {pupilId} has a damaged length (nonce {nonce.Length}, tag {tag.Length}, ciphertext {ciphertext.Length} bytes). Re-enrol that pupil.");
+        Span<byte> associated = stackalloc byte[256];
+        if (!Utf8.TryWrite(associated, CultureInfo.InvariantCulture, $"template|{pupilId}|{templateId}|{modelId}", out int written))
+            associated = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"template|{pupilId}|{templateId}|{modelId}"));
+        else
+            associated = associated[..written];
+        try
+        {
+            lock (_lock)
+                _aes.Decrypt(nonce, ciphertext, tag, MemoryMarshal.AsBytes(vector), associated);
+        }
+        catch (AuthenticationTagMismatchException e)
+        {
+            throw IntegrityFailure($"Template {templateId} of pupil {pupilId}", e);
+        }
+    }
+
+    private static BiometricsStoreException IntegrityFailure(string what, Exception e) =>
+        new($"{what} failed its integrity check: it was altered, moved to another row, or the key file is not the one it was written with. Re-enrol that pupil; if every template fails, restore the right key file.", e);
+
+    public void Dispose()
+    {
+        _aes.Dispose();
+        CryptographicOperations.ZeroMemory(_key);
+    }
 }

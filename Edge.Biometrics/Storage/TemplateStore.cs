@@ -170,21 +170,7 @@ public sealed class TemplateStore : IDisposable
     {
         using var connection = _database.Connect();
         using var transaction = connection.BeginTransaction(deferred: false);
-        var templates = new List<IndexedTemplate>();
-        using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = "SELECT id, pupil_id, modality, model_id, nonce, ciphertext, tag FROM templates ORDER BY id";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                long id = reader.GetInt64(0);
-                long pupil = reader.GetInt64(1);
-                string model = reader.GetString(3);
-                var vector = _cipher.DecryptTemplate((byte[])reader[4], (byte[])reader[5], (byte[])reader[6], pupil, id, model);
-                templates.Add(new IndexedTemplate(id, pupil, (BiometricModality)reader.GetInt32(2), model, vector));
-            }
-        }
+        var templates = TemplateBulkReader.ReadAll(connection, _cipher);
         var pairs = new List<LookAlikePair>();
         using (var command = connection.CreateCommand())
         {

@@ -64,6 +64,66 @@ public sealed class TemplateStoreTests
     }
 
     [Test]
+    public void The_start_up_load_returns_every_template_of_every_model_in_id_order_across_many_chunks()
+    {
+        // 1,300 templates: several of the bulk reader's 256-row chunks, decrypted on other threads,
+        // with two models of different dimensions interleaved.
+        using var rig = new BiometricsRig();
+        var random = new Random(11);
+        var stored = new List<NewTemplate>();
+        for (int i = 0; i < 1_300; i++)
+            stored.Add(i % 3 == 0
+                ? new NewTemplate(i / 2 + 1, BiometricModality.Palm, "palm-code", TestVectors.Unit(random, 64), 0.8f)
+                : new NewTemplate(i / 2 + 1, BiometricModality.Face, "faceres", TestVectors.Unit(random, 1024), 0.9f));
+        var saved = rig.Store.Save(stored, BiometricsRig.Operator);
+
+        var loaded = rig.Store.LoadAll().Templates;
+
+        Assert.That(loaded.Select(t => t.TemplateId), Is.EqualTo(saved.Select(t => t.TemplateId).Order()));
+        for (int i = 0; i < saved.Count; i++)
+        {
+            var template = loaded.Single(t => t.TemplateId == saved[i].TemplateId);
+            Assert.That((template.PupilId, template.Modality, template.ModelId), Is.EqualTo((stored[i].PupilId, stored[i].Modality, stored[i].ModelId)));
+            Assert.That(template.Vector, Is.EqualTo(stored[i].Vector), $"template {i}");
+        }
+    }
+
+    [Test]
+    public void One_altered_template_deep_in_a_large_load_fails_the_load_naming_it()
+    {
+        using var rig = new BiometricsRig();
+        var random = new Random(12);
+        var saved = rig.Store.Save([.. Enumerable.Range(0, 900).Select(i => new NewTemplate(i + 1, BiometricModality.Face, "m1", TestVectors.Unit(random, 128), 0.9f))], BiometricsRig.Operator);
+        long victim = saved[700].TemplateId;
+        using (var connection = rig.Database.Connect())
+        using (var command = connection.CreateCommand())
+        {
+            // Flip one byte of the ciphertext in place (same length).
+            command.CommandText = "UPDATE templates SET ciphertext = CASE WHEN substr(ciphertext, 1, 1) = x'00' THEN x'01' ELSE x'00' END || substr(ciphertext, 2) WHERE id = $id";
+            command.Parameters.AddWithValue("$id", victim);
+            Assert.That(command.ExecuteNonQuery(), Is.EqualTo(1));
+        }
+
+        Assert.That(() => rig.Store.LoadAll(), Throws.TypeOf<BiometricsStoreException>()
+            .With.Message.Contains($"Template {victim} of pupil 701").And.Message.Contains("integrity check"));
+    }
+
+    [Test]
+    public void A_template_of_damaged_length_fails_the_load_with_the_fix()
+    {
+        using var rig = new BiometricsRig();
+        var saved = rig.Store.Save([new NewTemplate(7, BiometricModality.Face, "m1", TestVectors.Unit(new Random(3), 16), 0.9f)], BiometricsRig.Operator);
+        using (var connection = rig.Database.Connect())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "UPDATE templates SET ciphertext = substr(ciphertext, 2)";
+            command.ExecuteNonQuery();
+        }
+        Assert.That(() => rig.Store.LoadAll(), Throws.TypeOf<BiometricsStoreException>()
+            .With.Message.Contains($"Template {saved[0].TemplateId} of pupil 7 has a damaged length").And.Message.Contains("Re-enrol"));
+    }
+
+    [Test]
     public void Templates_written_with_another_key_do_not_open()
     {
         using var rig = new BiometricsRig();
