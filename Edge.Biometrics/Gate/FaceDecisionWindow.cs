@@ -41,7 +41,8 @@ public enum FaceWindowOutcome
 }
 
 /// <summary>The window's answer for one frame.</summary>
-public sealed record FaceWindowResult(FaceWindowOutcome Outcome, long? PupilId, string CameraId, long CapturedAt, TimeSpan Age, string Reason);
+/// <param name="ClaimedAt">For <see cref="FaceWindowOutcome.Actuate"/>: the timestamp the pupil's cooldown started at (released again if the relay check finds the decision too late).</param>
+public sealed record FaceWindowResult(FaceWindowOutcome Outcome, long? PupilId, string CameraId, long CapturedAt, TimeSpan Age, string Reason, long ClaimedAt = 0);
 
 /// <summary>
 /// Turns per-frame identify decisions into at most one gate decision per pass: voting over the
@@ -109,18 +110,30 @@ public sealed class FaceDecisionWindow
             _lastActuation[pupil] = now;
             foreach (var cameraVotes in _votesByCamera.Values)
                 cameraVotes.RemoveAll(v => v.PupilId == pupil);
-            return Result(FaceWindowOutcome.Actuate, pupil, frame, age, $"pupil {pupil}: {forPupil} votes, {age.TotalMilliseconds:F0} ms after capture");
+            return Result(FaceWindowOutcome.Actuate, pupil, frame, age, $"pupil {pupil}: {forPupil} votes, {age.TotalMilliseconds:F0} ms after capture") with { ClaimedAt = now };
         }
     }
 
     /// <summary>
     /// Re-checks the deadline just before the relay pulses (the caller may have been delayed after
-    /// <see cref="Offer"/>). False means: do not actuate.
+    /// <see cref="Offer"/>). False means: do not actuate. A decision found too late here also gives back
+    /// the pupil's cooldown: the gate never opened, so the child still in front of the camera must be
+    /// able to pass on the next in-time decision instead of waiting out a cooldown for nothing.
     /// </summary>
     public bool IsStillInTime(FaceWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        return result.Outcome == FaceWindowOutcome.Actuate && _time.GetElapsedTime(result.CapturedAt) <= _options.Deadline;
+        if (result.Outcome != FaceWindowOutcome.Actuate)
+            return false;
+        if (_time.GetElapsedTime(result.CapturedAt) <= _options.Deadline)
+            return true;
+        lock (_lock)
+        {
+            // Only this decision's own claim: a later actuation for the pupil keeps its cooldown.
+            if (result.PupilId is { } pupil && _lastActuation.TryGetValue(pupil, out long claimed) && claimed == result.ClaimedAt)
+                _lastActuation.Remove(pupil);
+        }
+        return false;
     }
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);

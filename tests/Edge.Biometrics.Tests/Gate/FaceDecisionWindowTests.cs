@@ -83,6 +83,21 @@ public sealed class FaceDecisionWindowTests
     }
 
     [Test]
+    public void A_decision_stopped_before_the_relay_does_not_start_the_cooldown()
+    {
+        // The gate never opened, so the pupil still in front of the camera passes on the next fresh frame.
+        var window = new FaceDecisionWindow(new FaceWindowOptions { VotesNeeded = 1, Cooldown = TimeSpan.FromSeconds(5) }, _time);
+        var stale = Capture(window, "cam1", Accepted(5), processingMs: 100);
+        _time.Advance(TimeSpan.FromMilliseconds(250));
+        Assert.That(window.IsStillInTime(stale), Is.False);
+
+        var fresh = Capture(window, "cam1", Accepted(5), processingMs: 20);
+        Assert.That(fresh.Outcome, Is.EqualTo(FaceWindowOutcome.Actuate));
+        Assert.That(window.IsStillInTime(fresh), Is.True);
+        Assert.That(Capture(window, "cam2", Accepted(5), processingMs: 20).Outcome, Is.EqualTo(FaceWindowOutcome.CoolingDown), "the pass that did open counts once");
+    }
+
+    [Test]
     public void One_pass_seen_by_two_cameras_counts_once()
     {
         var window = new FaceDecisionWindow(new FaceWindowOptions { VotesNeeded = 2, Cooldown = TimeSpan.FromSeconds(5) }, _time);
