@@ -212,6 +212,7 @@ public sealed class CentreKindsApiTests : ApiFixture
         var keys = KeysOf(snapshot);
         var end = snapshot[^1].Data;
         Assert.That(end.GetProperty("parts").GetInt32(), Is.EqualTo(snapshot.Count(c => c.Kind == "snapshot.keys")));
+        Assert.That(resync.Body.GetProperty("keyParts").GetInt32(), Is.EqualTo(end.GetProperty("parts").GetInt32()));
         Assert.That(end.GetProperty("counts").EnumerateObject().ToDictionary(c => c.Name, c => c.Value.GetInt32()),
             Is.EquivalentTo(keys.ToDictionary(k => k.Key, k => k.Value.Count).Concat(new[] { "holidays", "classSchedules", "roleSchedules", "announcements", "menuItems", "consents", "staff" }
                 .Where(n => !keys.ContainsKey(n)).Select(n => new KeyValuePair<string, int>(n, 0)))), "snapshot.end counts every list");
