@@ -256,6 +256,21 @@ public sealed class CentreKindsApiTests : ApiFixture
         await ExecuteAsync($"DELETE FROM downlink_changes WHERE school = '{SchoolA}' AND version <= 3");
         Assert.That(await feed.BaseVersionAsync(SchoolA, 2, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(start));
         Assert.That(await feed.BaseVersionAsync(SchoolA, 3, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(3), "version 4 is still there");
+
+        // A snapshot written before the key lists were split (inline lists) is not reused: a new one is written.
+        await using (var connection = new Npgsql.NpgsqlConnection(ConnectionString + ";Pooling=false"))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await Kezekshi.Server.Sync.Domain.ChangeFeed.AppendAsync(connection, transaction, SchoolB, "snapshot.begin", 1, """{"snapshotId":"snap-old","reason":"before the split"}""");
+            await Kezekshi.Server.Sync.Domain.ChangeFeed.AppendAsync(connection, transaction, SchoolB, "snapshot.end", 1,
+                """{"snapshotId":"snap-old","classes":[],"pupils":[],"staff":[],"cards":[],"consents":[],"holidays":[],"classSchedules":[],"roleSchedules":[]}""");
+            await transaction.CommitAsync();
+        }
+        long fresh = await feed.BaseVersionAsync(SchoolB, 0, snapshotAbove: 1000, CancellationToken.None);
+        Assert.That(fresh, Is.EqualTo(2), "a new snapshot after the old one");
+        Assert.That((await FeedAsync(SchoolB)).Where(c => c.Version > fresh).Select(c => c.Kind), Is.EqualTo(new[] { "snapshot.begin", "snapshot.keys", "snapshot.end" }));
+        Assert.That(await feed.BaseVersionAsync(SchoolB, 0, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(fresh), "and that one is reused");
     }
 
     [Test]
