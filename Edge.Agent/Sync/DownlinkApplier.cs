@@ -92,7 +92,9 @@ public sealed record DownlinkOutcome(DownlinkStatus Status, long AppliedVersion,
 /// The edge inbox (docs/sync-protocol.md §5): applies the centre's change batches strictly in version order, each
 /// change and the new applied version in one SQLite transaction (a savepoint per change, so a rejected change rolls
 /// back alone), skips what was applied before, and never applies past a gap — except to a batch that starts with
-/// <c>snapshot.begin</c>, which carries the whole state and so supersedes the versions before it (§5.4). A change no handler knows, of a newer
+/// <c>snapshot.begin</c>, which carries the whole state and so supersedes the versions before it (§5.4). A snapshot's key lists
+/// (<c>snapshot.keys</c>) are always applied (<see cref="SnapshotHandlers"/>), and its <c>snapshot.end</c> reaches the handlers
+/// only with every part and count checked and the lists assembled. A change no handler knows, of a newer
 /// schema, or that fails validation is stored in <c>inbox_rejections</c> and reported; the stream goes on.
 /// </summary>
 public sealed class DownlinkApplier
