@@ -377,5 +377,22 @@ internal static class Migrations
             ALTER TABLE passages ADD COLUMN credential TEXT CHECK (credential IN ('card','face'));
             ALTER TABLE passages ADD COLUMN camera TEXT;
             """),
+        (8, "sync: snapshot key lists received so far (docs/sync-protocol.md §5.4)", """
+            -- The keys of a snapshot arrive in several snapshot.keys changes; each part is stored in the transaction that
+            -- records its version, so a restart between parts loses nothing. snapshot.end checks the parts and counts and
+            -- removes what is not listed; snapshot.begin of a newer snapshot drops a half-received older one.
+            CREATE TABLE snapshot_parts (
+                snapshot_id   TEXT NOT NULL,
+                part          INTEGER NOT NULL CHECK (part >= 1),
+                PRIMARY KEY (snapshot_id, part)
+            ) WITHOUT ROWID;
+            -- key keeps the JSON type it was sent with (an integer id or a text id), so no column type.
+            CREATE TABLE snapshot_keys (
+                snapshot_id   TEXT NOT NULL,
+                kind          TEXT NOT NULL,
+                key           NOT NULL,
+                PRIMARY KEY (snapshot_id, kind, key)
+            ) WITHOUT ROWID;
+            """),
     ];
 }

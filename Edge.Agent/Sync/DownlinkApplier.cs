@@ -92,7 +92,9 @@ public sealed record DownlinkOutcome(DownlinkStatus Status, long AppliedVersion,
 /// The edge inbox (docs/sync-protocol.md §5): applies the centre's change batches strictly in version order, each
 /// change and the new applied version in one SQLite transaction (a savepoint per change, so a rejected change rolls
 /// back alone), skips what was applied before, and never applies past a gap — except to a batch that starts with
-/// <c>snapshot.begin</c>, which carries the whole state and so supersedes the versions before it (§5.4). A change no handler knows, of a newer
+/// <c>snapshot.begin</c>, which carries the whole state and so supersedes the versions before it (§5.4). A snapshot's key lists
+/// (<c>snapshot.keys</c>) are always applied (<see cref="SnapshotHandlers"/>), and its <c>snapshot.end</c> reaches the handlers
+/// only with every part and count checked and the lists assembled. A change no handler knows, of a newer
 /// schema, or that fails validation is stored in <c>inbox_rejections</c> and reported; the stream goes on.
 /// </summary>
 public sealed class DownlinkApplier
@@ -120,7 +122,8 @@ public sealed class DownlinkApplier
         _region = region;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        foreach (var handler in handlers)
+        // The snapshot key lists are part of the protocol, not of a module: always applied, first (§5.4).
+        foreach (var handler in handlers.OfType<SnapshotHandlers>().Any() ? handlers : [new SnapshotHandlers(), .. handlers])
             foreach (string kind in handler.Kinds)
             {
                 if (!_handlers.TryGetValue(kind, out var list)) _handlers[kind] = list = [];
@@ -233,8 +236,22 @@ public sealed class DownlinkApplier
         foreach (var change in changes)
         {
             if (change.Version <= applied) continue;
-            string? reason;
-            if (_handlers.TryGetValue(change.Kind, out var own) && own.Any(h => h.OwnTransaction))
+            string? reason = null;
+            var effective = change;
+            if (change.Kind == SnapshotHandlers.End)
+            {
+                // The full key lists from the stored snapshot.keys parts, read in this transaction before any handler runs;
+                // a missing part or a wrong count rejects the end and nothing is removed.
+                try
+                {
+                    effective = SnapshotHandlers.Complete(change, context);
+                }
+                catch (DownlinkRejection e)
+                {
+                    reason = $"invalid: {e.Message}";
+                }
+            }
+            if (reason is null && _handlers.TryGetValue(change.Kind, out var own) && own.Any(h => h.OwnTransaction))
             {
                 // Commit what is applied so far, so the handler's own transaction is not blocked by ours.
                 SetApplied(context, applied);
@@ -242,12 +259,13 @@ public sealed class DownlinkApplier
                 transaction.Dispose();
                 transaction = connection.BeginTransaction(deferred: true);
                 context = new DownlinkContext(connection, transaction, now, purged);
-                reason = ApplyOutside(change, own, context);
+                reason = ApplyOutside(effective, own, context);
             }
-            else
+            else if (reason is null)
             {
-                reason = ApplyOne(change, context);
+                reason = ApplyOne(effective, context);
             }
+            if (change.Kind == SnapshotHandlers.End) SnapshotHandlers.Forget(change, context);
             if (reason is not null)
             {
                 rejected.Add((change.Version, reason));

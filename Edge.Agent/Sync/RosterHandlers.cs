@@ -7,8 +7,9 @@ namespace Kezekshi.Edge.Agent.Sync;
 /// The downlink kinds the gate itself needs (docs/sync-protocol.md §5.1): classes, pupils, staff, cards, schedules and
 /// holidays, written into the tables the access snapshot is loaded from. Each is an upsert or a replace by its natural key,
 /// so applying a change twice leaves the same rows. <c>snapshot.end</c> removes what the centre no longer has (§5.4): pupils
-/// and staff become <c>left</c>, pupil cards and cards of people no longer here are blocked, classes, schedules and holidays
-/// not listed go; nothing is deleted that money or a passage refers to, and visitor cards are the school's own.
+/// and staff become <c>left</c>, pupil cards and cards of people no longer here are blocked, classes, schedules, holidays and
+/// announcements not listed go, the centre's dishes not listed are withdrawn; nothing is deleted that money or a passage
+/// refers to, and visitor cards and the office's own dishes are the school's.
 /// </summary>
 public sealed class RosterHandlers : IDownlinkHandler
 {
@@ -111,6 +112,7 @@ public sealed class RosterHandlers : IDownlinkHandler
         change.String("snapshotId", 100);
         string pupils = Keys(change, "pupils"), staff = Keys(change, "staff"), cards = Keys(change, "cards"), classes = Keys(change, "classes");
         string holidays = Keys(change, "holidays"), classSchedules = Keys(change, "classSchedules"), roleSchedules = Keys(change, "roleSchedules");
+        string? announcements = OptionalKeys(change, "announcements"), menuItems = OptionalKeys(change, "menuItems");
 
         Execute(context, "UPDATE pupils SET status = 'left' WHERE status = 'active' AND id NOT IN (SELECT value FROM json_each($k))", ("$k", pupils));
         Execute(context, "UPDATE staff SET status = 'left' WHERE status = 'active' AND id NOT IN (SELECT value FROM json_each($k))", ("$k", staff));
@@ -129,6 +131,19 @@ public sealed class RosterHandlers : IDownlinkHandler
             gone.Parameters.AddWithValue("$k", classes);
             RemoveClasses(context, (string)gone.ExecuteScalar()!);
         }
+        // Announcements and the centre's dishes live only in the feed (the board's announcements all come from the centre). They
+        // are removed here, in the transaction that records the version, rather than through the ledger's own transactions, so
+        // the whole end is one commit. A snapshot written before these lists existed carries neither: nothing is removed then.
+        if (announcements is not null)
+            Execute(context, "DELETE FROM announcements WHERE uid NOT IN (SELECT CAST(value AS TEXT) FROM json_each($k))", ("$k", announcements));
+        // A dish the centre published (code c-{menuItemId}) that none of its menus from yesterday on lists is withdrawn, not
+        // deleted: past sales keep their lines and unit prices, bans keep their item, and publishing it again brings it back.
+        // Dishes the school office added under its own codes are not the centre's.
+        if (menuItems is not null)
+            Execute(context, """
+                UPDATE canteen_menu_items SET active = 0
+                WHERE active = 1 AND code GLOB 'c-[0-9]*' AND CAST(substr(code, 3) AS INTEGER) NOT IN (SELECT value FROM json_each($k))
+                """, ("$k", menuItems));
     }
 
     /// <summary>
@@ -152,6 +167,10 @@ public sealed class RosterHandlers : IDownlinkHandler
                 throw new DownlinkRejection($"snapshot.end.{name} holds a {item.ValueKind}; keys are numbers or strings");
         return list.GetRawText();
     }
+
+    /// <summary>A list of keys that snapshots written before it existed do not carry: null when absent (then nothing of that kind is removed).</summary>
+    private static string? OptionalKeys(DownlinkChange change, string name) =>
+        change.Data.TryGetProperty(name, out _) ? Keys(change, name) : null;
 
     /// <summary>A person who left: the status changes and every card of theirs is blocked at once.</summary>
     private static void Leave(DownlinkContext context, string table, string holderKind, long id)

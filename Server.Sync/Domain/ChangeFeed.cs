@@ -13,6 +13,7 @@ public static class ChangeKinds
     public const string TemplateDelete = "template.delete";
     public const string SnapshotBegin = "snapshot.begin";
     public const string SnapshotEnd = "snapshot.end";
+    public const string SnapshotKeys = "snapshot.keys";
     public const string PupilUpsert = "pupil.upsert";
     public const string PupilLeave = "pupil.leave";
     public const string CardUpsert = "card.upsert";
@@ -38,7 +39,7 @@ public static class ChangeKinds
         "class.upsert", "class.remove", "pupil.upsert", "pupil.leave", "staff.upsert", "staff.leave", "card.upsert", "card.block",
         "consent.grant", "consent.revoke", "template.upsert", "template.delete", "topup", "price.set", "menu.publish",
         "schedule.replace", "holiday.set", "holiday.remove", "limits.set", "announcement", "announcement.withdraw",
-        "snapshot.begin", "snapshot.end", "template.export.request",
+        "snapshot.begin", "snapshot.keys", "snapshot.end", "template.export.request",
     };
 }
 
@@ -107,6 +108,52 @@ public static class ChangeFeed
             await place.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         return version;
+    }
+
+    /// <summary>
+    /// Appends many changes (schema version 1) in order with contiguous versions inside the caller's transaction and returns
+    /// the last version: one counter bump and one multi-row insert instead of two round trips per change, so a snapshot of a
+    /// school with 10,000 pupils is written in seconds. Not for <c>template.upsert</c>, which records a placement
+    /// (<see cref="AppendAsync(NpgsqlConnection, NpgsqlTransaction, string, string, int, string, CancellationToken)"/> does).
+    /// </summary>
+    internal static async Task<long> AppendManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string school,
+        IReadOnlyList<(string Kind, string Data)> changes, CancellationToken cancellationToken)
+    {
+        if (changes.Count == 0) throw new ArgumentException("Nothing to append.", nameof(changes));
+        foreach (var (kind, data) in changes)
+        {
+            if (!ChangeKinds.All.Contains(kind) || kind == ChangeKinds.TemplateUpsert)
+                throw new ArgumentException($"'{kind}' cannot be appended in bulk (docs/sync-protocol.md §5.1).", nameof(changes));
+            if (data.Length < 2 || data[0] != '{') throw new ArgumentException($"A {kind} change's data must be a JSON object.", nameof(changes));
+        }
+        long last;
+        await using (var next = new NpgsqlCommand("""
+            INSERT INTO school_feeds(school, version) VALUES ($1, $2)
+            ON CONFLICT (school) DO UPDATE SET version = school_feeds.version + $2
+            RETURNING version
+            """, connection, transaction))
+        {
+            next.Parameters.Add(new NpgsqlParameter { Value = school });
+            next.Parameters.Add(new NpgsqlParameter { Value = (long)changes.Count });
+            last = (long)(await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        long first = last - changes.Count + 1;
+        var versions = new long[changes.Count];
+        var kinds = new string[changes.Count];
+        var payloads = new string[changes.Count];
+        for (int i = 0; i < changes.Count; i++) (versions[i], kinds[i], payloads[i]) = (first + i, changes[i].Kind, changes[i].Data);
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO downlink_changes(school, version, type, schema_version, payload)
+            SELECT $1, v, t, 1, p::jsonb FROM unnest($2::bigint[], $3::text[], $4::text[]) AS x(v, t, p)
+            """, connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = school });
+            insert.Parameters.Add(new NpgsqlParameter { Value = versions });
+            insert.Parameters.Add(new NpgsqlParameter { Value = kinds });
+            insert.Parameters.Add(new NpgsqlParameter { Value = payloads });
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return last;
     }
 
     /// <summary>Appends a change whose data is serialised with source-generated metadata, schema version 1.</summary>

@@ -21,11 +21,11 @@ public sealed record TemplateDeleteData(string DeletionId, string TemplateId, lo
 public sealed record SnapshotBeginData(string SnapshotId, string Reason);
 
 /// <summary>
-/// <c>snapshot.end</c>: the keys of everything sent between begin and end. The school removes (marks left, blocks, revokes)
-/// what it holds from the centre and is not listed here (docs/sync-protocol.md §5.4).
+/// <c>snapshot.end</c>: the keys of everything sent between begin and end arrived in <see cref="Parts"/> <c>snapshot.keys</c>
+/// changes; <see cref="Counts"/> is the number of keys per list. The school checks both against what it received and only then
+/// removes (marks left, blocks, revokes, withdraws) what it holds from the centre and is not listed (docs/sync-protocol.md §5.4).
 /// </summary>
-public sealed record SnapshotEndData(string SnapshotId, IReadOnlyList<long> Classes, IReadOnlyList<long> Pupils, IReadOnlyList<long> Staff,
-    IReadOnlyList<long> Cards, IReadOnlyList<string> Consents, IReadOnlyList<string> Holidays, IReadOnlyList<long> ClassSchedules, IReadOnlyList<string> RoleSchedules);
+public sealed record SnapshotEndData(string SnapshotId, int Parts, IReadOnlyDictionary<string, int> Counts);
 
 /// <summary><c>pupil.upsert</c>: the display name only; the full name stays at the centre.</summary>
 public sealed record PupilData(long PupilId, long ClassId, string DisplayName, string Status);

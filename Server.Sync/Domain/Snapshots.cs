@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Kezekshi.Server.Sync.Store;
 using Npgsql;
@@ -8,8 +10,9 @@ namespace Kezekshi.Server.Sync.Domain;
 
 /// <summary>
 /// Snapshots of a school's whole current state written to its feed (docs/sync-protocol.md §5.4): <c>snapshot.begin</c>,
-/// ordinary upserts of everything the school keeps from the centre, then <c>snapshot.end</c> listing the keys sent, all as
-/// versioned changes in one transaction. The school applies them like any change and then removes what the centre no
+/// ordinary upserts of everything the school keeps from the centre, then the keys sent in <c>snapshot.keys</c> parts (each well
+/// under the message limit, so a school of any size fits) and <c>snapshot.end</c> with the number of parts and keys per list, all
+/// as versioned changes in one transaction. The school applies them like any change and then removes what the centre no
 /// longer has. Used when an operator asks (<c>POST /api/schools/{id}/resync</c>) and when a school with no applied version
 /// (a new or reset gate PC) or one behind the feed's retention floor says hello (<c>DownlinkFeed.BaseVersionAsync</c>).
 /// </summary>
@@ -35,25 +38,54 @@ public sealed class Snapshots(CentreDatabase database, TimeProvider? clock = nul
         }, cancellationToken);
     }
 
-    /// <summary>Writes <c>snapshot.begin</c> … <c>snapshot.end</c> for <paramref name="school"/> inside the caller's transaction.</summary>
+    /// <summary>Largest <c>snapshot.keys</c> data in bytes: with the envelope it stays well under the 256 KiB message limit (§3).</summary>
+    public const int KeysPartBytes = 200 * 1024;
+
+    /// <summary>Most keys of one kind in one <c>snapshot.keys</c> (arrays ≤ 1,000 items, docs/sync-protocol.md §3).</summary>
+    public const int KeysPerList = 1000;
+
+    /// <summary>Changes written per multi-row insert.</summary>
+    private const int AppendChunk = 5000;
+
+    /// <summary>
+    /// Writes <c>snapshot.begin</c>, the upserts, the key lists split into <c>snapshot.keys</c> parts and <c>snapshot.end</c>
+    /// (the number of parts and the count of keys per list) for <paramref name="school"/> inside the caller's transaction.
+    /// </summary>
     internal static async Task<SnapshotView> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string school, string reason,
         DateTimeOffset now, CancellationToken ct)
     {
         string snapshotId = "snap-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         int changes = 0;
-        async Task<long> Append<T>(string kind, T data, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        long last = 0;
+        // Changes are buffered and written in bulk (one version bump per chunk), in order; versions stay contiguous because
+        // the feed row lock taken by snapshot.begin is held to the end of the transaction.
+        var pending = new List<(string Kind, string Data)>();
+        async Task Flush()
         {
-            changes++;
-            return await ChangeFeed.AppendAsync(connection, transaction, school, kind, data, type, ct).ConfigureAwait(false);
+            if (pending.Count == 0) return;
+            last = await ChangeFeed.AppendManyAsync(connection, transaction, school, pending, ct).ConfigureAwait(false);
+            pending.Clear();
         }
         async Task AppendRaw(string kind, string data)
         {
             changes++;
-            await ChangeFeed.AppendAsync(connection, transaction, school, kind, 1, data, ct).ConfigureAwait(false);
+            if (kind == ChangeKinds.TemplateUpsert)
+            {
+                // A template records its placement, so it goes through the one-by-one append (after what is buffered).
+                await Flush().ConfigureAwait(false);
+                last = await ChangeFeed.AppendAsync(connection, transaction, school, kind, 1, data, ct).ConfigureAwait(false);
+                return;
+            }
+            pending.Add((kind, data));
+            if (pending.Count >= AppendChunk) await Flush().ConfigureAwait(false);
         }
+        Task Append<T>(string kind, T data, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
+            AppendRaw(kind, JsonSerializer.Serialize(data, type));
 
         // 1. The feed row lock; everything below is read after it.
-        long begin = await Append(ChangeKinds.SnapshotBegin, new SnapshotBeginData(snapshotId, reason), DownlinkJsonContext.Default.SnapshotBeginData).ConfigureAwait(false);
+        changes++;
+        long begin = await ChangeFeed.AppendAsync(connection, transaction, school, ChangeKinds.SnapshotBegin, new SnapshotBeginData(snapshotId, reason),
+            DownlinkJsonContext.Default.SnapshotBeginData, ct).ConfigureAwait(false);
 
         // 2. The roster from the centre's tables (lists first: one connection runs one command at a time).
         var classes = await Sql.ListAsync(Sql.Command(connection, transaction,
@@ -116,18 +148,29 @@ public sealed class Snapshots(CentreDatabase database, TimeProvider? clock = nul
             using (var document = JsonDocument.Parse(data)) holidays.Add(document.RootElement.GetProperty("day").GetString()!);
             await AppendRaw(kind, data).ConfigureAwait(false);
         }
+        // Menus from yesterday on; the school withdraws the centre's dishes that none of them lists (past sales keep their prices).
         string yesterday = DateOnly.FromDateTime(now.UtcDateTime).AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var menuItems = new SortedSet<long>();
         foreach (var (kind, data) in await LatestAsync(connection, transaction, school, ["menu.publish"], "payload->>'day'", begin, ct).ConfigureAwait(false))
         {
             using (var document = JsonDocument.Parse(data))
+            {
                 if (string.CompareOrdinal(document.RootElement.GetProperty("day").GetString(), yesterday) < 0) continue; // past menus change nothing
+                if (document.RootElement.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
+                    foreach (var item in items.EnumerateArray())
+                        if (item.TryGetProperty("menuItemId", out var id) && id.TryGetInt64(out long menuItemId)) menuItems.Add(menuItemId);
+            }
             await AppendRaw(kind, data).ConfigureAwait(false);
         }
+        var announcements = new List<string>();
         foreach (var (kind, data) in await LatestAsync(connection, transaction, school, ["announcement", "announcement.withdraw"], "payload->>'announcementId'", begin, ct).ConfigureAwait(false))
         {
             if (kind != ChangeKinds.Announcement) continue;
             using (var document = JsonDocument.Parse(data))
+            {
                 if (document.RootElement.TryGetProperty("showUntil", out var until) && until.GetDateTimeOffset() <= now) continue;
+                announcements.Add(document.RootElement.GetProperty("announcementId").GetString()!);
+            }
             await AppendRaw(kind, data).ConfigureAwait(false);
         }
         // Money: every top-up sent to this school for a pupil still here, again; the school applies each once by topupId, so
@@ -159,12 +202,94 @@ public sealed class Snapshots(CentreDatabase database, TimeProvider? clock = nul
             """, school), r => r.GetString(0), ct).ConfigureAwait(false);
         foreach (string data in requests) await AppendRaw(ChangeKinds.TemplateExportRequest, data).ConfigureAwait(false);
 
-        // 5. The keys sent: the school removes what it holds from the centre and is not listed.
-        var end = new SnapshotEndData(snapshotId, classes.Select(c => c.ClassId).ToList(), pupils.Select(p => p.Data.PupilId).ToList(),
-            staff.Select(s => s.StaffId).ToList(), cards.Select(c => c.CardNumber).ToList(), consents.Select(c => c.ConsentId).ToList(), holidays,
-            classSchedules, roleSchedules);
-        long last = await Append(ChangeKinds.SnapshotEnd, end, DownlinkJsonContext.Default.SnapshotEndData).ConfigureAwait(false);
-        return new SnapshotView(school, snapshotId, reason, begin, last, classes.Count, pupils.Count, staff.Count, cards.Count, consents.Count, changes);
+        // 5. The keys sent, in snapshot.keys parts of at most KeysPartBytes each, then snapshot.end with the number of parts and
+        // the count per list: the school removes what it holds from the centre and is not listed, only once every part is in.
+        KeyList[] lists =
+        [
+            KeyList.Of("classes", classes.Select(c => c.ClassId)), KeyList.Of("pupils", pupils.Select(p => p.Data.PupilId)),
+            KeyList.Of("staff", staff.Select(s => s.StaffId)), KeyList.Of("cards", cards.Select(c => c.CardNumber)),
+            KeyList.Of("consents", consents.Select(c => c.ConsentId)), KeyList.Of("holidays", holidays),
+            KeyList.Of("classSchedules", classSchedules), KeyList.Of("roleSchedules", roleSchedules),
+            KeyList.Of("announcements", announcements), KeyList.Of("menuItems", menuItems),
+        ];
+        var parts = KeyParts(snapshotId, lists);
+        foreach (string part in parts) await AppendRaw(ChangeKinds.SnapshotKeys, part).ConfigureAwait(false);
+        var end = new SnapshotEndData(snapshotId, parts.Count, lists.ToDictionary(l => l.Name, l => l.Keys.Count, StringComparer.Ordinal));
+        await Append(ChangeKinds.SnapshotEnd, end, DownlinkJsonContext.Default.SnapshotEndData).ConfigureAwait(false);
+        await Flush().ConfigureAwait(false);
+        return new SnapshotView(school, snapshotId, reason, begin, last, classes.Count, pupils.Count, staff.Count, cards.Count, consents.Count, changes)
+        {
+            KeyParts = parts.Count,
+        };
+    }
+
+    /// <summary>One list of keys for <c>snapshot.keys</c>, each already written as a JSON value (a number or a string).</summary>
+    internal sealed record KeyList(string Name, IReadOnlyList<JsonValue> Keys)
+    {
+        public static KeyList Of(string name, IEnumerable<long> keys) => new(name, keys.Select(k => new JsonValue(k, null)).ToList());
+
+        public static KeyList Of(string name, IEnumerable<string> keys) => new(name, keys.Select(k => new JsonValue(0, k)).ToList());
+    }
+
+    /// <summary>A key: <see cref="Text"/> when it is a string, else <see cref="Number"/>.</summary>
+    internal readonly record struct JsonValue(long Number, string? Text);
+
+    /// <summary>
+    /// Splits the key lists into <c>snapshot.keys</c> data objects of at most <paramref name="maxBytes"/> bytes and
+    /// <paramref name="maxItems"/> keys per list, in order; always at least one part (an empty school still ends its snapshot).
+    /// </summary>
+    internal static List<string> KeyParts(string snapshotId, IReadOnlyList<KeyList> lists, int maxBytes = KeysPartBytes, int maxItems = KeysPerList)
+    {
+        var parts = new List<string>();
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        Utf8JsonWriter? json = null;
+        string? open = null;
+        int inList = 0;
+        void Start()
+        {
+            buffer.Clear();
+            json = new Utf8JsonWriter(buffer);
+            json.WriteStartObject();
+            json.WriteString("snapshotId", snapshotId);
+            json.WriteNumber("part", parts.Count + 1);
+            open = null;
+        }
+        void Finish()
+        {
+            if (open is not null) json!.WriteEndArray();
+            json!.WriteEndObject();
+            json.Flush();
+            parts.Add(Encoding.UTF8.GetString(buffer.WrittenSpan));
+            json.Dispose();
+            json = null;
+        }
+        foreach (var list in lists)
+        {
+            foreach (var key in list.Keys)
+            {
+                if (json is null) Start();
+                // Upper bound of what the key adds (a string may be escaped, at most 6 bytes per UTF-16 unit), plus closing brackets.
+                long adds = (key.Text is { } text ? text.Length * 6 + 3 : 21) + list.Name.Length + 8;
+                if (json!.BytesCommitted + json.BytesPending + adds > maxBytes || open == list.Name && inList >= maxItems)
+                {
+                    Finish();
+                    Start();
+                }
+                if (open != list.Name)
+                {
+                    if (open is not null) json!.WriteEndArray();
+                    json!.WriteStartArray(list.Name);
+                    open = list.Name;
+                    inList = 0;
+                }
+                if (key.Text is { } s) json!.WriteStringValue(s);
+                else json!.WriteNumberValue(key.Number);
+                inList++;
+            }
+        }
+        if (json is null && parts.Count == 0) Start();
+        if (json is not null) Finish();
+        return parts;
     }
 
     /// <summary>The latest change per <paramref name="key"/> among <paramref name="kinds"/> before <paramref name="before"/>, oldest first.</summary>

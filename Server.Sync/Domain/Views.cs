@@ -63,4 +63,8 @@ public sealed record TemplateDeletionView(string DeletionId, long PupilId, strin
 
 /// <summary>A snapshot written to a school's feed: versions <see cref="FromVersion"/> (snapshot.begin) to <see cref="ToVersion"/> (snapshot.end).</summary>
 public sealed record SnapshotView(string School, string SnapshotId, string Reason, long FromVersion, long ToVersion, int Classes, int Pupils, int Staff,
-    int Cards, int Consents, int Changes);
+    int Cards, int Consents, int Changes)
+{
+    /// <summary>How many <c>snapshot.keys</c> changes carry the key lists.</summary>
+    public int KeyParts { get; init; }
+}

@@ -155,6 +155,17 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
                 await using var reader = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 if (await reader.ReadAsync(ct).ConfigureAwait(false)) (floor, lastSnapshot, lastEnd) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
             }
+            // A snapshot written before the key lists were split (inline lists in snapshot.end) is not reused: its end may not fit
+            // in a message and it removes no announcements or dishes. In the split form the change before the end is a key part.
+            bool splitForm = false;
+            if (lastEnd > 0)
+            {
+                await using var keys = new NpgsqlCommand(
+                    "SELECT EXISTS (SELECT 1 FROM downlink_changes WHERE school = $1 AND version = $2 AND type = 'snapshot.keys')", connection, transaction);
+                keys.Parameters.Add(new NpgsqlParameter { Value = school });
+                keys.Parameters.Add(new NpgsqlParameter { Value = lastEnd - 1 });
+                splitForm = (bool)(await keys.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            }
             bool behindFloor = latest > appliedVersion && floor > appliedVersion + 1;
             // Fresh: a long history, or one that already holds a snapshot to start from (it is the whole state as well).
             bool fresh = appliedVersion == 0 && (latest > snapshotAbove || lastEnd > lastSnapshot && lastSnapshot > 0);
@@ -164,7 +175,7 @@ public sealed class DownlinkFeed(CentreDatabase database, TimeProvider? time = n
                 return appliedVersion;
             }
             long start;
-            if (lastSnapshot > appliedVersion && lastSnapshot >= floor && lastEnd > lastSnapshot && latest - lastEnd < snapshotAbove) start = lastSnapshot - 1;
+            if (splitForm && lastSnapshot > appliedVersion && lastSnapshot >= floor && lastEnd > lastSnapshot && latest - lastEnd < snapshotAbove) start = lastSnapshot - 1;
             else
             {
                 var written = await Domain.Snapshots.WriteAsync(connection, transaction, school,

@@ -76,7 +76,10 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
 
         // Normally the applied version; the version before a snapshot for a new or reset school or one behind the retention floor.
         // An agent that does not list snapshot.begin in supports would refuse the jump (a gap) and ask again forever: it replays.
-        bool snapshots = message.Supports is { ValueKind: JsonValueKind.Object } supports && supports.TryGetProperty(Domain.ChangeKinds.SnapshotBegin, out _);
+        // One that lists snapshot.begin but not snapshot.keys (before the key lists were split) would apply the upserts and
+        // reject the end, removing nothing: it replays too, which is complete while the feed is not pruned.
+        bool snapshots = message.Supports is { ValueKind: JsonValueKind.Object } supports && supports.TryGetProperty(Domain.ChangeKinds.SnapshotBegin, out _)
+            && supports.TryGetProperty(Domain.ChangeKinds.SnapshotKeys, out _);
         long start = snapshots ? await feed.BaseVersionAsync(school, hello.AppliedVersion, SnapshotAbove, cancellationToken).ConfigureAwait(false) : hello.AppliedVersion;
         if (start != hello.AppliedVersion) SessionLog.SnapshotStart(logger, school, hello.AppliedVersion, start + 1);
 

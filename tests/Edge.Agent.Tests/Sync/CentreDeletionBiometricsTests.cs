@@ -82,4 +82,31 @@ public class CentreDeletionBiometricsTests
         Assert.That(gone.Rejected, Is.Empty);
         Assert.That(school.Module.Store.Count(Other), Is.Zero);
     }
+    [Test]
+    public void A_split_snapshot_reconciles_consents_from_the_centre_only_once_all_its_key_parts_are_in()
+    {
+        using var school = new BiometricSchool("sch-0001");
+        const long Kept = 480113;
+        Assert.That(school.Apply(1, ("class.upsert", """{"classId":73,"name":"5B","grade":5}"""),
+            ("pupil.upsert", $$"""{"pupilId":{{Pupil}},"classId":73,"displayName":"A"}"""),
+            ("pupil.upsert", $$"""{"pupilId":{{Kept}},"classId":73,"displayName":"B"}"""),
+            Consent("cs-1", Pupil), Consent("cs-2", Kept)).Rejected, Is.Empty);
+        school.Enrol(Pupil, 7);
+        school.Enrol(Kept, 8);
+
+        const string Counts = "\"classes\":1,\"pupils\":2,\"staff\":0,\"cards\":0,\"consents\":1,\"holidays\":0,\"classSchedules\":0,\"roleSchedules\":0,\"announcements\":0,\"menuItems\":0";
+        var first = school.Apply(6, ("snapshot.begin", """{"snapshotId":"snap-7","reason":"test"}"""),
+            ("snapshot.keys", $$"""{"snapshotId":"snap-7","part":1,"classes":[73],"pupils":[{{Pupil}},{{Kept}}]}"""),
+            ("snapshot.end", $$$"""{"snapshotId":"snap-7","parts":2,"counts":{{{{Counts}}}}}"""));
+        Assert.That(first.Rejected.Single().Reason, Does.Contain("missing: 2"));
+        Assert.That((school.Module.Store.Count(Pupil), school.Module.Store.Count(Kept)), Is.EqualTo((2, 2)), "a rejected end revokes nothing");
+
+        var whole = school.Apply(9, ("snapshot.begin", """{"snapshotId":"snap-8","reason":"test"}"""),
+            ("snapshot.keys", $$"""{"snapshotId":"snap-8","part":1,"classes":[73],"pupils":[{{Pupil}},{{Kept}}]}"""),
+            ("snapshot.keys", """{"snapshotId":"snap-8","part":2,"consents":["cs-2"]}"""),
+            ("snapshot.end", $$$"""{"snapshotId":"snap-8","parts":2,"counts":{{{{Counts}}}}}"""));
+        Assert.That(whole.Rejected, Is.Empty);
+        Assert.That(whole.Purged.Select(p => (p.ConsentId, p.Templates)), Is.EqualTo(new[] { ("cs-1", 2) }), "the consent not listed in either part is revoked");
+        Assert.That((school.Module.Store.Count(Pupil), school.Module.Store.Count(Kept)), Is.EqualTo((0, 2)));
+    }
 }

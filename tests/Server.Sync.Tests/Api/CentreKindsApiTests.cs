@@ -38,6 +38,19 @@ public sealed class CentreKindsApiTests : ApiFixture
               "nonce": "bm9uY2Vub25jZTEy", "ciphertext": "Y2lwaGVydGV4dA==", "tag": "dGFndGFndGFndGFndGFn" }
             """)).Status, Is.EqualTo(HttpStatusCode.Created));
 
+    /// <summary>The keys per list a snapshot carries, gathered from its <c>snapshot.keys</c> parts (docs/sync-protocol.md §5.4).</summary>
+    private static Dictionary<string, List<JsonElement>> KeysOf(IEnumerable<(long Version, string Kind, JsonElement Data)> snapshot)
+    {
+        var keys = new Dictionary<string, List<JsonElement>>(StringComparer.Ordinal);
+        foreach (var (_, _, data) in snapshot.Where(c => c.Kind == "snapshot.keys"))
+            foreach (var list in data.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Array))
+            {
+                if (!keys.TryGetValue(list.Name, out var all)) keys[list.Name] = all = [];
+                all.AddRange(list.Value.EnumerateArray());
+            }
+        return keys;
+    }
+
     [Test]
     public async Task A_class_is_removed_only_when_no_active_pupil_is_left_in_it_and_the_school_gets_class_remove_once()
     {
@@ -167,6 +180,15 @@ public sealed class CentreKindsApiTests : ApiFixture
         await SendAsync(HttpMethod.Delete, $"/api/schools/{SchoolA}/holidays/2026-12-17", null, AdminKey);
         await PutAsync($"/api/schools/{SchoolA}/schedules/classes/{classId}", """{ "windows": [{ "weekday": 1, "from": "07:30", "until": "13:30" }] }""");
         await PutAsync($"/api/schools/{SchoolA}/schedules/roles/guard", """{ "windows": [{ "weekday": 1, "from": "06:00", "until": "20:00" }] }""");
+        string tomorrow = DateTime.UtcNow.AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That((await PutAsync($"/api/schools/{SchoolA}/menus/{tomorrow}", """{ "menuId": "m-r1", "items": [{ "menuItemId": 31, "name": "Палау", "priceTiyn": 45000 }, { "menuItemId": 32, "name": "Суп", "priceTiyn": 30000 }] }""")).Status,
+            Is.EqualTo(HttpStatusCode.OK));
+        string showFrom = DateTimeOffset.UtcNow.AddDays(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        string until = DateTimeOffset.UtcNow.AddDays(7).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (string id in new[] { "a-r1", "a-r2" })
+            Assert.That((await PostAsync("/api/announcements", $$"""{ "announcementId": "{{id}}", "schools": ["{{SchoolA}}"], "title": "Notice", "body": "text", "showFrom": "{{showFrom}}", "showUntil": "{{until}}" }""")).Status,
+                Is.EqualTo(HttpStatusCode.Created));
+        await PostAsync("/api/announcements/a-r2/withdraw", $$"""{ "schools": ["{{SchoolA}}"] }""");
         await PostAsync($"/api/pupils/{leaves}/leave", null);
 
         var badSchool = await PostAsync("/api/schools/SCH/resync", null);
@@ -184,18 +206,28 @@ public sealed class CentreKindsApiTests : ApiFixture
         Assert.That(snapshot[0].Data.GetProperty("reason").GetString(), Is.EqualTo("gate PC restored from a backup"));
         Assert.That(snapshot.Select(c => c.Kind).Distinct(), Is.EquivalentTo(new[]
         {
-            "snapshot.begin", "class.upsert", "pupil.upsert", "limits.set", "staff.upsert", "card.upsert", "consent.grant", "schedule.replace", "holiday.set", "topup", "snapshot.end",
+            "snapshot.begin", "class.upsert", "pupil.upsert", "limits.set", "staff.upsert", "card.upsert", "consent.grant", "schedule.replace", "holiday.set",
+            "menu.publish", "announcement", "topup", "snapshot.keys", "snapshot.end",
         }));
+        var keys = KeysOf(snapshot);
         var end = snapshot[^1].Data;
-        long[] Longs(string name) => end.GetProperty(name).EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        Assert.That(end.GetProperty("parts").GetInt32(), Is.EqualTo(snapshot.Count(c => c.Kind == "snapshot.keys")));
+        Assert.That(resync.Body.GetProperty("keyParts").GetInt32(), Is.EqualTo(end.GetProperty("parts").GetInt32()));
+        Assert.That(end.GetProperty("counts").EnumerateObject().ToDictionary(c => c.Name, c => c.Value.GetInt32()),
+            Is.EquivalentTo(keys.ToDictionary(k => k.Key, k => k.Value.Count).Concat(new[] { "holidays", "classSchedules", "roleSchedules", "announcements", "menuItems", "consents", "staff" }
+                .Where(n => !keys.ContainsKey(n)).Select(n => new KeyValuePair<string, int>(n, 0)))), "snapshot.end counts every list");
+        long[] Longs(string name) => keys[name].Select(e => e.GetInt64()).ToArray();
+        string[] Strings(string name) => keys[name].Select(e => e.GetString()!).ToArray();
         Assert.That(Longs("pupils"), Is.EqualTo(new[] { stays }), "the pupil who left is not listed, so the school marks them left");
         Assert.That(Longs("classes"), Is.EqualTo(new[] { classId }), "the removed class is not listed");
         Assert.That(Longs("cards"), Is.EquivalentTo(new[] { 3900000001L, 3922000001L }));
         Assert.That(Longs("staff"), Is.EqualTo(new[] { guard }));
         Assert.That(Longs("classSchedules"), Is.EqualTo(new[] { classId }));
-        Assert.That(end.GetProperty("roleSchedules").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "guard" }));
-        Assert.That(end.GetProperty("holidays").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "2026-12-16" }), "the removed holiday is not sent");
-        Assert.That(end.GetProperty("consents").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "cs-r1" }));
+        Assert.That(Strings("roleSchedules"), Is.EqualTo(new[] { "guard" }));
+        Assert.That(Strings("holidays"), Is.EqualTo(new[] { "2026-12-16" }), "the removed holiday is not sent");
+        Assert.That(Strings("consents"), Is.EqualTo(new[] { "cs-r1" }));
+        Assert.That(Strings("announcements"), Is.EqualTo(new[] { "a-r1" }), "the withdrawn announcement is not listed, so the school removes it");
+        Assert.That(Longs("menuItems"), Is.EqualTo(new[] { 31L, 32L }), "the dishes of the menus sent");
         Assert.That(snapshot.Where(c => c.Kind == "pupil.upsert").Select(c => c.Data.GetProperty("displayName").GetString()), Is.EqualTo(new[] { "Айгерим С." }),
             "display names only, as ever");
     }
@@ -215,7 +247,7 @@ public sealed class CentreKindsApiTests : ApiFixture
         Assert.That(start, Is.EqualTo(latest), "a snapshot is written after the history and the school starts there");
         var written = await FeedAsync(SchoolA);
         Assert.That(written.Single(c => c.Version == start + 1).Kind, Is.EqualTo("snapshot.begin"));
-        Assert.That(written[^1].Data.GetProperty("pupils").EnumerateArray().Single().GetInt64(), Is.EqualTo(pupil));
+        Assert.That(KeysOf(written)["pupils"].Single().GetInt64(), Is.EqualTo(pupil));
         Assert.That(await feed.BaseVersionAsync(SchoolA, 0, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(start),
             "a second hello from the same school reuses that snapshot");
         Assert.That((await FeedAsync(SchoolA)).Count(c => c.Kind == "snapshot.begin"), Is.EqualTo(1));
@@ -224,6 +256,21 @@ public sealed class CentreKindsApiTests : ApiFixture
         await ExecuteAsync($"DELETE FROM downlink_changes WHERE school = '{SchoolA}' AND version <= 3");
         Assert.That(await feed.BaseVersionAsync(SchoolA, 2, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(start));
         Assert.That(await feed.BaseVersionAsync(SchoolA, 3, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(3), "version 4 is still there");
+
+        // A snapshot written before the key lists were split (inline lists) is not reused: a new one is written.
+        await using (var connection = new Npgsql.NpgsqlConnection(ConnectionString + ";Pooling=false"))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await Kezekshi.Server.Sync.Domain.ChangeFeed.AppendAsync(connection, transaction, SchoolB, "snapshot.begin", 1, """{"snapshotId":"snap-old","reason":"before the split"}""");
+            await Kezekshi.Server.Sync.Domain.ChangeFeed.AppendAsync(connection, transaction, SchoolB, "snapshot.end", 1,
+                """{"snapshotId":"snap-old","classes":[],"pupils":[],"staff":[],"cards":[],"consents":[],"holidays":[],"classSchedules":[],"roleSchedules":[]}""");
+            await transaction.CommitAsync();
+        }
+        long fresh = await feed.BaseVersionAsync(SchoolB, 0, snapshotAbove: 1000, CancellationToken.None);
+        Assert.That(fresh, Is.EqualTo(2), "a new snapshot after the old one");
+        Assert.That((await FeedAsync(SchoolB)).Where(c => c.Version > fresh).Select(c => c.Kind), Is.EqualTo(new[] { "snapshot.begin", "snapshot.keys", "snapshot.end" }));
+        Assert.That(await feed.BaseVersionAsync(SchoolB, 0, snapshotAbove: 1000, CancellationToken.None), Is.EqualTo(fresh), "and that one is reused");
     }
 
     [Test]
@@ -247,10 +294,85 @@ public sealed class CentreKindsApiTests : ApiFixture
         Assert.That(sent[0].GetProperty("fromVersion").GetInt64(), Is.EqualTo(1), "an older agent replays the feed");
         Assert.That((await FeedAsync(SchoolA)).Any(c => c.Kind == "snapshot.begin"), Is.False);
 
+        // An agent from before the key lists were split applies snapshot.begin but not snapshot.keys: it replays too.
         sent.Clear();
         await sessions.OnHelloAsync("kz/v1/almaty/sch-0001/up/hello", Hello("\"changes\": [1], \"snapshot.begin\": [1], \"snapshot.end\": [1]"), CancellationToken.None);
+        Assert.That(sent[0].GetProperty("fromVersion").GetInt64(), Is.EqualTo(1), "an agent without snapshot.keys replays the feed");
+        Assert.That((await FeedAsync(SchoolA)).Any(c => c.Kind == "snapshot.begin"), Is.False);
+
+        sent.Clear();
+        await sessions.OnHelloAsync("kz/v1/almaty/sch-0001/up/hello", Hello("\"changes\": [1], \"snapshot.begin\": [1], \"snapshot.keys\": [1], \"snapshot.end\": [1]"), CancellationToken.None);
         var first = sent[0].GetProperty("changes")[0];
         Assert.That(first.GetProperty("kind").GetString(), Is.EqualTo("snapshot.begin"));
         Assert.That(sent[0].GetProperty("fromVersion").GetInt64(), Is.GreaterThan(1));
+    }
+    [Test]
+    public async Task A_snapshot_of_a_school_with_10000_pupils_keeps_every_change_and_message_within_256_KiB_and_lists_every_key()
+    {
+        // 400 classes, 10,000 pupils with a card and a consent each, 300 staff with cards: IDs shaped as the centre issues them.
+        await ExecuteAsync($"""
+            INSERT INTO classes(school, name, grade) SELECT '{SchoolA}', 'C' || g, 1 + g % 11 FROM generate_series(1, 400) g;
+            INSERT INTO pupils(id, full_name, display_name, school, class_id)
+            SELECT 100000000000000 + g::bigint * 79999999, 'Pupil ' || g, 'Pupil ' || g || '.', '{SchoolA}', c.ids[1 + g % 400]
+            FROM generate_series(1, 10000) g, (SELECT array_agg(id) AS ids FROM classes WHERE school = '{SchoolA}') c;
+            INSERT INTO cards(card_number, holder_kind, holder_id, status)
+            SELECT 3000000000 + g, 'pupil', 100000000000000 + g::bigint * 79999999, 'active' FROM generate_series(1, 10000) g;
+            INSERT INTO consents(id, pupil, given_by_kind, purposes, status, document_sha256, operator)
+            SELECT 'cs-' || lpad(to_hex(g * 104729), 16, '0'), 100000000000000 + g::bigint * 79999999, 'pupil', ARRAY['access', 'attendance'], 'granted', repeat('a', 64), 'office'
+            FROM generate_series(1, 10000) g;
+            INSERT INTO staff(id, school, full_name, display_name, role) SELECT 513377012345000 + g, '{SchoolA}', 'Staff ' || g, 'Staff ' || g || '.', 'teacher' FROM generate_series(1, 300) g;
+            INSERT INTO cards(card_number, holder_kind, holder_id, status) SELECT 3500000000 + g, 'staff', 513377012345000 + g, 'active' FROM generate_series(1, 300) g;
+            """);
+
+        var view = await new Kezekshi.Server.Sync.Domain.Snapshots(Database).ResyncAsync(SchoolA, new Kezekshi.Server.Sync.Domain.ResyncRequest("a large school"), CancellationToken.None);
+        Assert.That((view.Pupils, view.Cards, view.Consents, view.Staff, view.Classes), Is.EqualTo((10_000, 10_300, 10_000, 300, 400)));
+
+        var snapshot = (await FeedAsync(SchoolA)).Where(c => c.Version >= view.FromVersion).ToList();
+        Assert.That((snapshot[0].Kind, snapshot[^1].Kind, snapshot[^1].Version), Is.EqualTo(("snapshot.begin", "snapshot.end", view.ToVersion)));
+        Assert.That(snapshot.Select(c => c.Version), Is.EqualTo(Enumerable.Range(0, snapshot.Count).Select(i => view.FromVersion + i)), "versions contiguous");
+        int largest = snapshot.Max(c => Encoding.UTF8.GetByteCount(c.Data.GetRawText()));
+        Assert.That(largest, Is.LessThanOrEqualTo(Kezekshi.Server.Sync.Domain.Snapshots.KeysPartBytes), "every change, key parts included, stays under the part limit");
+
+        var parts = snapshot.Where(c => c.Kind == "snapshot.keys").ToList();
+        Assert.That(parts.Select(p => p.Data.GetProperty("part").GetInt32()), Is.EqualTo(Enumerable.Range(1, parts.Count)));
+        Assert.That(snapshot[^1].Data.GetProperty("parts").GetInt32(), Is.EqualTo(parts.Count));
+        int keyBytes = parts.Sum(p => Encoding.UTF8.GetByteCount(p.Data.GetRawText()));
+        Assert.That(keyBytes, Is.GreaterThan(DownlinkFeed.MaxBytes), "one snapshot.end carrying every key would not fit in a message");
+        Assert.That(parts.SelectMany(p => p.Data.EnumerateObject()).Where(l => l.Value.ValueKind == JsonValueKind.Array).Max(l => l.Value.GetArrayLength()),
+            Is.LessThanOrEqualTo(Kezekshi.Server.Sync.Domain.Snapshots.KeysPerList), "arrays of at most 1,000 items (§3)");
+
+        var keys = KeysOf(snapshot);
+        var counts = snapshot[^1].Data.GetProperty("counts");
+        foreach (var list in keys) Assert.That(counts.GetProperty(list.Key).GetInt32(), Is.EqualTo(list.Value.Count), list.Key);
+        async Task<HashSet<string>> Expected(string sql)
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(ConnectionString + ";Pooling=false");
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) set.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+            return set;
+        }
+        HashSet<string> Sent(string name) => keys[name].Select(k => k.ValueKind == JsonValueKind.String ? k.GetString()! : k.GetRawText()).ToHashSet(StringComparer.Ordinal);
+        Assert.That(Sent("pupils"), Is.EquivalentTo(await Expected($"SELECT id FROM pupils WHERE school = '{SchoolA}'")).And.Count.EqualTo(10_000));
+        Assert.That(Sent("cards"), Is.EquivalentTo(await Expected("SELECT card_number FROM cards")).And.Count.EqualTo(10_300));
+        Assert.That(Sent("consents"), Is.EquivalentTo(await Expected("SELECT id FROM consents")).And.Count.EqualTo(10_000));
+        Assert.That(Sent("staff"), Is.EquivalentTo(await Expected("SELECT id FROM staff")));
+        Assert.That(Sent("classes"), Is.EquivalentTo(await Expected($"SELECT id FROM classes WHERE school = '{SchoolA}'")));
+
+        // The messages the school receives: each within the 256 KiB limit, together the whole snapshot.
+        var feed = new DownlinkFeed(Database);
+        long after = view.FromVersion - 1;
+        int messages = 0;
+        while (await feed.ReadAsync(SchoolA, "almaty", after, CancellationToken.None) is { } batch)
+        {
+            Assert.That(batch.Payload.Length, Is.LessThanOrEqualTo(DownlinkFeed.MaxBytes), $"message {batch.FromVersion}–{batch.ToVersion}");
+            after = batch.ToVersion;
+            messages++;
+        }
+        Assert.That(after, Is.EqualTo(view.ToVersion), "the messages carry the snapshot to its end");
+        TestContext.Out.WriteLine($"10,000 pupils: {snapshot.Count} changes, {parts.Count} key parts, largest change {largest} B, keys {keyBytes} B in all, {messages} messages");
+        Assert.That(messages, Is.GreaterThan(1));
     }
 }

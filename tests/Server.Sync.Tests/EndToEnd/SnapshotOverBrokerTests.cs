@@ -70,18 +70,32 @@ public class SnapshotOverBrokerTests : DomainFixture
             command.CommandText = $"""
                 INSERT INTO pupils(id, class_id, full_name, status) VALUES (777, {stays.ClassId}, 'From an old backup', 'active');
                 INSERT INTO credentials(card_number, holder_kind, holder_id, status, issued_at) VALUES (3900000777, 'pupil', 777, 'active', '2026-09-01T00:00:00Z');
+                INSERT INTO announcements(uid, text, valid_from, valid_until, created_at) VALUES ('a-withdrawn-meanwhile', 'Old notice', '2026-11-01T00:00:00Z', '2027-01-01T00:00:00Z', '2026-11-01T00:00:00Z');
+                INSERT INTO canteen_menu_items(code, name, price) VALUES ('c-99', 'Dropped dish', 40000), ('tea', 'Tea', 5000);
                 """;
             command.ExecuteNonQuery();
         }
         await ExecuteAsync($"UPDATE pupils SET status = 'left' WHERE id = {goes.PupilId}");
+        // 1,200 more pupils with cards (bulk-loaded, no changes sent): their keys need more than one snapshot.keys part.
+        await ExecuteAsync($"""
+            INSERT INTO pupils(id, full_name, display_name, school, class_id)
+            SELECT 200000000000000 + g, 'Pupil ' || g, 'Pupil ' || g || '.', '{SchoolA}', {stays.ClassId} FROM generate_series(1, 1200) g;
+            INSERT INTO cards(card_number, holder_kind, holder_id, status) SELECT 3100000000 + g, 'pupil', 200000000000000 + g, 'active' FROM generate_series(1, 1200) g;
+            """);
 
         var resync = await new Snapshots(Database).ResyncAsync(SchoolA, new ResyncRequest("gate PC restored from a backup"), CancellationToken.None);
         await AckedAsync(resync.ToVersion);
 
-        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM pupils WHERE status = 'active'"), Is.EqualTo(1));
+        Assert.That(await CountAsync($"SELECT COUNT(*) FROM downlink_changes WHERE school = '{SchoolA}' AND type = 'snapshot.keys' AND version > {resync.FromVersion}"),
+            Is.GreaterThan(1), "the key lists came in several parts");
+        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM pupils WHERE status = 'active'"), Is.EqualTo(1 + 1200));
         Assert.That(rig.CountAtSchool($"SELECT status = 'left' FROM pupils WHERE id = {goes.PupilId}"), Is.EqualTo(1), "the pupil the centre no longer has is marked left");
         Assert.That(rig.CountAtSchool("SELECT status = 'left' FROM pupils WHERE id = 777"), Is.EqualTo(1), "so is the one from the old backup");
-        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM credentials WHERE status = 'active'"), Is.EqualTo(2), "the remaining pupil's card and the guard's");
+        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM credentials WHERE status = 'active'"), Is.EqualTo(2 + 1200), "the remaining pupils' cards and the guard's");
+        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM announcements"), Is.Zero, "the announcement the centre no longer has is gone");
+        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM canteen_menu_items WHERE active = 1 AND code = 'tea'") + rig.CountAtSchool("SELECT COUNT(*) FROM canteen_menu_items WHERE active = 0 AND code = 'c-99'"),
+            Is.EqualTo(2), "the centre's dish on no current menu is withdrawn, the office's own stays");
+        Assert.That(rig.CountAtSchool("SELECT COUNT(*) FROM snapshot_keys"), Is.Zero);
         var after = new AccessRepository(rig.EdgeDatabase).LoadSnapshot();
         Assert.That(GatePolicy.Decide(after, new PresenceTracker(), "main-1", Direction.Entry, 3900000777, s_monday0900).Granted, Is.False);
         Assert.That(GatePolicy.Decide(after, new PresenceTracker(), "main-1", Direction.Entry, GuardCard, s_monday0900).Granted, Is.True);
