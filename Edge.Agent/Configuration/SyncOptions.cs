@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Kezekshi.Mqtt;
 
 namespace Kezekshi.Edge.Agent.Configuration;
 
@@ -15,6 +16,15 @@ public sealed partial class SyncOptions
 
     /// <summary>MQTT brokers as host:port, tried in order (a cluster's nodes); the agent moves to the next when one is unreachable.</summary>
     public List<string> Brokers { get; set; } = [];
+
+    /// <summary>
+    /// MQTT protocol version: "5" (the default; mosquitto) or "3.1.1" for a broker that speaks only that, such as the
+    /// MQTT plugin of RabbitMQ 3.10 in Debian 12 (docs/scaling.md, "Shown: two-node RabbitMQ cluster").
+    /// </summary>
+    public string ProtocolVersion { get; set; } = "5";
+
+    /// <summary>The parsed <see cref="ProtocolVersion"/> (MQTT 5 when it is not valid; <see cref="Validate"/> says so).</summary>
+    public MqttProtocolVersion MqttVersion => MqttProtocolVersions.TryParse(ProtocolVersion, out var version) ? version : MqttProtocolVersion.V5;
 
     /// <summary>The CA that signed the brokers' certificates (PEM).</summary>
     public string? CaFile { get; set; }
@@ -39,6 +49,8 @@ public sealed partial class SyncOptions
         var brokers = new List<(string, int)>();
         if (!Enabled) return brokers;
         if (!RegionPattern().IsMatch(Region)) problems.Add($"Edge:Sync:Region \"{Region}\" must be 2–32 lowercase letters, digits or '-', as the centre registered the school (e.g. \"almaty\").");
+        if (!MqttProtocolVersions.TryParse(ProtocolVersion, out _))
+            problems.Add($"Edge:Sync:ProtocolVersion \"{ProtocolVersion}\" is not an MQTT version this agent speaks: use \"5\" (mosquitto, the default) or \"3.1.1\" (RabbitMQ before 3.13).");
         for (int i = 0; i < Brokers.Count; i++)
         {
             string entry = Brokers[i].Trim();

@@ -44,6 +44,7 @@ public sealed class SyncService(IOptions<EdgeOptions> options, GateService gates
             Port = brokers[0].Port,
             Brokers = [.. brokers.Skip(1).Select(b => new MqttBroker(b.Host, b.Port))],
             ClientId = edge.SchoolId,
+            ProtocolVersion = edge.Sync.MqttVersion,
             CaFile = edge.Sync.CaFile,
             CertFile = edge.Sync.CertFile,
             KeyFile = edge.Sync.KeyFile,
