@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The edge syncing through a two-node RabbitMQ cluster (issue 4 §10; docs/scaling.md, "Shown: two-node RabbitMQ
 # cluster"). Run as root on Linux:
-#   tools/demo-rabbit-cluster.sh [--sales 3000] [--kill-after 1000]
+#   tools/demo-rabbit-cluster.sh [--sales 3000] [--kill-after 1000] [--no-mirror] [--no-build]
+# --no-mirror leaves out the mirroring policy of the MQTT session queues (to see what RabbitMQ 3.10 does without it);
+# --no-build uses the Release builds already there.
 # What it does, all under one temp dir that is removed at the end (also on Ctrl+C or failure):
 #   1. installs Debian's rabbitmq-server (3.10.8, with the rabbitmq_mqtt plugin) with apt if it is missing;
 #   2. makes two network namespaces kzrmq1 (10.213.77.1) and kzrmq2 (10.213.77.2) on a bridge, with the host side at
@@ -22,12 +24,16 @@ cd "$repo"
 
 sales=3000
 kill_after=1000
+mirror=1
+build=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --no-mirror) mirror=0; shift ;;
+    --no-build) build=0; shift ;;
     --sales) sales="$2"; shift 2 ;;
     --kill-after) kill_after="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "unknown argument $1 (use --sales N, --kill-after N)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1 (use --sales N, --kill-after N, --no-mirror, --no-build)" >&2; exit 2 ;;
   esac
 done
 say() { printf '==> %s\n' "$*"; }
@@ -65,6 +71,8 @@ net=10.213.77
 nodes=(1 2)
 bridge=kzrmq-br
 tmp="$(mktemp -d /tmp/kz-rabbit.XXXXXX)"
+# PostgreSQL runs as its own user, which cannot enter the private temp dir: its cluster gets a folder of its own.
+pgdir="$(mktemp -d /tmp/kz-rabbit-pg.XXXXXX)"
 pgport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 started_pids=()
 as_postgres() { runuser -u postgres -- "$@"; }
@@ -83,7 +91,8 @@ cleanup() {
   for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null; done
   sleep 0.5
   for pid in "${started_pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
-  [ -f "$tmp/pg/PG_VERSION" ] && as_postgres "$pgbin/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1
+  [ -f "$pgdir/PG_VERSION" ] && as_postgres "$pgbin/pg_ctl" -D "$pgdir" -m immediate stop >/dev/null 2>&1
+  rm -rf "$pgdir"
   for n in "${nodes[@]}"; do stop_namespace "kzrmq$n"; ip link delete "kzrmq$n-h" 2>/dev/null; done
   ip link delete "$bridge" 2>/dev/null
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
@@ -172,7 +181,12 @@ CONF
   started_pids+=($!)
 done
 for n in "${nodes[@]}"; do
-  ctl "$n" await_startup --timeout 120 >/dev/null 2>&1 || { tail -20 "$tmp/rabbit$n/server.out" >&2; fail "RabbitMQ node $n did not start (log above)"; }
+  # await_startup gives up at once while the node is not yet registered with its epmd: ask again until it answers.
+  deadline=$(( $(date +%s) + 240 ))
+  until ctl "$n" await_startup --timeout 60 >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || { tail -20 "$tmp/rabbit$n/server.out" >&2; fail "RabbitMQ node $n did not start within 240 s (log above)"; }
+    sleep 2
+  done
 done
 say "joining rabbit@$net.2 to rabbit@$net.1"
 ctl 2 stop_app
@@ -192,7 +206,11 @@ ctl 1 set_topic_permissions -p / demo-school amq.topic '^kz\.v1\.[^.]+\.{usernam
 ctl 1 set_topic_permissions -p / centre-1 amq.topic '^kz\.v1\.[^.]+\.[^.]+\.down\.' '^kz\.v1\.[^.]+\.[^.]+\.up\.' >/dev/null
 # The QoS 1 session queues are classic queues on the node the client first connected to; mirrored to the other node
 # they survive that node's death (classic mirroring is what 3.10 offers for them; quorum queues are not used by MQTT there).
-ctl 1 set_policy -p / --apply-to queues mqtt-ha '^mqtt-subscription-' '{"ha-mode":"all","ha-sync-mode":"automatic"}' >/dev/null
+if [ "$mirror" = 1 ]; then
+  ctl 1 set_policy -p / --apply-to queues mqtt-ha '^mqtt-subscription-' '{"ha-mode":"all","ha-sync-mode":"automatic"}' >/dev/null
+else
+  say "--no-mirror: the MQTT session queues stay on the node where each client first connected"
+fi
 
 if [ "${RABBIT_ONLY:-0}" = 1 ]; then
   say "RABBIT_ONLY=1: cluster up in $tmp; cleaning up in 600 s (or on Ctrl+C)"
@@ -200,16 +218,20 @@ if [ "${RABBIT_ONLY:-0}" = 1 ]; then
 fi
 
 # --- 3. PostgreSQL, the centre and the edge --------------------------------------------------------------------------
-say "PostgreSQL for the centre on 127.0.0.1:$pgport (throwaway, in $tmp/pg)"
-mkdir -p "$tmp/pg" && chown postgres: "$tmp/pg"
-as_postgres "$pgbin/initdb" -D "$tmp/pg" -U kezekshi --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-as_postgres "$pgbin/pg_ctl" -D "$tmp/pg" -l "$tmp/pg/server.log" -w -o "-c listen_addresses=127.0.0.1 -c port=$pgport -c unix_socket_directories=$tmp/pg" start >/dev/null
+say "PostgreSQL for the centre on 127.0.0.1:$pgport (throwaway, in $pgdir)"
+chown postgres: "$pgdir"
+as_postgres "$pgbin/initdb" -D "$pgdir" -U kezekshi --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+as_postgres "$pgbin/pg_ctl" -D "$pgdir" -l "$pgdir/server.log" -w -o "-c listen_addresses=127.0.0.1 -c port=$pgport -c unix_socket_directories=$pgdir" start >/dev/null
 as_postgres "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U kezekshi kezekshi_sync
 sql() { "$pgbin/psql" -h 127.0.0.1 -p "$pgport" -U kezekshi -d kezekshi_sync -tAqc "$1"; }
 
-say "building the centre and the agent (Release)"
-dotnet build Server.Sync/Server.Sync.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null || fail "the centre does not build"
-dotnet build Edge.Agent/Edge.Agent.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null || fail "the agent does not build"
+if [ "$build" = 1 ]; then
+  say "building the centre and the agent (Release)"
+  dotnet build Server.Sync/Server.Sync.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null || fail "the centre does not build"
+  dotnet build Edge.Agent/Edge.Agent.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null || fail "the agent does not build"
+fi
+[ -f Server.Sync/bin/Release/net10.0/kezekshi-centre-sync.dll ] && [ -f Edge.Agent/bin/Release/net10.0/kezekshi-edge.dll ] \
+  || fail "the Release builds are missing: run without --no-build"
 agent=(dotnet "$repo/Edge.Agent/bin/Release/net10.0/kezekshi-edge.dll")
 
 edge="$tmp/edge"
@@ -319,7 +341,6 @@ duplicates=$(( stored - distinct + charges - charge_uids ))
 status=PASS
 [ "$stored" = "$total" ] && [ "$distinct" = "$total" ] && [ "$gaps" = 0 ] && [ "$charges" = "$acked" ] && [ "$duplicates" = 0 ] \
   && [ "$dead" = 0 ] && [ "$watermark" = "$total" ] && [ -n "$failover" ] || status=FAIL
-reconnects="$(grep -c -i 'connected\|connection' "$tmp/edge.log" || true)"
 echo
 echo "Two-node RabbitMQ $rmq_version cluster (rabbit@$net.1 in kzrmq1, rabbit@$net.2 in kzrmq2), MQTT 3.1.1 over TLS"
 printf '  %-44s %s\n' \
