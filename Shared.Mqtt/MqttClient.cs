@@ -490,7 +490,8 @@ public sealed class MqttClient : IAsyncDisposable
         if (rc == 0)
         {
             _connected = true;
-            MqttLog.Connected(_logger, _options.ClientId, _options.Host, _options.Port, sessionPresent);
+            var broker = CurrentBroker; // after a failover this is another node than Host:Port
+            MqttLog.Connected(_logger, _options.ClientId, broker.Host, broker.Port, sessionPresent);
             completion?.TrySetResult();
             _events.Writer.TryWrite(new MqttConnectedEventArgs(sessionPresent));
         }

@@ -3,7 +3,9 @@
 # cluster"). Run as root on Linux:
 #   tools/demo-rabbit-cluster.sh [--sales 3000] [--kill-after 1000] [--no-mirror] [--no-build]
 # --no-mirror leaves out the mirroring policy of the MQTT session queues (to see what RabbitMQ 3.10 does without it);
-# --no-build uses the Release builds already there.
+# --clean-session runs the edge and the centre without broker sessions (Edge:Sync:PersistentSession=false,
+# Centre:Mqtt:PersistentSession=false), what works on a cluster without that policy; --no-build uses the Release builds
+# already there.
 # What it does, all under one temp dir that is removed at the end (also on Ctrl+C or failure):
 #   1. installs Debian's rabbitmq-server (3.10.8, with the rabbitmq_mqtt plugin) with apt if it is missing;
 #   2. makes two network namespaces kzrmq1 (10.213.77.1) and kzrmq2 (10.213.77.2) on a bridge, with the host side at
@@ -26,14 +28,18 @@ sales=3000
 kill_after=1000
 mirror=1
 build=1
+persistent=true
+# How long a client stays with a dead node before it moves to the next (back-off maximum + 3 s): 30/10 s by default.
+backoff=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-mirror) mirror=0; shift ;;
     --no-build) build=0; shift ;;
+    --clean-session) persistent=false; shift ;;
     --sales) sales="$2"; shift 2 ;;
     --kill-after) kill_after="$2"; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
-    *) echo "unknown argument $1 (use --sales N, --kill-after N, --no-mirror, --no-build)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1 (use --sales N, --kill-after N, --no-mirror, --clean-session, --no-build)" >&2; exit 2 ;;
   esac
 done
 say() { printf '==> %s\n' "$*"; }
@@ -172,6 +178,8 @@ ssl_cert_login_from = common_name
 mqtt.allow_anonymous = false
 mqtt.vhost = /
 mqtt.exchange = amq.topic
+# A session queue nobody has used for 7 days goes (MQTT 3.1.1 has no session expiry of its own).
+mqtt.subscription_ttl = 604800000
 loopback_users = none
 log.file.level = info
 log.console = false
@@ -199,7 +207,9 @@ running="$(ctl 1 cluster_status --formatter json | python3 -c 'import json,sys; 
 say "users by certificate CN, per-school topic permissions, mirrored MQTT session queues"
 for user in demo-school centre-1; do
   ctl 1 add_user "$user" "$(openssl rand -hex 16)" >/dev/null
-  ctl 1 set_permissions -p / "$user" '^mqtt-subscription-'"$user"'.*' '^(amq\.topic|mqtt-subscription-'"$user"'.*)$' '^(amq\.topic|mqtt-subscription-'"$user"'.*)$' >/dev/null
+  # Its own session queues only (mqtt-subscription-<client id>qos0/1): a certificate used with another school's client ID
+  # cannot declare or read that school's queue.
+  ctl 1 set_permissions -p / "$user" '^mqtt-subscription-'"$user"'qos[01]$' '^(amq\.topic|mqtt-subscription-'"$user"'qos[01])$' '^(amq\.topic|mqtt-subscription-'"$user"'qos[01])$' >/dev/null
 done
 # RabbitMQ maps MQTT topics to routing keys with '/' -> '.'. A school writes only its own uplink, reads only its own downlink.
 ctl 1 set_topic_permissions -p / demo-school amq.topic '^kz\.v1\.[^.]+\.{username}\.up\.' '^kz\.v1\.[^.]+\.{username}\.down\.' >/dev/null
@@ -248,6 +258,7 @@ say "the centre (Server.Sync) with brokers $net.1:8883 and $net.2:8883, MQTT 3.1
   export ConnectionStrings__Centre="Host=127.0.0.1;Port=$pgport;Username=kezekshi;Database=kezekshi_sync"
   export Centre__Mqtt__Brokers__0="$net.1:8883" Centre__Mqtt__Brokers__1="$net.2:8883"
   export Centre__Mqtt__ClientId=centre-1 Centre__Mqtt__ProtocolVersion=3.1.1 Centre__Mqtt__UplinkFilters__0='kz/v1/+/+/up/#'
+  export Centre__Mqtt__ReconnectDelayMaxSeconds="$backoff" Centre__Mqtt__PersistentSession="$persistent"
   export Centre__Mqtt__CaFile="$pki/ca.crt" Centre__Mqtt__CertFile="$pki/centre-1.crt" Centre__Mqtt__KeyFile="$pki/centre-1.key"
   export Centre__Schools__0__Id=demo-school Centre__Schools__0__Region=almaty Centre__Schools__0__Name="Demo School No. 1"
   exec dotnet "$repo/Server.Sync/bin/Release/net10.0/kezekshi-centre-sync.dll" --urls "http://127.0.0.1:$webport"
@@ -273,6 +284,8 @@ cat > "$edge/appsettings.json" <<JSON
       "Region": "almaty",
       "Brokers": [ "$net.1:8883", "$net.2:8883" ],
       "ProtocolVersion": "3.1.1",
+      "ReconnectDelayMaxSeconds": $backoff,
+      "PersistentSession": $persistent,
       "AllowedHosts": [ "$net.1", "$net.2" ],
       "CaFile": "$pki/ca.crt", "CertFile": "$pki/demo-school.crt", "KeyFile": "$pki/demo-school.key"
     }
@@ -342,7 +355,8 @@ status=PASS
 [ "$stored" = "$total" ] && [ "$distinct" = "$total" ] && [ "$gaps" = 0 ] && [ "$charges" = "$acked" ] && [ "$duplicates" = 0 ] \
   && [ "$dead" = 0 ] && [ "$watermark" = "$total" ] && [ -n "$failover" ] || status=FAIL
 echo
-echo "Two-node RabbitMQ $rmq_version cluster (rabbit@$net.1 in kzrmq1, rabbit@$net.2 in kzrmq2), MQTT 3.1.1 over TLS"
+echo "Two-node RabbitMQ $rmq_version cluster (rabbit@$net.1 in kzrmq1, rabbit@$net.2 in kzrmq2), MQTT 3.1.1 over TLS;"
+echo "session queues mirrored: $([ "$mirror" = 1 ] && echo yes || echo no); persistent sessions: $persistent; reconnect back-off max ${backoff} s"
 printf '  %-44s %s\n' \
   "canteen sales acknowledged by the till" "$acked" \
   "events sent (edge outbox seq 1..N)" "$total" \

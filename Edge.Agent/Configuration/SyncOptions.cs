@@ -26,6 +26,24 @@ public sealed partial class SyncOptions
     /// <summary>The parsed <see cref="ProtocolVersion"/> (MQTT 5 when it is not valid; <see cref="Validate"/> says so).</summary>
     public MqttProtocolVersion MqttVersion => MqttProtocolVersions.TryParse(ProtocolVersion, out var version) ? version : MqttProtocolVersion.V5;
 
+    /// <summary>
+    /// Upper bound of the reconnect back-off in seconds (default 30). With several brokers it also sets how soon the agent
+    /// gives up on a dead node and moves to the next (about this plus 3 s); lower it for a cluster, keeping in mind that
+    /// thousands of schools retrying a down broker more often make a bigger reconnect storm.
+    /// </summary>
+    public int ReconnectDelayMaxSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Keep a broker session (subscriptions and queued QoS 1 messages) while the agent is away; default true. Set false on
+    /// a RabbitMQ 3.10 cluster without a mirroring policy for its MQTT queues: there a persistent session's queue lives on
+    /// one node, and while that node is down the broker refuses the school on every other node. The protocol does not
+    /// need the session (after each connection the agent says hello and the centre re-sends), so off costs only re-sends.
+    /// </summary>
+    public bool PersistentSession { get; set; } = true;
+
+    /// <summary>How long the broker keeps this school's session: a week when <see cref="PersistentSession"/>, else none (clean session).</summary>
+    public TimeSpan SessionExpiry => PersistentSession ? TimeSpan.FromDays(7) : TimeSpan.Zero;
+
     /// <summary>The CA that signed the brokers' certificates (PEM).</summary>
     public string? CaFile { get; set; }
 
@@ -51,6 +69,8 @@ public sealed partial class SyncOptions
         if (!RegionPattern().IsMatch(Region)) problems.Add($"Edge:Sync:Region \"{Region}\" must be 2–32 lowercase letters, digits or '-', as the centre registered the school (e.g. \"almaty\").");
         if (!MqttProtocolVersions.TryParse(ProtocolVersion, out _))
             problems.Add($"Edge:Sync:ProtocolVersion \"{ProtocolVersion}\" is not an MQTT version this agent speaks: use \"5\" (mosquitto, the default) or \"3.1.1\" (RabbitMQ before 3.13).");
+        if (ReconnectDelayMaxSeconds is < 1 or > 600)
+            problems.Add($"Edge:Sync:ReconnectDelayMaxSeconds {ReconnectDelayMaxSeconds} must be 1–600 (seconds; the default is 30).");
         for (int i = 0; i < Brokers.Count; i++)
         {
             string entry = Brokers[i].Trim();

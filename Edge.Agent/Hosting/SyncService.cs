@@ -48,9 +48,9 @@ public sealed class SyncService(IOptions<EdgeOptions> options, GateService gates
             CaFile = edge.Sync.CaFile,
             CertFile = edge.Sync.CertFile,
             KeyFile = edge.Sync.KeyFile,
-            SessionExpiry = TimeSpan.FromDays(7),
+            SessionExpiry = edge.Sync.SessionExpiry,
             ReconnectDelayMin = TimeSpan.FromSeconds(1),
-            ReconnectDelayMax = TimeSpan.FromSeconds(30),
+            ReconnectDelayMax = TimeSpan.FromSeconds(Math.Clamp(edge.Sync.ReconnectDelayMaxSeconds, 1, 600)),
         };
         await using var connection = new MqttSyncConnection(mqtt, edge.Sync.Region, edge.SchoolId, loggers);
         _connection = connection;

@@ -30,11 +30,32 @@ public sealed class CentreMqttOptions
     /// </summary>
     public List<string> UplinkFilters { get; set; } = [];
 
+    /// <summary>
+    /// Upper bound of the reconnect back-off in seconds (default 10); with several brokers also about how long the worker
+    /// stays with a dead node before it moves to the next (this plus 3 s).
+    /// </summary>
+    public int ReconnectDelayMaxSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Keep a broker session while the worker is away (default true). False on a RabbitMQ 3.10 cluster without a
+    /// mirroring policy for its MQTT queues, where a persistent session's queue on a dead node locks the worker out of
+    /// every other node; schools re-send what the worker missed (docs/sync-protocol.md §8).
+    /// </summary>
+    public bool PersistentSession { get; set; } = true;
+
+    /// <summary>How long the broker keeps this worker's session: a day when <see cref="PersistentSession"/>, else none (clean session).</summary>
+    public TimeSpan SessionExpiry => PersistentSession ? TimeSpan.FromDays(1) : TimeSpan.Zero;
+
     /// <summary>The parsed <see cref="ProtocolVersion"/>; a clear configuration error when it is not one we speak.</summary>
     public MqttProtocolVersion ResolveProtocolVersion() =>
         MqttProtocolVersions.TryParse(ProtocolVersion, out var version) ? version
             : throw new OptionsValidationException("Centre:Mqtt:ProtocolVersion", typeof(CentreMqttOptions),
                 [$"Centre:Mqtt:ProtocolVersion \"{ProtocolVersion}\" is not an MQTT version the centre speaks: use \"5\" (mosquitto, the default) or \"3.1.1\" (RabbitMQ before 3.13)."]);
+
+    /// <summary>The reconnect back-off's upper bound; a clear configuration error outside 1–600 s.</summary>
+    public TimeSpan ResolveReconnectDelayMax() => ReconnectDelayMaxSeconds is >= 1 and <= 600 ? TimeSpan.FromSeconds(ReconnectDelayMaxSeconds)
+        : throw new OptionsValidationException("Centre:Mqtt:ReconnectDelayMaxSeconds", typeof(CentreMqttOptions),
+            [$"Centre:Mqtt:ReconnectDelayMaxSeconds {ReconnectDelayMaxSeconds} must be 1–600 (seconds; the default is 10)."]);
 
     /// <summary>The uplink filters to subscribe (the shared one when none is set); each must cover <c>…/up/#</c> of the kz/v1 tree.</summary>
     public IReadOnlyList<string> ResolveUplinkFilters()
@@ -82,9 +103,9 @@ public sealed class CentreMqttService(IOptions<CentreOptions> options, EventInge
             CaFile = mqtt.CaFile,
             CertFile = mqtt.CertFile,
             KeyFile = mqtt.KeyFile,
-            SessionExpiry = TimeSpan.FromDays(1),
+            SessionExpiry = mqtt.SessionExpiry,
             ReconnectDelayMin = TimeSpan.FromSeconds(1),
-            ReconnectDelayMax = TimeSpan.FromSeconds(10),
+            ReconnectDelayMax = mqtt.ResolveReconnectDelayMax(),
         }, loggers.CreateLogger<MqttClient>());
         Sessions = new SchoolSessions(feed, ingestor, (topic, payload, ct) => PublishAsync(client, topic, payload, ct), loggers.CreateLogger<SchoolSessions>())
         {

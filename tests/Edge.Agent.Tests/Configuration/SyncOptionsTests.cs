@@ -82,6 +82,26 @@ public class SyncOptionsTests
         Assert.That(problems[0], Does.Contain($"Edge:Sync:ProtocolVersion \"{version}\"").And.Contain("\"3.1.1\""));
     }
 
+    [TestCase(0)]
+    [TestCase(601)]
+    public void A_reconnect_back_off_outside_1_to_600_seconds_is_named(int seconds)
+    {
+        var problems = new List<string>();
+        var options = Options("mqtt-1.almaty.edu.kz:8883");
+        options.ReconnectDelayMaxSeconds = seconds;
+        options.Validate(problems);
+        Assert.That(problems, Is.EqualTo(new[] { $"Edge:Sync:ReconnectDelayMaxSeconds {seconds} must be 1–600 (seconds; the default is 30)." }));
+    }
+
+    [Test]
+    public void The_broker_keeps_a_session_for_a_week_unless_persistent_sessions_are_off()
+    {
+        var options = Options("mqtt-1.almaty.edu.kz:8883");
+        Assert.That(options.SessionExpiry, Is.EqualTo(TimeSpan.FromDays(7)));
+        options.PersistentSession = false;
+        Assert.That(options.SessionExpiry, Is.EqualTo(TimeSpan.Zero));
+    }
+
     [Test]
     public void Missing_certificates_and_a_bad_region_are_each_named()
     {

@@ -51,4 +51,20 @@ public sealed class CentreMqttOptionsTests
         var error = Assert.Throws<OptionsValidationException>(() => options.ResolveUplinkFilters())!;
         Assert.That(error.Message, Does.Contain($"Centre:Mqtt:UplinkFilters[1] \"{filter}\"").And.Contain("kz/v1/<region or +>/<school or +>/up/#"));
     }
+
+    [Test]
+    public void The_reconnect_back_off_is_10_seconds_unless_set_and_refused_outside_1_to_600()
+    {
+        Assert.That(new CentreMqttOptions().ResolveReconnectDelayMax(), Is.EqualTo(TimeSpan.FromSeconds(10)));
+        Assert.That(new CentreMqttOptions { ReconnectDelayMaxSeconds = 3 }.ResolveReconnectDelayMax(), Is.EqualTo(TimeSpan.FromSeconds(3)));
+        var error = Assert.Throws<OptionsValidationException>(() => new CentreMqttOptions { ReconnectDelayMaxSeconds = 0 }.ResolveReconnectDelayMax())!;
+        Assert.That(error.Message, Does.Contain("Centre:Mqtt:ReconnectDelayMaxSeconds 0 must be 1–600"));
+    }
+
+    [Test]
+    public void The_worker_keeps_a_session_for_a_day_unless_persistent_sessions_are_off()
+    {
+        Assert.That(new CentreMqttOptions().SessionExpiry, Is.EqualTo(TimeSpan.FromDays(1)));
+        Assert.That(new CentreMqttOptions { PersistentSession = false }.SessionExpiry, Is.EqualTo(TimeSpan.Zero));
+    }
 }
