@@ -3,9 +3,7 @@
 # cluster"). Run as root on Linux:
 #   tools/demo-rabbit-cluster.sh [--sales 3000] [--kill-after 1000] [--no-mirror] [--no-build]
 # --no-mirror leaves out the mirroring policy of the MQTT session queues (to see what RabbitMQ 3.10 does without it);
-# --clean-session runs the edge and the centre without broker sessions (Edge:Sync:PersistentSession=false,
-# Centre:Mqtt:PersistentSession=false), what works on a cluster without that policy; --no-build uses the Release builds
-# already there.
+# --no-build uses the Release builds already there.
 # What it does, all under one temp dir that is removed at the end (also on Ctrl+C or failure):
 #   1. installs Debian's rabbitmq-server (3.10.8, with the rabbitmq_mqtt plugin) with apt if it is missing;
 #   2. makes two network namespaces kzrmq1 (10.213.77.1) and kzrmq2 (10.213.77.2) on a bridge, with the host side at
@@ -28,18 +26,16 @@ sales=3000
 kill_after=1000
 mirror=1
 build=1
-persistent=true
 # How long a client stays with a dead node before it moves to the next (back-off maximum + 3 s): 30/10 s by default.
 backoff=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-mirror) mirror=0; shift ;;
     --no-build) build=0; shift ;;
-    --clean-session) persistent=false; shift ;;
     --sales) sales="$2"; shift 2 ;;
     --kill-after) kill_after="$2"; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
-    *) echo "unknown argument $1 (use --sales N, --kill-after N, --no-mirror, --clean-session, --no-build)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1 (use --sales N, --kill-after N, --no-mirror, --no-build)" >&2; exit 2 ;;
   esac
 done
 say() { printf '==> %s\n' "$*"; }
@@ -258,7 +254,7 @@ say "the centre (Server.Sync) with brokers $net.1:8883 and $net.2:8883, MQTT 3.1
   export ConnectionStrings__Centre="Host=127.0.0.1;Port=$pgport;Username=kezekshi;Database=kezekshi_sync"
   export Centre__Mqtt__Brokers__0="$net.1:8883" Centre__Mqtt__Brokers__1="$net.2:8883"
   export Centre__Mqtt__ClientId=centre-1 Centre__Mqtt__ProtocolVersion=3.1.1 Centre__Mqtt__UplinkFilters__0='kz/v1/+/+/up/#'
-  export Centre__Mqtt__ReconnectDelayMaxSeconds="$backoff" Centre__Mqtt__PersistentSession="$persistent"
+  export Centre__Mqtt__ReconnectDelayMaxSeconds="$backoff"
   export Centre__Mqtt__CaFile="$pki/ca.crt" Centre__Mqtt__CertFile="$pki/centre-1.crt" Centre__Mqtt__KeyFile="$pki/centre-1.key"
   export Centre__Schools__0__Id=demo-school Centre__Schools__0__Region=almaty Centre__Schools__0__Name="Demo School No. 1"
   exec dotnet "$repo/Server.Sync/bin/Release/net10.0/kezekshi-centre-sync.dll" --urls "http://127.0.0.1:$webport"
@@ -285,7 +281,6 @@ cat > "$edge/appsettings.json" <<JSON
       "Brokers": [ "$net.1:8883", "$net.2:8883" ],
       "ProtocolVersion": "3.1.1",
       "ReconnectDelayMaxSeconds": $backoff,
-      "PersistentSession": $persistent,
       "AllowedHosts": [ "$net.1", "$net.2" ],
       "CaFile": "$pki/ca.crt", "CertFile": "$pki/demo-school.crt", "KeyFile": "$pki/demo-school.key"
     }
@@ -356,7 +351,7 @@ status=PASS
   && [ "$dead" = 0 ] && [ "$watermark" = "$total" ] && [ -n "$failover" ] || status=FAIL
 echo
 echo "Two-node RabbitMQ $rmq_version cluster (rabbit@$net.1 in kzrmq1, rabbit@$net.2 in kzrmq2), MQTT 3.1.1 over TLS;"
-echo "session queues mirrored: $([ "$mirror" = 1 ] && echo yes || echo no); persistent sessions: $persistent; reconnect back-off max ${backoff} s"
+echo "session queues mirrored: $([ "$mirror" = 1 ] && echo yes || echo no); reconnect back-off max ${backoff} s"
 printf '  %-44s %s\n' \
   "canteen sales acknowledged by the till" "$acked" \
   "events sent (edge outbox seq 1..N)" "$total" \

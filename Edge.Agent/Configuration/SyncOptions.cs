@@ -33,17 +33,6 @@ public sealed partial class SyncOptions
     /// </summary>
     public int ReconnectDelayMaxSeconds { get; set; } = 30;
 
-    /// <summary>
-    /// Keep a broker session (subscriptions and queued QoS 1 messages) while the agent is away; default true. Set false on
-    /// a RabbitMQ 3.10 cluster without a mirroring policy for its MQTT queues: there a persistent session's queue lives on
-    /// one node, and while that node is down the broker refuses the school on every other node. The protocol does not
-    /// need the session (after each connection the agent says hello and the centre re-sends), so off costs only re-sends.
-    /// </summary>
-    public bool PersistentSession { get; set; } = true;
-
-    /// <summary>How long the broker keeps this school's session: a week when <see cref="PersistentSession"/>, else none (clean session).</summary>
-    public TimeSpan SessionExpiry => PersistentSession ? TimeSpan.FromDays(7) : TimeSpan.Zero;
-
     /// <summary>The CA that signed the brokers' certificates (PEM).</summary>
     public string? CaFile { get; set; }
 

@@ -48,7 +48,7 @@ public sealed class SyncService(IOptions<EdgeOptions> options, GateService gates
             CaFile = edge.Sync.CaFile,
             CertFile = edge.Sync.CertFile,
             KeyFile = edge.Sync.KeyFile,
-            SessionExpiry = edge.Sync.SessionExpiry,
+            SessionExpiry = TimeSpan.FromDays(7),
             ReconnectDelayMin = TimeSpan.FromSeconds(1),
             ReconnectDelayMax = TimeSpan.FromSeconds(Math.Clamp(edge.Sync.ReconnectDelayMaxSeconds, 1, 600)),
         };

@@ -36,16 +36,6 @@ public sealed class CentreMqttOptions
     /// </summary>
     public int ReconnectDelayMaxSeconds { get; set; } = 10;
 
-    /// <summary>
-    /// Keep a broker session while the worker is away (default true). False on a RabbitMQ 3.10 cluster without a
-    /// mirroring policy for its MQTT queues, where a persistent session's queue on a dead node locks the worker out of
-    /// every other node; schools re-send what the worker missed (docs/sync-protocol.md §8).
-    /// </summary>
-    public bool PersistentSession { get; set; } = true;
-
-    /// <summary>How long the broker keeps this worker's session: a day when <see cref="PersistentSession"/>, else none (clean session).</summary>
-    public TimeSpan SessionExpiry => PersistentSession ? TimeSpan.FromDays(1) : TimeSpan.Zero;
-
     /// <summary>The parsed <see cref="ProtocolVersion"/>; a clear configuration error when it is not one we speak.</summary>
     public MqttProtocolVersion ResolveProtocolVersion() =>
         MqttProtocolVersions.TryParse(ProtocolVersion, out var version) ? version
@@ -103,7 +93,7 @@ public sealed class CentreMqttService(IOptions<CentreOptions> options, EventInge
             CaFile = mqtt.CaFile,
             CertFile = mqtt.CertFile,
             KeyFile = mqtt.KeyFile,
-            SessionExpiry = mqtt.SessionExpiry,
+            SessionExpiry = TimeSpan.FromDays(1),
             ReconnectDelayMin = TimeSpan.FromSeconds(1),
             ReconnectDelayMax = mqtt.ResolveReconnectDelayMax(),
         }, loggers.CreateLogger<MqttClient>());

@@ -94,15 +94,6 @@ public class SyncOptionsTests
     }
 
     [Test]
-    public void The_broker_keeps_a_session_for_a_week_unless_persistent_sessions_are_off()
-    {
-        var options = Options("mqtt-1.almaty.edu.kz:8883");
-        Assert.That(options.SessionExpiry, Is.EqualTo(TimeSpan.FromDays(7)));
-        options.PersistentSession = false;
-        Assert.That(options.SessionExpiry, Is.EqualTo(TimeSpan.Zero));
-    }
-
-    [Test]
     public void Missing_certificates_and_a_bad_region_are_each_named()
     {
         var options = new SyncOptions { Region = "Almaty City", Brokers = ["127.0.0.1:8883"], CaFile = "/nonexistent/ca.pem" };

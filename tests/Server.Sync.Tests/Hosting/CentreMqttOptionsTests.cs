@@ -60,11 +60,4 @@ public sealed class CentreMqttOptionsTests
         var error = Assert.Throws<OptionsValidationException>(() => new CentreMqttOptions { ReconnectDelayMaxSeconds = 0 }.ResolveReconnectDelayMax())!;
         Assert.That(error.Message, Does.Contain("Centre:Mqtt:ReconnectDelayMaxSeconds 0 must be 1–600"));
     }
-
-    [Test]
-    public void The_worker_keeps_a_session_for_a_day_unless_persistent_sessions_are_off()
-    {
-        Assert.That(new CentreMqttOptions().SessionExpiry, Is.EqualTo(TimeSpan.FromDays(1)));
-        Assert.That(new CentreMqttOptions { PersistentSession = false }.SessionExpiry, Is.EqualTo(TimeSpan.Zero));
-    }
 }
