@@ -45,8 +45,8 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "This demo makes network namespaces and needs root (ip netns). Run it as root, e.g. sudo $0" >&2
   exit 2
 fi
-for tool in ip openssl dotnet sqlite3; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: run tools/setup.sh first (and apt-get install iproute2 sqlite3 if needed)." >&2; exit 2; }
+for tool in ip openssl dotnet sqlite3 curl python3; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: run tools/setup.sh first (and apt-get install iproute2 sqlite3 curl if needed)." >&2; exit 2; }
 done
 pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
 [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin): run tools/setup.sh." >&2; exit 2; }
@@ -54,7 +54,7 @@ pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true
 # --- 1. RabbitMQ from Debian -----------------------------------------------------------------------------------------
 rmq_bin=/usr/lib/rabbitmq/bin
 if [ ! -x "$rmq_bin/rabbitmq-server" ]; then
-  say "rabbitmq-server is not installed: installing Debian's package with apt (Erlang included, about 40 MB; not part of tools/setup.sh)"
+  say "rabbitmq-server is not installed: installing Debian's package with apt (Erlang comes with it; deliberately not part of tools/setup.sh)"
   # Debian starts a default rabbitmq node after installing; this demo runs its own nodes, so keep the service from starting.
   policy_made=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; policy_made=1; fi
