@@ -490,14 +490,15 @@ public sealed class MqttClient : IAsyncDisposable
         if (rc == 0)
         {
             _connected = true;
-            MqttLog.Connected(_logger, _options.ClientId, _options.Host, _options.Port, sessionPresent);
+            var broker = CurrentBroker; // after a failover this is another node than Host:Port
+            MqttLog.Connected(_logger, _options.ClientId, broker.Host, broker.Port, sessionPresent);
             completion?.TrySetResult();
             _events.Writer.TryWrite(new MqttConnectedEventArgs(sessionPresent));
         }
         else
         {
             var error = MqttException.Refused(rc, _options.ProtocolVersion == MqttProtocolVersion.V311);
-            MqttLog.Refused(_logger, _options.ClientId, _options.Host, _options.Port, error.Message);
+            MqttLog.Refused(_logger, _options.ClientId, CurrentBroker.Host, CurrentBroker.Port, error.Message);
             completion?.TrySetException(error);
         }
     }
@@ -533,15 +534,15 @@ public sealed class MqttClient : IAsyncDisposable
         {
             // The connection ended before any CONNACK: with mutual TLS this is the broker rejecting our certificate.
             var error = new MqttException(rc,
-                $"The broker at {_options.Host}:{_options.Port} closed the connection before CONNACK ({reason}, libmosquitto error {rc}{(_lastTlsError is { } tls ? "; " + tls : "")}). " +
+                $"The broker at {CurrentBroker.Host}:{CurrentBroker.Port} closed the connection before CONNACK ({reason}, libmosquitto error {rc}{(_lastTlsError is { } tls ? "; " + tls : "")}). " +
                 (_options.UseTls ? "With TLS this means the broker refused the client certificate (missing, or not issued by its CA)." : "Check the broker log."),
                 isTransient: false);
-            MqttLog.Refused(_logger, _options.ClientId, _options.Host, _options.Port, error.Message);
+            MqttLog.Refused(_logger, _options.ClientId, CurrentBroker.Host, CurrentBroker.Port, error.Message);
             completion.TrySetException(error);
         }
         else if (rc != 0 && wasConnected)
         {
-            MqttLog.ConnectionLost(_logger, _options.ClientId, _options.Host, _options.Port, reason, rc);
+            MqttLog.ConnectionLost(_logger, _options.ClientId, CurrentBroker.Host, CurrentBroker.Port, reason, rc);
         }
         if (wasConnected)
         {

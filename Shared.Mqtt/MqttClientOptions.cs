@@ -10,6 +10,27 @@ public enum MqttProtocolVersion
     V5 = 5,
 }
 
+/// <summary>Reads the protocol version as a school's IT person writes it in a configuration file.</summary>
+public static class MqttProtocolVersions
+{
+    /// <summary>"5" (or "V5") is MQTT 5; "3.1.1" (or "V311") is MQTT 3.1.1, which RabbitMQ before 3.13 speaks.</summary>
+    public static bool TryParse(string? text, out MqttProtocolVersion version)
+    {
+        switch (text?.Trim().ToUpperInvariant())
+        {
+            case "5" or "V5" or "5.0":
+                version = MqttProtocolVersion.V5;
+                return true;
+            case "3.1.1" or "V311" or "311":
+                version = MqttProtocolVersion.V311;
+                return true;
+            default:
+                version = MqttProtocolVersion.V5;
+                return false;
+        }
+    }
+}
+
 /// <summary>Settings for <see cref="MqttClient"/>.</summary>
 public sealed class MqttClientOptions
 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Kezekshi.Mqtt;
 
 namespace Kezekshi.Edge.Agent.Configuration;
 
@@ -15,6 +16,22 @@ public sealed partial class SyncOptions
 
     /// <summary>MQTT brokers as host:port, tried in order (a cluster's nodes); the agent moves to the next when one is unreachable.</summary>
     public List<string> Brokers { get; set; } = [];
+
+    /// <summary>
+    /// MQTT protocol version: "5" (the default; mosquitto) or "3.1.1" for a broker that speaks only that, such as the
+    /// MQTT plugin of RabbitMQ 3.10 in Debian 12 (docs/scaling.md, "Shown: two-node RabbitMQ cluster").
+    /// </summary>
+    public string ProtocolVersion { get; set; } = "5";
+
+    /// <summary>The parsed <see cref="ProtocolVersion"/> (MQTT 5 when it is not valid; <see cref="Validate"/> says so).</summary>
+    public MqttProtocolVersion MqttVersion => MqttProtocolVersions.TryParse(ProtocolVersion, out var version) ? version : MqttProtocolVersion.V5;
+
+    /// <summary>
+    /// Upper bound of the reconnect back-off in seconds (default 30). With several brokers it also sets how soon the agent
+    /// gives up on a dead node and moves to the next (about this plus 3 s); lower it for a cluster, keeping in mind that
+    /// thousands of schools retrying a down broker more often make a bigger reconnect storm.
+    /// </summary>
+    public int ReconnectDelayMaxSeconds { get; set; } = 30;
 
     /// <summary>The CA that signed the brokers' certificates (PEM).</summary>
     public string? CaFile { get; set; }
@@ -39,6 +56,10 @@ public sealed partial class SyncOptions
         var brokers = new List<(string, int)>();
         if (!Enabled) return brokers;
         if (!RegionPattern().IsMatch(Region)) problems.Add($"Edge:Sync:Region \"{Region}\" must be 2–32 lowercase letters, digits or '-', as the centre registered the school (e.g. \"almaty\").");
+        if (!MqttProtocolVersions.TryParse(ProtocolVersion, out _))
+            problems.Add($"Edge:Sync:ProtocolVersion \"{ProtocolVersion}\" is not an MQTT version this agent speaks: use \"5\" (mosquitto, the default) or \"3.1.1\" (RabbitMQ before 3.13).");
+        if (ReconnectDelayMaxSeconds is < 1 or > 600)
+            problems.Add($"Edge:Sync:ReconnectDelayMaxSeconds {ReconnectDelayMaxSeconds} must be 1–600 (seconds; the default is 30).");
         for (int i = 0; i < Brokers.Count; i++)
         {
             string entry = Brokers[i].Trim();

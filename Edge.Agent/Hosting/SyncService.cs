@@ -44,12 +44,13 @@ public sealed class SyncService(IOptions<EdgeOptions> options, GateService gates
             Port = brokers[0].Port,
             Brokers = [.. brokers.Skip(1).Select(b => new MqttBroker(b.Host, b.Port))],
             ClientId = edge.SchoolId,
+            ProtocolVersion = edge.Sync.MqttVersion,
             CaFile = edge.Sync.CaFile,
             CertFile = edge.Sync.CertFile,
             KeyFile = edge.Sync.KeyFile,
             SessionExpiry = TimeSpan.FromDays(7),
             ReconnectDelayMin = TimeSpan.FromSeconds(1),
-            ReconnectDelayMax = TimeSpan.FromSeconds(30),
+            ReconnectDelayMax = TimeSpan.FromSeconds(Math.Clamp(edge.Sync.ReconnectDelayMaxSeconds, 1, 600)),
         };
         await using var connection = new MqttSyncConnection(mqtt, edge.Sync.Region, edge.SchoolId, loggers);
         _connection = connection;

@@ -14,12 +14,15 @@ namespace Kezekshi.Server.Sync.Ingest;
 /// </summary>
 /// <remarks>With <paramref name="sessions"/> it also answers <c>up/hello</c> and <c>up/acks</c> and sends the downlink.</remarks>
 public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, ILogger<MqttIngestWorker> logger, TimeProvider? time = null,
-    Downlink.SchoolSessions? sessions = null)
+    Downlink.SchoolSessions? sessions = null, IReadOnlyList<string>? uplinkFilters = null)
 {
     /// <summary>The shared subscription all workers use: every uplink stream of every school.</summary>
     public const string UplinkFilter = "$share/kz-ingest/kz/v1/+/+/up/#";
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    // Plain disjoint filters where the broker has no shared subscriptions (RabbitMQ): Centre:Mqtt:UplinkFilters.
+    private readonly IReadOnlyList<string> _filters = uplinkFilters is { Count: > 0 } ? uplinkFilters : [UplinkFilter];
 
     public long BatchesApplied => Interlocked.Read(ref _applied);
     private long _applied;
@@ -161,13 +164,16 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
 
     private async Task SubscribeAsync(CancellationToken cancellationToken)
     {
-        try
+        foreach (string filter in _filters)
         {
-            await client.SubscribeAsync(UplinkFilter, 1, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is MqttException or OperationCanceledException)
-        {
-            logger.LogError("Could not subscribe to {Filter}: {Problem}. Check this worker's certificate and the broker ACL.", UplinkFilter, e.Message);
+            try
+            {
+                await client.SubscribeAsync(filter, 1, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MqttException or OperationCanceledException)
+            {
+                logger.LogError("Could not subscribe to {Filter}: {Problem}. Check this worker's certificate and the broker ACL.", filter, e.Message);
+            }
         }
     }
 

@@ -58,6 +58,42 @@ public class SyncOptionsTests
     }
 
     [Test]
+    public void The_protocol_version_is_MQTT_5_unless_3_1_1_is_configured_for_RabbitMQ()
+    {
+        var problems = new List<string>();
+        var options = Options("mqtt-1.almaty.edu.kz:8883");
+        Assert.That(options.MqttVersion, Is.EqualTo(Kezekshi.Mqtt.MqttProtocolVersion.V5));
+        options.ProtocolVersion = "3.1.1";
+        options.Validate(problems);
+        Assert.That(problems, Is.Empty);
+        Assert.That(options.MqttVersion, Is.EqualTo(Kezekshi.Mqtt.MqttProtocolVersion.V311));
+    }
+
+    [TestCase("4")]
+    [TestCase("3.1")]
+    [TestCase("mqtt")]
+    public void An_unknown_protocol_version_is_named_with_the_ones_that_work(string version)
+    {
+        var problems = new List<string>();
+        var options = Options("mqtt-1.almaty.edu.kz:8883");
+        options.ProtocolVersion = version;
+        options.Validate(problems);
+        Assert.That(problems, Has.Count.EqualTo(1));
+        Assert.That(problems[0], Does.Contain($"Edge:Sync:ProtocolVersion \"{version}\"").And.Contain("\"3.1.1\""));
+    }
+
+    [TestCase(0)]
+    [TestCase(601)]
+    public void A_reconnect_back_off_outside_1_to_600_seconds_is_named(int seconds)
+    {
+        var problems = new List<string>();
+        var options = Options("mqtt-1.almaty.edu.kz:8883");
+        options.ReconnectDelayMaxSeconds = seconds;
+        options.Validate(problems);
+        Assert.That(problems, Is.EqualTo(new[] { $"Edge:Sync:ReconnectDelayMaxSeconds {seconds} must be 1–600 (seconds; the default is 30)." }));
+    }
+
+    [Test]
     public void Missing_certificates_and_a_bad_region_are_each_named()
     {
         var options = new SyncOptions { Region = "Almaty City", Brokers = ["127.0.0.1:8883"], CaFile = "/nonexistent/ca.pem" };
