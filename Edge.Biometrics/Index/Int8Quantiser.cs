@@ -92,17 +92,27 @@ internal static class Int8Quantiser
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Dot4(ref sbyte query, ref byte queryMagnitude, ref sbyte row0, int stride)
     {
+        ref sbyte row1 = ref Unsafe.Add(ref row0, stride);
+        ref sbyte row2 = ref Unsafe.Add(ref row1, stride);
+        return Dot4Rows(ref query, ref queryMagnitude, ref row0, ref row1, ref row2, ref Unsafe.Add(ref row2, stride), stride);
+    }
+
+    /// <summary>
+    /// The same four-row kernel for four rows anywhere (the candidates of the binary first pass are
+    /// scattered): [row0, row1, row2, row3], each <paramref name="length"/> bytes, a multiple of 32
+    /// (padding zero on both sides).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Dot4Rows(ref sbyte query, ref byte queryMagnitude, ref sbyte row0, ref sbyte row1, ref sbyte row2, ref sbyte row3, int length)
+    {
         if (Avx2.IsSupported)
         {
-            ref sbyte row1 = ref Unsafe.Add(ref row0, stride);
-            ref sbyte row2 = ref Unsafe.Add(ref row1, stride);
-            ref sbyte row3 = ref Unsafe.Add(ref row2, stride);
             var ones = Vector256.Create((short)1);
             var acc0 = Vector256<int>.Zero;
             var acc1 = Vector256<int>.Zero;
             var acc2 = Vector256<int>.Zero;
             var acc3 = Vector256<int>.Zero;
-            for (nuint j = 0; j < (nuint)stride; j += 32)
+            for (nuint j = 0; j < (nuint)length; j += 32)
             {
                 // |q| × (row with q's sign) = q × row per byte; vpmaddubsw pairs stay within int16
                 // because codes are in [-127, 127], vpmaddwd by ones widens the pairs to int32.
@@ -117,18 +127,22 @@ internal static class Int8Quantiser
             var sums = Avx2.HorizontalAdd(Avx2.HorizontalAdd(acc0, acc1), Avx2.HorizontalAdd(acc2, acc3));
             return sums.GetLower() + sums.GetUpper();
         }
-        var q0 = MemoryMarshal.CreateReadOnlySpan(ref query, stride);
+        var q0 = MemoryMarshal.CreateReadOnlySpan(ref query, length);
         return Vector128.Create(
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row0, stride)),
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, stride), stride)),
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, 2 * stride), stride)),
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, 3 * stride), stride)));
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row0, length)),
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row1, length)),
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row2, length)),
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row3, length)));
     }
 
     /// <summary>|code| of each byte, for <see cref="Dot4"/> (codes are in [-127, 127], so no overflow).</summary>
     public static void Magnitudes(ReadOnlySpan<sbyte> codes, Span<byte> destination)
     {
-        for (int i = 0; i < codes.Length; i++)
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= codes.Length - Vector256<sbyte>.Count; i += Vector256<sbyte>.Count)
+                Vector256.Abs(Vector256.Create(codes.Slice(i, Vector256<sbyte>.Count))).AsByte().CopyTo(destination.Slice(i));
+        for (; i < codes.Length; i++)
             destination[i] = (byte)Math.Abs(codes[i]);
     }
 
