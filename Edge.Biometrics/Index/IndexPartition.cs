@@ -324,8 +324,12 @@ internal sealed class IndexPartition
             float queryNorm = TensorPrimitives.Norm(centred);
             var counts = buckets.AsSpan(0, BinaryCodes.Buckets);
             counts.Clear();
+            var shapes = binary.Shapes;
             for (int p = 0; p < inPool; p++)
             {
+                // The pool rows are scattered: ask for a row's norm and offset a few rows ahead.
+                if (Sse.IsSupported && p + ShapePrefetch < inPool)
+                    PrefetchFloats(shapes, 2 * pool[p + ShapePrefetch], 8);
                 int row = pool[p];
                 int bucket = binary.Bucket(queryNorm, row, distances[row]);
                 estimates[p] = (ushort)bucket;
@@ -433,6 +437,9 @@ internal sealed class IndexPartition
         for (; b < n; b++)
             threshold = ScoreOne(q, queryScale, rows[b], threshold, top);
     }
+
+    /// <summary>How many pool rows ahead of the one being estimated have their norm and offset requested.</summary>
+    private const int ShapePrefetch = 16;
 
     /// <summary>How many chosen rows ahead of the ones being scored are requested from memory.</summary>
     private const int CandidatePrefetch = 8;

@@ -28,14 +28,48 @@ internal static class Int8Quantiser
             return 0f;
         }
         float scale = absMax / 127f;
-        // Vectorised: scale, round to nearest, then narrow (|x| <= 127 after scaling by absMax, so nothing saturates).
-        Span<float> scaled = vector.Length <= 1024 ? stackalloc float[vector.Length] : new float[vector.Length];
-        TensorPrimitives.Multiply(vector, 127f / absMax, scaled);
-        TensorPrimitives.Round(scaled, scaled);
-        TensorPrimitives.Clamp(scaled, -127f, 127f, scaled);
-        TensorPrimitives.ConvertTruncating<float, sbyte>(scaled, destination);
+        float factor = 127f / absMax;
+        int i = 0;
+        if (Avx2.IsSupported && vector.Length == destination.Length)
+        {
+            // One pass, 32 values a step: scale, round half to even, clamp, then narrow int32 →
+            // int16 → int8. The same operations as the portable passes below (one float multiply,
+            // Round's default ToEven rounding, |x| <= 127 so nothing saturates), so the same
+            // codes bit for bit; the portable passes make five trips over the row and the last one,
+            // float → sbyte, is not vectorised. This runs for every template at start-up.
+            ref float v0 = ref MemoryMarshal.GetReference(vector);
+            ref sbyte d0 = ref MemoryMarshal.GetReference(destination);
+            var f = Vector256.Create(factor);
+            var high = Vector256.Create(127f);
+            var low = Vector256.Create(-127f);
+            // vpackssdw / vpacksswb work inside each 128-bit lane; this puts the 4-byte groups back in order.
+            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            for (; i <= vector.Length - 32; i += 32)
+            {
+                var a = Convert(Vector256.LoadUnsafe(ref v0, (nuint)i), f, high, low);
+                var b = Convert(Vector256.LoadUnsafe(ref v0, (nuint)(i + 8)), f, high, low);
+                var c = Convert(Vector256.LoadUnsafe(ref v0, (nuint)(i + 16)), f, high, low);
+                var d = Convert(Vector256.LoadUnsafe(ref v0, (nuint)(i + 24)), f, high, low);
+                var bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
+                Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsSByte().StoreUnsafe(ref d0, (nuint)i);
+            }
+        }
+        if (i < vector.Length)
+        {
+            // Vectorised: scale, round to nearest, then narrow (|x| <= 127 after scaling by absMax, so nothing saturates).
+            var rest = vector[i..];
+            Span<float> scaled = rest.Length <= 1024 ? stackalloc float[rest.Length] : new float[rest.Length];
+            TensorPrimitives.Multiply(rest, factor, scaled);
+            TensorPrimitives.Round(scaled, scaled);
+            TensorPrimitives.Clamp(scaled, -127f, 127f, scaled);
+            TensorPrimitives.ConvertTruncating<float, sbyte>(scaled, destination[i..]);
+        }
         return scale;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Convert(Vector256<float> x, Vector256<float> factor, Vector256<float> high, Vector256<float> low) =>
+        Avx.ConvertToVector256Int32(Avx.Min(Avx.Max(Avx.RoundToNearestInteger(x * factor), low), high));
 
     /// <summary>The exact integer dot product of two int8 vectors of equal length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

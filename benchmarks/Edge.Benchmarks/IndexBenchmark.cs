@@ -76,6 +76,16 @@ public static class IndexBenchmark
         foreach (string line in HammingSummary)
             Console.WriteLine("  " + line);
 
+        if (BuildSummary.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Index build alone (IndexPartition.Build: copy, int8, centre, binary codes; median of 3, one core and all {Environment.ProcessorCount} interleaved):");
+            Console.WriteLine("| data | templates | dims | one core ms | all cores ms |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
+            foreach (string line in BuildSummary)
+                Console.WriteLine(line);
+        }
+
         if (StageSummary.Count > 0)
         {
             Console.WriteLine();
@@ -180,6 +190,8 @@ public static class IndexBenchmark
         templates = null;
         GC.Collect();
 
+        if (n >= 10_000)
+            BuildTimes(kind, n, d, basis);
         HammingRanks(kind, n, d, index.PartitionOf(Space)!, queries, queryCount, truth, new MatchPolicy().AcceptThreshold);
 
         var rows = new List<string[]>();
@@ -283,6 +295,30 @@ public static class IndexBenchmark
     private static readonly List<string> HammingSummary = [];
 
     private static readonly List<string> StageSummary = [];
+
+    private static readonly List<string> BuildSummary = [];
+
+    /// <summary>IndexPartition.Build alone (copy, int8, binary codes) on one core and on all, median of 3 each, interleaved.</summary>
+    private static void BuildTimes(string kind, int n, int d, float[] basis)
+    {
+        var templates = new IndexedTemplate[n];
+        for (int i = 0; i < n; i++)
+            templates[i] = new IndexedTemplate(i, i, BiometricModality.Face, Space.ModelId, basis.AsSpan(i * d, d).ToArray());
+        var one = new List<double>();
+        var all = new List<double>();
+        for (int run = 0; run < 3; run++)
+            foreach (int parallelism in new[] { 1, -1 })
+            {
+                GC.Collect();
+                var clock = Stopwatch.StartNew();
+                var partition = IndexPartition.Build(d, templates, _ => BiometricPurpose.Access, parallelism);
+                (parallelism == 1 ? one : all).Add(clock.Elapsed.TotalMilliseconds);
+                GC.KeepAlive(partition);
+            }
+        string line = string.Create(CultureInfo.InvariantCulture, $"| {kind} | {n:N0} | {d} | {one.Order().ElementAt(1):F0} | {all.Order().ElementAt(1):F0} |");
+        Console.Error.WriteLine($"[{n} x {d}] {kind} build: {line}");
+        BuildSummary.Add(line);
+    }
 
     /// <summary>
     /// Where the time of one binary-path search goes: each stage timed on its own over the same

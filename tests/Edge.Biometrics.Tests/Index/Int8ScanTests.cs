@@ -236,8 +236,7 @@ public sealed class Int8ScanTests
             Assert.That(other.Purposes, Is.EqualTo(one.Purposes), $"{name}: masks");
             Assert.That(other.Codes.Scales, Is.EqualTo(one.Codes.Scales), $"{name}: int8 scales");
             Assert.That(other.Binary.Centre, Is.EqualTo(one.Binary.Centre), $"{name}: centre, bit for bit");
-            Assert.That(other.Binary.Norms, Is.EqualTo(one.Binary.Norms), $"{name}: norms");
-            Assert.That(other.Binary.Offsets, Is.EqualTo(one.Binary.Offsets), $"{name}: offsets");
+            Assert.That(other.Binary.Shapes, Is.EqualTo(one.Binary.Shapes), $"{name}: norms and offsets");
             for (int i = 0; i < count; i++)
             {
                 Assert.That(other.Codes.PaddedRow(i).ToArray(), Is.EqualTo(one.Codes.PaddedRow(i).ToArray()), $"{name}: int8 row {i} with its padding");
@@ -247,7 +246,7 @@ public sealed class Int8ScanTests
         // The fused build makes the same codes as building them on their own from the float rows.
         var alone = BinaryCodes.Build(one.Vectors, dimensions, count, parallelism: 1);
         Assert.That(alone.Centre, Is.EqualTo(one.Binary.Centre), "centre from BinaryCodes.Build");
-        Assert.That(BinaryCodes.Build(one.Vectors, dimensions, count).Norms, Is.EqualTo(one.Binary.Norms), "norms from a parallel BinaryCodes.Build");
+        Assert.That(BinaryCodes.Build(one.Vectors, dimensions, count).Shapes, Is.EqualTo(one.Binary.Shapes), "norms and offsets from a parallel BinaryCodes.Build");
         for (int i = 0; i < count; i++)
             Assert.That(alone.Row(i).ToArray(), Is.EqualTo(one.Binary.Row(i).ToArray()), $"binary row {i} from BinaryCodes.Build");
     }
