@@ -88,30 +88,27 @@ internal sealed class BinaryCodes
     /// <summary>Blocks of <see cref="BlockRows"/> rows covering <paramref name="count"/> rows.</summary>
     internal static int BlocksFor(int count) => (count + BlockRows - 1) / BlockRows;
 
-    /// <summary>Centres and codes <paramref name="count"/> float rows of <paramref name="dimensions"/> values laid out back to back.</summary>
+    /// <summary>Centres and codes float <paramref name="rows"/> of <paramref name="dimensions"/> values each.</summary>
     /// <param name="parallelism">Cores to use (-1: all). Any value gives the same codes bit for bit.</param>
-    public static BinaryCodes Build(float[] vectors, int dimensions, int count, int parallelism = -1)
+    public static BinaryCodes Build(float[][] rows, int dimensions, int parallelism = -1)
     {
-        ArgumentNullException.ThrowIfNull(vectors);
+        ArgumentNullException.ThrowIfNull(rows);
+        int count = rows.Length;
         int blocks = BlocksFor(count);
         var blockSums = new float[blocks * dimensions];
-        ForBlocks(blocks, parallelism, b =>
-        {
-            int start = b * BlockRows;
-            SumBlock(vectors.AsSpan(start * dimensions, (Math.Min(count, start + BlockRows) - start) * dimensions), dimensions, blockSums.AsSpan(b * dimensions, dimensions));
-        });
-        return FromCentre(vectors, dimensions, count, CentreOf(blockSums, dimensions, count), parallelism);
+        ForBlocks(blocks, parallelism, b => SumBlock(rows.AsSpan(b * BlockRows, Math.Min(count, (b + 1) * BlockRows) - (b * BlockRows)), blockSums.AsSpan(b * dimensions, dimensions)));
+        return FromCentre(rows, dimensions, CentreOf(blockSums, dimensions, count), parallelism);
     }
 
     /// <summary>
     /// The float sum of one block's rows into <paramref name="sum"/>, row by row in order (the same
     /// arithmetic whichever core does it, so the centre does not depend on the number of cores).
     /// </summary>
-    internal static void SumBlock(ReadOnlySpan<float> rows, int dimensions, Span<float> sum)
+    internal static void SumBlock(ReadOnlySpan<float[]> rows, Span<float> sum)
     {
         sum.Clear();
-        for (int offset = 0; offset < rows.Length; offset += dimensions)
-            TensorPrimitives.Add(sum, rows.Slice(offset, dimensions), sum);
+        foreach (var row in rows)
+            TensorPrimitives.Add(sum, row, sum);
     }
 
     /// <summary>
@@ -133,8 +130,9 @@ internal sealed class BinaryCodes
     }
 
     /// <summary>The codes, norms and offsets of every row against a given <paramref name="centre"/>, blocks of rows spread over the cores.</summary>
-    internal static BinaryCodes FromCentre(float[] vectors, int dimensions, int count, float[] centre, int parallelism)
+    internal static BinaryCodes FromCentre(float[][] rows, int dimensions, float[] centre, int parallelism)
     {
+        int count = rows.Length;
         var codes = new BinaryCodes(dimensions, count, centre);
         int words = codes.Words;
         // |x − c|² = |x|² − 2 c·x + |c|² and c·(x − c) = c·x − |c|²: two dot products a row, no
@@ -144,7 +142,7 @@ internal sealed class BinaryCodes
         {
             for (int i = b * BlockRows; i < Math.Min(count, (b + 1) * BlockRows); i++)
             {
-                var row = vectors.AsSpan(i * dimensions, dimensions);
+                var row = rows[i];
                 Encode(row, centre, codes._codes.AsSpan(codes._offset + (i * words), words));
                 float towardsCentre = TensorPrimitives.Dot(centre, row);
                 codes.Shapes[2 * i] = MathF.Sqrt(MathF.Max(0f, TensorPrimitives.Dot(row, row) - (2 * towardsCentre) + centreSquared));

@@ -15,11 +15,11 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// </summary>
 internal sealed class IndexPartition
 {
-    private IndexPartition(int dimensions, int count, float[] vectors, Int8Rows codes, BinaryCodes binary, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
+    private IndexPartition(int dimensions, int count, float[][] rows, Int8Rows codes, BinaryCodes binary, long[] pupilIds, long[] templateIds, BiometricPurpose[] purposes)
     {
         Dimensions = dimensions;
         Count = count;
-        Vectors = vectors;
+        Rows = rows;
         Codes = codes;
         Binary = binary;
         PupilIds = pupilIds;
@@ -29,12 +29,18 @@ internal sealed class IndexPartition
 
     public int Dimensions { get; }
     public int Count { get; }
-    public float[] Vectors { get; }
+    /// <summary>
+    /// The float32 rows: the templates' own arrays, shared, not copied (copying 200 MB at 50k × 1024-D
+    /// cost more of the start-up than anything else in the build). Nothing changes a template's
+    /// array once it is made (<see cref="IndexedTemplate"/>), so sharing is safe; an enrol or delete
+    /// copies only the references.
+    /// </summary>
+    public float[][] Rows { get; }
 
-    /// <summary>The int8 copy of <see cref="Vectors"/>, padded and aligned for the scan kernel.</summary>
+    /// <summary>The int8 copy of <see cref="Rows"/>, padded and aligned for the scan kernel.</summary>
     public Int8Rows Codes { get; }
 
-    /// <summary>The centred sign codes of <see cref="Vectors"/> for the binary first pass (always built: 1/32 of the float rows).</summary>
+    /// <summary>The centred sign codes of <see cref="Rows"/> for the binary first pass (always built: 1/32 of the float rows).</summary>
     public BinaryCodes Binary { get; }
     public long[] PupilIds { get; }
     public long[] TemplateIds { get; }
@@ -57,7 +63,7 @@ internal sealed class IndexPartition
         return rows.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
     });
 
-    public ReadOnlySpan<float> Row(int i) => Vectors.AsSpan(i * Dimensions, Dimensions);
+    public ReadOnlySpan<float> Row(int i) => Rows[i];
 
     public ReadOnlySpan<sbyte> QuantisedRow(int i) => Codes.Row(i);
 
@@ -77,13 +83,16 @@ internal sealed class IndexPartition
     public static IndexPartition Build(int dimensions, IReadOnlyList<IndexedTemplate> templates, Func<long, BiometricPurpose> purposeOf, int parallelism = -1)
     {
         int count = templates.Count;
-        var vectors = GC.AllocateUninitializedArray<float>(count * dimensions);
+        var rows = new float[count][];
         var pupils = new long[count];
         var ids = new long[count];
         var purposes = new BiometricPurpose[count];
         for (int i = 0; i < count; i++)
         {
             var template = templates[i];
+            if (template.Vector.Length != dimensions)
+                throw new ArgumentException($"Template {template.TemplateId} has {template.Vector.Length} dimensions, not {dimensions}.", nameof(templates));
+            rows[i] = template.Vector;
             pupils[i] = template.PupilId;
             ids[i] = template.TemplateId;
             purposes[i] = purposeOf(template.PupilId);
@@ -97,25 +106,23 @@ internal sealed class IndexPartition
             sum.Clear();
             for (int i = b * BinaryCodes.BlockRows; i < Math.Min(count, (b + 1) * BinaryCodes.BlockRows); i++)
             {
-                var row = vectors.AsSpan(i * dimensions, dimensions);
-                templates[i].Vector.CopyTo(row);
-                codes.Set(i, row); // while the row is still in cache
-                TensorPrimitives.Add(sum, row, sum); // the same order as BinaryCodes.SumBlock
+                codes.Set(i, rows[i]);
+                TensorPrimitives.Add(sum, rows[i], sum); // while the row is still in cache; the same order as BinaryCodes.SumBlock
             }
         });
-        var binary = BinaryCodes.FromCentre(vectors, dimensions, count, BinaryCodes.CentreOf(blockSums, dimensions, count), parallelism);
-        return new IndexPartition(dimensions, count, vectors, codes, binary, pupils, ids, purposes);
+        var binary = BinaryCodes.FromCentre(rows, dimensions, BinaryCodes.CentreOf(blockSums, dimensions, count), parallelism);
+        return new IndexPartition(dimensions, count, rows, codes, binary, pupils, ids, purposes);
     }
 
     /// <summary>A new partition with <paramref name="added"/> appended.</summary>
     public IndexPartition Append(IReadOnlyList<IndexedTemplate> added, Func<long, BiometricPurpose> purposeOf)
     {
         var tail = Build(Dimensions, added, purposeOf);
-        float[] vectors = [.. Vectors, .. tail.Vectors];
+        float[][] rows = [.. Rows, .. tail.Rows];
         // The centre moves with the gallery, so every binary code is made again (tens of ms at
         // 50k × 1024-D, on the writer's thread; searches keep using the old snapshot meanwhile).
         return new IndexPartition(Dimensions, Count + tail.Count,
-            vectors, Codes.Concat(tail.Codes), BinaryCodes.Build(vectors, Dimensions, Count + tail.Count),
+            rows, Codes.Concat(tail.Codes), BinaryCodes.Build(rows, Dimensions),
             [.. PupilIds, .. tail.PupilIds], [.. TemplateIds, .. tail.TemplateIds], [.. Purposes, .. tail.Purposes]);
     }
 
@@ -129,19 +136,19 @@ internal sealed class IndexPartition
         if (keep.Count == Count)
             return this;
         int d = Dimensions;
-        var vectors = new float[keep.Count * d];
+        var rows = new float[keep.Count][];
         var pupils = new long[keep.Count];
         var ids = new long[keep.Count];
         var purposes = new BiometricPurpose[keep.Count];
         for (int j = 0; j < keep.Count; j++)
         {
             int i = keep[j];
-            Row(i).CopyTo(vectors.AsSpan(j * d, d));
+            rows[j] = Rows[i];
             pupils[j] = PupilIds[i];
             ids[j] = TemplateIds[i];
             purposes[j] = Purposes[i];
         }
-        return new IndexPartition(d, keep.Count, vectors, Codes.Select(keep), BinaryCodes.Build(vectors, d, keep.Count), pupils, ids, purposes);
+        return new IndexPartition(d, keep.Count, rows, Codes.Select(keep), BinaryCodes.Build(rows, d), pupils, ids, purposes);
     }
 
     /// <summary>The same rows with the purpose mask of <paramref name="pupilId"/> replaced; the vectors are shared, not copied.</summary>
@@ -155,7 +162,7 @@ internal sealed class IndexPartition
                 masks[i] = purposes;
         // Same rows, same owners: the rows-by-pupil map carries over, so a consent change does not
         // make the next gate search rebuild it.
-        return new IndexPartition(Dimensions, Count, Vectors, Codes, Binary, PupilIds, TemplateIds, masks) { _rowsByPupil = Volatile.Read(ref _rowsByPupil) };
+        return new IndexPartition(Dimensions, Count, Rows, Codes, Binary, PupilIds, TemplateIds, masks) { _rowsByPupil = Volatile.Read(ref _rowsByPupil) };
     }
 
     /// <summary>Scans every row whose mask holds <paramref name="purpose"/> and keeps the best distinct pupils.</summary>
@@ -167,7 +174,7 @@ internal sealed class IndexPartition
         var pupils = PupilIds;
         if (precision == SearchPrecision.Float32)
         {
-            var vectors = Vectors;
+            var rows = Rows;
             float threshold = top.MinScore;
             int rowBytes = d * sizeof(float);
             int prefetchRows = Math.Max(1, PrefetchDistance / rowBytes);
@@ -176,8 +183,8 @@ internal sealed class IndexPartition
                 if ((purposes[i] & purpose) == 0)
                     continue;
                 if (Sse.IsSupported && i + prefetchRows < purposes.Length)
-                    PrefetchFloats(vectors, (i + prefetchRows) * d, rowBytes);
-                float score = TensorPrimitives.Dot(query, new ReadOnlySpan<float>(vectors, i * d, d));
+                    PrefetchFloats(rows[i + prefetchRows], 0, rowBytes);
+                float score = TensorPrimitives.Dot(query, rows[i]);
                 if (score > threshold)
                 {
                     top.Offer(score, pupils[i], i);
@@ -197,12 +204,12 @@ internal sealed class IndexPartition
         int floatRowBytes = d * sizeof(float);
         if (Sse.IsSupported)
             for (int c = 0; c < Math.Min(top.Count, 2); c++)
-                PrefetchFloats(Vectors, top.RowAt(c) * d, floatRowBytes);
+                PrefetchFloats(Rows[top.RowAt(c)], 0, floatRowBytes);
         for (int c = 0; c < top.Count; c++)
         {
             // The candidates' float rows are scattered: ask for the one after next while this one is scored.
             if (Sse.IsSupported && c + 2 < top.Count)
-                PrefetchFloats(Vectors, top.RowAt(c + 2) * d, floatRowBytes);
+                PrefetchFloats(Rows[top.RowAt(c + 2)], 0, floatRowBytes);
             float best = float.NegativeInfinity;
             int bestRow = top.RowAt(c);
             foreach (int row in rowsByPupil[top.PupilAt(c)])

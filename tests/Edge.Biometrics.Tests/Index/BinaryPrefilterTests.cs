@@ -28,6 +28,9 @@ public sealed class BinaryPrefilterTests
         return (int)Math.Clamp((1 - estimate) * BinaryCodes.BucketScale, 0, BinaryCodes.Buckets - 1);
     }
 
+    private static float[][] Split(float[] vectors, int dimensions) =>
+        Enumerable.Range(0, vectors.Length / dimensions).Select(i => vectors.AsSpan(i * dimensions, dimensions).ToArray()).ToArray();
+
     [TestCase(1)]
     [TestCase(7)]
     [TestCase(63)]
@@ -49,7 +52,7 @@ public sealed class BinaryPrefilterTests
         var vectors = new float[rows * dimensions];
         for (int i = 0; i < vectors.Length; i++)
             vectors[i] = (float)((random.NextDouble() * 2) - 1);
-        var codes = BinaryCodes.Build(vectors, dimensions, rows);
+        var codes = BinaryCodes.Build(Split(vectors, dimensions), dimensions);
         Assert.That(codes.Words % 4, Is.Zero, "rows are whole AVX2 vectors");
 
         // The centre is the mean of the rows.
@@ -129,7 +132,7 @@ public sealed class BinaryPrefilterTests
         var vectors = new float[rows * dimensions];
         for (int i = 0; i < vectors.Length; i++)
             vectors[i] = (float)((random.NextDouble() * 2) - 1);
-        var codes = BinaryCodes.Build(vectors, dimensions, rows);
+        var codes = BinaryCodes.Build(Split(vectors, dimensions), dimensions);
         var query = new float[dimensions];
         for (int j = 0; j < dimensions; j++)
             query[j] = (float)((random.NextDouble() * 2) - 1);

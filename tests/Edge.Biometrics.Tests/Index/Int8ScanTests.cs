@@ -230,7 +230,7 @@ public sealed class Int8ScanTests
 
         foreach (var (other, name) in new[] { (all, "all cores"), (two, "two cores") })
         {
-            Assert.That(other.Vectors, Is.EqualTo(one.Vectors), $"{name}: float rows");
+            Assert.That(other.Rows, Is.EqualTo(one.Rows), $"{name}: float rows");
             Assert.That(other.PupilIds, Is.EqualTo(one.PupilIds), $"{name}: owners");
             Assert.That(other.TemplateIds, Is.EqualTo(one.TemplateIds), $"{name}: ids");
             Assert.That(other.Purposes, Is.EqualTo(one.Purposes), $"{name}: masks");
@@ -244,9 +244,9 @@ public sealed class Int8ScanTests
             }
         }
         // The fused build makes the same codes as building them on their own from the float rows.
-        var alone = BinaryCodes.Build(one.Vectors, dimensions, count, parallelism: 1);
+        var alone = BinaryCodes.Build(one.Rows, dimensions, parallelism: 1);
         Assert.That(alone.Centre, Is.EqualTo(one.Binary.Centre), "centre from BinaryCodes.Build");
-        Assert.That(BinaryCodes.Build(one.Vectors, dimensions, count).Shapes, Is.EqualTo(one.Binary.Shapes), "norms and offsets from a parallel BinaryCodes.Build");
+        Assert.That(BinaryCodes.Build(one.Rows, dimensions).Shapes, Is.EqualTo(one.Binary.Shapes), "norms and offsets from a parallel BinaryCodes.Build");
         for (int i = 0; i < count; i++)
             Assert.That(alone.Row(i).ToArray(), Is.EqualTo(one.Binary.Row(i).ToArray()), $"binary row {i} from BinaryCodes.Build");
     }
