@@ -79,7 +79,7 @@ public static class IndexBenchmark
         if (BuildSummary.Count > 0)
         {
             Console.WriteLine();
-            Console.WriteLine($"Index build alone (IndexPartition.Build: copy, int8, centre, binary codes; median of 3, one core and all {Environment.ProcessorCount} interleaved):");
+            Console.WriteLine($"Index build alone (IndexPartition.Build: int8 rows, centre, binary codes; median of 3, one core and all {Environment.ProcessorCount} interleaved):");
             Console.WriteLine("| data | templates | dims | one core ms | all cores ms |");
             Console.WriteLine("|---|---:|---:|---:|---:|");
             foreach (string line in BuildSummary)
@@ -298,7 +298,7 @@ public static class IndexBenchmark
 
     private static readonly List<string> BuildSummary = [];
 
-    /// <summary>IndexPartition.Build alone (copy, int8, binary codes) on one core and on all, median of 3 each, interleaved.</summary>
+    /// <summary>IndexPartition.Build alone (int8 rows, centre, binary codes) on one core and on all, median of 3 each, interleaved.</summary>
     private static void BuildTimes(string kind, int n, int d, float[] basis)
     {
         var templates = new IndexedTemplate[n];
