@@ -9,8 +9,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Kezekshi.Edge.Biometrics.Index;
 
 /// <summary>
-/// The templates of one <see cref="TemplateSpace"/>, laid out for scanning: float32 and int8 rows
-/// back to back, with the owner, template id and purpose mask of each row. Never changed after it
+/// The templates of one <see cref="TemplateSpace"/>, laid out for scanning: the float32 rows (the
+/// templates' own arrays), int8 rows back to back and binary codes, with the owner, template id and
+/// purpose mask of each row. Never changed after it
 /// is built; a change builds a new partition (copy-on-write).
 /// </summary>
 internal sealed class IndexPartition
@@ -73,11 +74,11 @@ internal sealed class IndexPartition
     /// </summary>
     /// <param name="parallelism">Cores to use (-1: all). Any value gives the same partition bit for bit.</param>
     /// <remarks>
-    /// Two passes over the rows, each spread over the cores in blocks of
-    /// <see cref="BinaryCodes.BlockRows"/>: (1) copy each row, quantise it while it is still in cache
-    /// and add it into its block's sum; (2) once the centre (the mean of the block sums, added in
-    /// block order) is known, the binary codes. The float array is not zeroed first: every element
-    /// is written by pass 1. The purpose masks are looked up on the calling thread (the callback
+    /// The float rows are the templates' own arrays (<see cref="Rows"/>). Then two passes over the
+    /// rows, each spread over the cores in blocks of <see cref="BinaryCodes.BlockRows"/>: (1) quantise
+    /// each row and add it into its block's sum while it is in cache; (2) once the centre (the mean
+    /// of the block sums, added in block order, so it does not depend on the number of cores) is
+    /// known, the binary codes. The purpose masks are looked up on the calling thread (the callback
     /// need not be thread-safe).
     /// </remarks>
     public static IndexPartition Build(int dimensions, IReadOnlyList<IndexedTemplate> templates, Func<long, BiometricPurpose> purposeOf, int parallelism = -1)
