@@ -365,11 +365,17 @@ public static class IndexBenchmark
             int8[q] = Stopwatch.GetElapsedTime(t3, t4).TotalMicroseconds;
             whole[q] = Stopwatch.GetElapsedTime(t4, t5).TotalMicroseconds;
         }
+        // Bytes the managed heap hands out per search (the decision, its candidates and reason text,
+        // the top-pupil list; the scan's scratch comes from ArrayPool).
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int q = 0; q < queryCount; q++)
+            searcher.Identify(queries.AsSpan(q * d, d), BiometricPurpose.Access, Space, SearchPrecision.Binary);
+        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / queryCount;
         double Median(double[] x) => Percentile([.. x.Order()], 0.5);
         double encodeMedian = Median(encode), hammingMedian = Median(hamming), chooseMedian = Median(choose), int8Median = Median(int8), wholeMedian = Median(whole);
         string line = string.Create(CultureInfo.InvariantCulture,
             $"| {kind} | {n:N0} | {candidates} | {encodeMedian:F1} | {hammingMedian:F1} | {chooseMedian:F1} | {int8Median:F1} | {wholeMedian - encodeMedian - hammingMedian - chooseMedian - int8Median:F1} | {wholeMedian:F1} |");
-        Console.Error.WriteLine($"[{n} x {d}] {kind} stages: {line}");
+        Console.Error.WriteLine($"[{n} x {d}] {kind} stages: {line} allocated per search: {allocated} B");
         StageSummary.Add(line);
     }
 
