@@ -44,8 +44,7 @@ internal sealed class BinaryCodes
         Count = count;
         Words = WordsFor(dimensions);
         Centre = centre;
-        Norms = new float[count];
-        Offsets = new float[count];
+        Shapes = new float[2 * count];
         Cosines = new float[dimensions + 1];
         for (int h = 0; h <= dimensions; h++)
             Cosines[h] = MathF.Cos(MathF.PI * h / dimensions);
@@ -65,11 +64,11 @@ internal sealed class BinaryCodes
     /// <summary>The mean of the rows these codes were made from.</summary>
     public float[] Centre { get; }
 
-    /// <summary>|x − centre| of each row.</summary>
-    public float[] Norms { get; }
-
-    /// <summary>centre · (x − centre) of each row.</summary>
-    public float[] Offsets { get; }
+    /// <summary>
+    /// Per row, side by side: |x − centre| at 2i and centre · (x − centre) at 2i + 1. Side by side
+    /// because the estimate reads both for a few thousand scattered rows: one cache miss a row, not two.
+    /// </summary>
+    public float[] Shapes { get; }
 
     /// <summary>cos(π h / <see cref="Dimensions"/>) for every Hamming distance h: the angle the distance stands for.</summary>
     public float[] Cosines { get; }
@@ -83,42 +82,86 @@ internal sealed class BinaryCodes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref ulong RowReference(int i) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_codes), _offset + (i * Words));
 
-    /// <summary>Centres and codes <paramref name="count"/> float rows of <paramref name="dimensions"/> values laid out back to back.</summary>
-    public static BinaryCodes Build(ReadOnlySpan<float> vectors, int dimensions, int count)
+    /// <summary>Rows per block of the build: the unit of work handed to a core, and of the centre's partial sums.</summary>
+    internal const int BlockRows = 256;
+
+    /// <summary>Blocks of <see cref="BlockRows"/> rows covering <paramref name="count"/> rows.</summary>
+    internal static int BlocksFor(int count) => (count + BlockRows - 1) / BlockRows;
+
+    /// <summary>Centres and codes float <paramref name="rows"/> of <paramref name="dimensions"/> values each.</summary>
+    /// <param name="parallelism">Cores to use (-1: all). Any value gives the same codes bit for bit.</param>
+    public static BinaryCodes Build(float[][] rows, int dimensions, int parallelism = -1)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        int count = rows.Length;
+        int blocks = BlocksFor(count);
+        var blockSums = new float[blocks * dimensions];
+        ForBlocks(blocks, parallelism, b => SumBlock(rows.AsSpan(b * BlockRows, Math.Min(count, (b + 1) * BlockRows) - (b * BlockRows)), blockSums.AsSpan(b * dimensions, dimensions)));
+        return FromCentre(rows, dimensions, CentreOf(blockSums, dimensions, count), parallelism);
+    }
+
+    /// <summary>
+    /// The float sum of one block's rows into <paramref name="sum"/>, row by row in order (the same
+    /// arithmetic whichever core does it, so the centre does not depend on the number of cores).
+    /// </summary>
+    internal static void SumBlock(ReadOnlySpan<float[]> rows, Span<float> sum)
+    {
+        sum.Clear();
+        foreach (var row in rows)
+            TensorPrimitives.Add(sum, row, sum);
+    }
+
+    /// <summary>
+    /// The mean row from the blocks' float sums, added up in double in block order: 50,000 float
+    /// additions into one float would lose the low bits of the mean, which is small next to the sum.
+    /// </summary>
+    internal static float[] CentreOf(float[] blockSums, int dimensions, int count)
     {
         var centre = new float[dimensions];
-        if (count > 0)
-        {
-            // Summed in double per block of rows: 50,000 float additions into one float would lose
-            // the low bits of the mean, which is small next to the sum.
-            var sum = new double[dimensions];
-            var block = new float[dimensions];
-            for (int start = 0; start < count; start += 256)
-            {
-                block.AsSpan().Clear();
-                int end = Math.Min(count, start + 256);
-                for (int i = start; i < end; i++)
-                    TensorPrimitives.Add(block, vectors.Slice(i * dimensions, dimensions), block);
-                for (int j = 0; j < dimensions; j++)
-                    sum[j] += block[j];
-            }
+        if (count == 0)
+            return centre;
+        var sum = new double[dimensions];
+        for (int offset = 0; offset < blockSums.Length; offset += dimensions)
             for (int j = 0; j < dimensions; j++)
-                centre[j] = (float)(sum[j] / count);
-        }
+                sum[j] += blockSums[offset + j];
+        for (int j = 0; j < dimensions; j++)
+            centre[j] = (float)(sum[j] / count);
+        return centre;
+    }
+
+    /// <summary>The codes, norms and offsets of every row against a given <paramref name="centre"/>, blocks of rows spread over the cores.</summary>
+    internal static BinaryCodes FromCentre(float[][] rows, int dimensions, float[] centre, int parallelism)
+    {
+        int count = rows.Length;
         var codes = new BinaryCodes(dimensions, count, centre);
         int words = codes.Words;
         // |x − c|² = |x|² − 2 c·x + |c|² and c·(x − c) = c·x − |c|²: two dot products a row, no
         // centred copy (this runs inside the start-up load of every template).
         float centreSquared = TensorPrimitives.Dot(centre, centre);
-        for (int i = 0; i < count; i++)
+        ForBlocks(BlocksFor(count), parallelism, b =>
         {
-            var row = vectors.Slice(i * dimensions, dimensions);
-            Encode(row, centre, codes._codes.AsSpan(codes._offset + (i * words), words));
-            float towardsCentre = TensorPrimitives.Dot(centre, row);
-            codes.Norms[i] = MathF.Sqrt(MathF.Max(0f, TensorPrimitives.Dot(row, row) - (2 * towardsCentre) + centreSquared));
-            codes.Offsets[i] = towardsCentre - centreSquared;
-        }
+            for (int i = b * BlockRows; i < Math.Min(count, (b + 1) * BlockRows); i++)
+            {
+                var row = rows[i];
+                Encode(row, centre, codes._codes.AsSpan(codes._offset + (i * words), words));
+                float towardsCentre = TensorPrimitives.Dot(centre, row);
+                codes.Shapes[2 * i] = MathF.Sqrt(MathF.Max(0f, TensorPrimitives.Dot(row, row) - (2 * towardsCentre) + centreSquared));
+                codes.Shapes[(2 * i) + 1] = towardsCentre - centreSquared;
+            }
+        });
         return codes;
+    }
+
+    /// <summary>Runs <paramref name="body"/> for every block, on up to <paramref name="parallelism"/> cores (-1: all); one block or one core runs inline.</summary>
+    internal static void ForBlocks(int blocks, int parallelism, Action<int> body)
+    {
+        if (blocks <= 1 || parallelism == 1)
+        {
+            for (int b = 0; b < blocks; b++)
+                body(b);
+            return;
+        }
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, body);
     }
 
     /// <summary>Writes the code of <paramref name="vector"/>: bit j set when component j is above the centre's.</summary>
@@ -157,25 +200,31 @@ internal sealed class BinaryCodes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Bucket(float queryNorm, int row, int hamming)
     {
-        float estimate = (queryNorm * Norms[row] * Cosines[hamming]) + Offsets[row];
+        float estimate = (queryNorm * Shapes[2 * row] * Cosines[hamming]) + Shapes[(2 * row) + 1];
         return Math.Clamp((int)((1f - estimate) * BucketScale), 0, Buckets - 1);
     }
 
     /// <summary>
-    /// The first pass over every row: the Hamming distance of each row's code to <paramref name="query"/>,
-    /// turned into the row's estimated-score bucket (<see cref="Bucket"/>), written into
-    /// <paramref name="buckets"/> and counted in <paramref name="histogram"/>; rows whose purpose
-    /// mask lacks <paramref name="bit"/> get <see cref="ushort.MaxValue"/> and are not counted.
-    /// Returns the number of rows counted.
+    /// The hot loop of the first pass: the Hamming distance of every row's code to
+    /// <paramref name="query"/>, written into <paramref name="distances"/> and counted in
+    /// <paramref name="histogram"/> (bin h = rows at distance h). Rows whose purpose mask lacks
+    /// <paramref name="bit"/> are never scored: they get <see cref="ushort.MaxValue"/> and are not
+    /// counted. Returns the number of rows counted.
     /// </summary>
-    /// <param name="queryNorm">|query − centre|.</param>
     /// <param name="masks">The purpose mask byte of row 0; row i's is <paramref name="masks"/> + i.</param>
+    /// <param name="histogram">At least <see cref="Dimensions"/> + 1 bins, cleared by the caller.</param>
     /// <param name="prefetchBytes">How far ahead (bytes) to ask for rows; 0 for none.</param>
-    public unsafe int Scan(ReadOnlySpan<ulong> query, float queryNorm, ref byte masks, byte bit, Span<ushort> buckets, Span<int> histogram, int prefetchBytes)
+    /// <remarks>
+    /// Only the distance is computed here; the estimated score (<see cref="Bucket"/>) is worked
+    /// out later for the few thousand nearest rows alone. With AVX2 and up to 1,024 bits, eight rows
+    /// go through one step: each row's byte counts are folded by one <c>vpsadbw</c>, four rows'
+    /// folds are packed into the 16-bit lanes of one vector and added across, so the eight
+    /// distances leave as one 16-byte store instead of eight horizontal sums.
+    /// </remarks>
+    public int Distances(ReadOnlySpan<ulong> query, ref byte masks, byte bit, Span<ushort> distances, Span<int> histogram, int prefetchBytes)
     {
-        if (query.Length != Words || buckets.Length < Count || histogram.Length < Buckets)
-            throw new ArgumentException($"A scan of {Count} {Dimensions}-D codes needs a {Words}-word query, {Count} buckets and {Buckets} histogram bins.", nameof(query));
-        var distances = buckets;
+        if (query.Length != Words || distances.Length < Count || histogram.Length <= Dimensions)
+            throw new ArgumentException($"A scan of {Count} {Dimensions}-D codes needs a {Words}-word query, {Count} distances and {Dimensions + 1} histogram bins.", nameof(query));
         int count = Count;
         int words = Words;
         int rowBytes = words * sizeof(ulong);
@@ -184,11 +233,9 @@ internal sealed class BinaryCodes
         ref ushort d0 = ref MemoryMarshal.GetReference(distances);
         ref int h0 = ref MemoryMarshal.GetReference(histogram);
         int visible = 0;
+        int i = 0;
         if (Avx2.IsSupported && words <= 16)
         {
-            // Up to 1,024 bits: the query stays in four registers and each row is one straight-line
-            // kernel (no inner loop). In a microbenchmark of 50,000 codes on the shared Xeon this
-            // took 0.53 ms against 0.72 ms through the general loop (same run, interleaved).
             int vectors = words / 4;
             ref byte qb = ref Unsafe.As<ulong, byte>(ref q0);
             var qv0 = Vector256.LoadUnsafe(ref qb);
@@ -197,84 +244,109 @@ internal sealed class BinaryCodes
             var qv3 = vectors > 3 ? Vector256.LoadUnsafe(ref qb, 96) : default;
             var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
             var low = Vector256.Create((byte)0x0f);
-            // Eight rows per step: their distances (row by row), then their estimates in one vector
-            // step: a gather of the eight cosines, |q'||x'|cos + c·x' and the bucket. (The estimate
-            // costs about 0.3 ms of the 50k scan on the shared machine either way, scalar or
-            // vectorised — not resolved; it buys the better candidate order, see Bucket.)
-            Span<int> hamming = stackalloc int[8];
-            Span<int> bucket = stackalloc int[8];
-            var scale = Vector256.Create(BucketScale);
-            var one = Vector256.Create(1f);
-            var top = Vector256.Create((float)(Buckets - 1));
-            var norms = Vector256.Create(queryNorm);
-            ref float n0 = ref MemoryMarshal.GetArrayDataReference(Norms);
-            ref float o0 = ref MemoryMarshal.GetArrayDataReference(Offsets);
-            ref int hs = ref MemoryMarshal.GetReference(hamming);
-            ref int bs = ref MemoryMarshal.GetReference(bucket);
-            int i = 0;
-            fixed (float* cosines = Cosines)
+            ulong everyRow = 0x0101010101010101UL * bit;
+            for (; i <= count - 8; i += 8)
             {
-                for (; i <= count - 8; i += 8)
+                if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows + 8 <= count)
+                    Prefetch(ref Unsafe.As<ulong, byte>(ref RowReference(i + prefetchRows)), 8 * rowBytes);
+                ulong block = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref masks, i)) & everyRow;
+                if (block == everyRow)
                 {
-                    if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows + 8 <= count)
-                        Prefetch(ref Unsafe.As<ulong, byte>(ref RowReference(i + prefetchRows)), 8 * rowBytes);
+                    // The usual block: every row has the purpose.
+                    ref byte r = ref Unsafe.As<ulong, byte>(ref RowReference(i));
+                    var first = Fold4(
+                        Counts(ref r, qv0, qv1, qv2, qv3, vectors, table, low),
+                        Counts(ref Unsafe.Add(ref r, rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
+                        Counts(ref Unsafe.Add(ref r, 2 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
+                        Counts(ref Unsafe.Add(ref r, 3 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low));
+                    var second = Fold4(
+                        Counts(ref Unsafe.Add(ref r, 4 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
+                        Counts(ref Unsafe.Add(ref r, 5 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
+                        Counts(ref Unsafe.Add(ref r, 6 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
+                        Counts(ref Unsafe.Add(ref r, 7 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low));
+                    // first = [rows 0-3 of lanes 0+2 | rows 0-3 of lanes 1+3] (16-bit), second the same for rows 4-7.
+                    var eight = (Sse2.UnpackLow(first.AsUInt64(), second.AsUInt64()) + Sse2.UnpackHigh(first.AsUInt64(), second.AsUInt64())).AsUInt16();
+                    eight.StoreUnsafe(ref d0, (nuint)i);
                     for (int k = 0; k < 8; k++)
+                        Unsafe.Add(ref h0, Unsafe.Add(ref d0, i + k))++;
+                    visible += 8;
+                }
+                else if (block == 0)
+                {
+                    Vector128<ushort>.AllBitsSet.StoreUnsafe(ref d0, (nuint)i);
+                }
+                else
+                {
+                    // A mixed block: row by row, and only the rows with the purpose are scored.
+                    for (int k = i; k < i + 8; k++)
                     {
-                        if ((Unsafe.Add(ref masks, i + k) & bit) == 0)
+                        if ((Unsafe.Add(ref masks, k) & bit) == 0)
                         {
-                            Unsafe.Add(ref hs, k) = 0;
+                            Unsafe.Add(ref d0, k) = ushort.MaxValue;
                             continue;
                         }
-                        Unsafe.Add(ref hs, k) = HammingRow(ref Unsafe.As<ulong, byte>(ref RowReference(i + k)), qv0, qv1, qv2, qv3, vectors, table, low);
-                    }
-                    var cos = Avx2.GatherVector256(cosines, Vector256.LoadUnsafe(ref hs), 4);
-                    var estimate = (norms * Vector256.LoadUnsafe(ref n0, (nuint)i) * cos) + Vector256.LoadUnsafe(ref o0, (nuint)i);
-                    var b = Avx.Min(Avx.Max((one - estimate) * scale, Vector256<float>.Zero), top);
-                    Avx.ConvertToVector256Int32WithTruncation(b).StoreUnsafe(ref bs);
-                    for (int k = 0; k < 8; k++)
-                    {
-                        if ((Unsafe.Add(ref masks, i + k) & bit) == 0)
-                        {
-                            // Never a candidate: above every possible cut-off.
-                            Unsafe.Add(ref d0, i + k) = ushort.MaxValue;
-                            continue;
-                        }
-                        int h = Unsafe.Add(ref bs, k);
-                        Unsafe.Add(ref d0, i + k) = (ushort)h;
+                        int h = HammingRow(ref Unsafe.As<ulong, byte>(ref RowReference(k)), qv0, qv1, qv2, qv3, vectors, table, low);
+                        Unsafe.Add(ref d0, k) = (ushort)h;
                         Unsafe.Add(ref h0, h)++;
                         visible++;
                     }
                 }
             }
-            for (; i < count; i++)
-            {
-                if ((Unsafe.Add(ref masks, i) & bit) == 0)
-                {
-                    Unsafe.Add(ref d0, i) = ushort.MaxValue;
-                    continue;
-                }
-                int h = Bucket(queryNorm, i, HammingRow(ref Unsafe.As<ulong, byte>(ref RowReference(i)), qv0, qv1, qv2, qv3, vectors, table, low));
-                Unsafe.Add(ref d0, i) = (ushort)h;
-                Unsafe.Add(ref h0, h)++;
-                visible++;
-            }
-            return visible;
         }
-        for (int i = 0; i < count; i++)
+        for (; i < count; i++)
         {
-            if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows < count)
-                Prefetch(ref Unsafe.As<ulong, byte>(ref RowReference(i + prefetchRows)), rowBytes);
             if ((Unsafe.Add(ref masks, i) & bit) == 0)
             {
                 Unsafe.Add(ref d0, i) = ushort.MaxValue;
                 continue;
             }
-            int h = Bucket(queryNorm, i, Distance(ref q0, ref RowReference(i), words));
+            int h = Distance(ref q0, ref RowReference(i), words);
             Unsafe.Add(ref d0, i) = (ushort)h;
             Unsafe.Add(ref h0, h)++;
             visible++;
         }
         return visible;
+    }
+
+    /// <summary>The per-byte bit counts of (row XOR query) over up to four vectors, summed bytewise (at most 32 a byte: no overflow).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Counts(ref byte row, Vector256<byte> qv0, Vector256<byte> qv1, Vector256<byte> qv2, Vector256<byte> qv3, int vectors, Vector256<byte> table, Vector256<byte> low)
+    {
+        var x = Vector256.LoadUnsafe(ref row) ^ qv0;
+        var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        if (vectors > 1)
+        {
+            x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
+            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        }
+        if (vectors > 2)
+        {
+            x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
+            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        }
+        if (vectors > 3)
+        {
+            x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
+            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
+        }
+        return counts;
+    }
+
+    /// <summary>
+    /// Four rows' byte counts to one vector of 16-bit partial sums: <c>vpsadbw</c> leaves each
+    /// 64-bit lane's sum (at most 256) in its low 16 bits, the rows are shifted into the four 16-bit
+    /// slots of each lane, and the two 128-bit halves are added: [rows 0-3 of lanes 0+2 | rows 0-3 of lanes 1+3].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ushort> Fold4(Vector256<byte> a, Vector256<byte> b, Vector256<byte> c, Vector256<byte> d)
+    {
+        var zero = Vector256<byte>.Zero;
+        var packed = Avx2.SumAbsoluteDifferences(a, zero).AsUInt64()
+            | Avx2.ShiftLeftLogical(Avx2.SumAbsoluteDifferences(b, zero).AsUInt64(), 16)
+            | Avx2.ShiftLeftLogical(Avx2.SumAbsoluteDifferences(c, zero).AsUInt64(), 32)
+            | Avx2.ShiftLeftLogical(Avx2.SumAbsoluteDifferences(d, zero).AsUInt64(), 48);
+        var words = packed.AsUInt16();
+        return words.GetLower() + words.GetUpper();
     }
 
     /// <summary>One row of up to four AVX2 vectors (1,024 bits) against the query held in registers: straight-line code, no loop.</summary>

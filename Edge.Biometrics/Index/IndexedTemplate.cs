@@ -4,6 +4,8 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// One enrolled template as the index holds it: who it belongs to, what made it, and the
 /// L2-normalised vector (normalised once, when it was made; matching is then a dot product).
 /// </summary>
+/// <remarks>The index keeps <see cref="Vector"/> itself rather than a copy (a 50,000-template load would
+/// otherwise copy 200 MB): never change the array after handing the template over.</remarks>
 public sealed record IndexedTemplate(long TemplateId, long PupilId, BiometricModality Modality, string ModelId, float[] Vector);
 
 /// <summary>Which templates a search compares against: one modality from one model, never a mix.</summary>

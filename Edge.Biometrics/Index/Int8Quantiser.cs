@@ -28,14 +28,48 @@ internal static class Int8Quantiser
             return 0f;
         }
         float scale = absMax / 127f;
-        // Vectorised: scale, round to nearest, then narrow (|x| <= 127 after scaling by absMax, so nothing saturates).
-        Span<float> scaled = vector.Length <= 1024 ? stackalloc float[vector.Length] : new float[vector.Length];
-        TensorPrimitives.Multiply(vector, 127f / absMax, scaled);
-        TensorPrimitives.Round(scaled, scaled);
-        TensorPrimitives.Clamp(scaled, -127f, 127f, scaled);
-        TensorPrimitives.ConvertTruncating<float, sbyte>(scaled, destination);
+        float factor = 127f / absMax;
+        int i = 0;
+        if (Avx2.IsSupported && vector.Length == destination.Length)
+        {
+            // One pass, 32 values a step: scale, round half to even, clamp, then narrow int32 →
+            // int16 → int8. The same operations as the portable passes below (one float multiply,
+            // Round's default ToEven rounding, |x| <= 127 so nothing saturates), so the same
+            // codes bit for bit; the portable passes make five trips over the row and the last one,
+            // float → sbyte, is not vectorised. This runs for every template at start-up.
+            ref float v0 = ref MemoryMarshal.GetReference(vector);
+            ref sbyte d0 = ref MemoryMarshal.GetReference(destination);
+            var f = Vector256.Create(factor);
+            var high = Vector256.Create(127f);
+            var low = Vector256.Create(-127f);
+            // vpackssdw / vpacksswb work inside each 128-bit lane; this puts the 4-byte groups back in order.
+            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            for (; i <= vector.Length - 32; i += 32)
+            {
+                var a = Convert(Vector256.LoadUnsafe(ref v0, (nuint)i), f, high, low);
+                var b = Convert(Vector256.LoadUnsafe(ref v0, (nuint)(i + 8)), f, high, low);
+                var c = Convert(Vector256.LoadUnsafe(ref v0, (nuint)(i + 16)), f, high, low);
+                var d = Convert(Vector256.LoadUnsafe(ref v0, (nuint)(i + 24)), f, high, low);
+                var bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
+                Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsSByte().StoreUnsafe(ref d0, (nuint)i);
+            }
+        }
+        if (i < vector.Length)
+        {
+            // Vectorised: scale, round to nearest, then narrow (|x| <= 127 after scaling by absMax, so nothing saturates).
+            var rest = vector[i..];
+            Span<float> scaled = rest.Length <= 1024 ? stackalloc float[rest.Length] : new float[rest.Length];
+            TensorPrimitives.Multiply(rest, factor, scaled);
+            TensorPrimitives.Round(scaled, scaled);
+            TensorPrimitives.Clamp(scaled, -127f, 127f, scaled);
+            TensorPrimitives.ConvertTruncating<float, sbyte>(scaled, destination[i..]);
+        }
         return scale;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Convert(Vector256<float> x, Vector256<float> factor, Vector256<float> high, Vector256<float> low) =>
+        Avx.ConvertToVector256Int32(Avx.Min(Avx.Max(Avx.RoundToNearestInteger(x * factor), low), high));
 
     /// <summary>The exact integer dot product of two int8 vectors of equal length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -92,17 +126,27 @@ internal static class Int8Quantiser
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Dot4(ref sbyte query, ref byte queryMagnitude, ref sbyte row0, int stride)
     {
+        ref sbyte row1 = ref Unsafe.Add(ref row0, stride);
+        ref sbyte row2 = ref Unsafe.Add(ref row1, stride);
+        return Dot4Rows(ref query, ref queryMagnitude, ref row0, ref row1, ref row2, ref Unsafe.Add(ref row2, stride), stride);
+    }
+
+    /// <summary>
+    /// The same four-row kernel for four rows anywhere (the candidates of the binary first pass are
+    /// scattered): [row0, row1, row2, row3], each <paramref name="length"/> bytes, a multiple of 32
+    /// (padding zero on both sides).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Dot4Rows(ref sbyte query, ref byte queryMagnitude, ref sbyte row0, ref sbyte row1, ref sbyte row2, ref sbyte row3, int length)
+    {
         if (Avx2.IsSupported)
         {
-            ref sbyte row1 = ref Unsafe.Add(ref row0, stride);
-            ref sbyte row2 = ref Unsafe.Add(ref row1, stride);
-            ref sbyte row3 = ref Unsafe.Add(ref row2, stride);
             var ones = Vector256.Create((short)1);
             var acc0 = Vector256<int>.Zero;
             var acc1 = Vector256<int>.Zero;
             var acc2 = Vector256<int>.Zero;
             var acc3 = Vector256<int>.Zero;
-            for (nuint j = 0; j < (nuint)stride; j += 32)
+            for (nuint j = 0; j < (nuint)length; j += 32)
             {
                 // |q| × (row with q's sign) = q × row per byte; vpmaddubsw pairs stay within int16
                 // because codes are in [-127, 127], vpmaddwd by ones widens the pairs to int32.
@@ -117,18 +161,22 @@ internal static class Int8Quantiser
             var sums = Avx2.HorizontalAdd(Avx2.HorizontalAdd(acc0, acc1), Avx2.HorizontalAdd(acc2, acc3));
             return sums.GetLower() + sums.GetUpper();
         }
-        var q0 = MemoryMarshal.CreateReadOnlySpan(ref query, stride);
+        var q0 = MemoryMarshal.CreateReadOnlySpan(ref query, length);
         return Vector128.Create(
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row0, stride)),
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, stride), stride)),
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, 2 * stride), stride)),
-            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, 3 * stride), stride)));
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row0, length)),
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row1, length)),
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row2, length)),
+            Dot(q0, MemoryMarshal.CreateReadOnlySpan(ref row3, length)));
     }
 
     /// <summary>|code| of each byte, for <see cref="Dot4"/> (codes are in [-127, 127], so no overflow).</summary>
     public static void Magnitudes(ReadOnlySpan<sbyte> codes, Span<byte> destination)
     {
-        for (int i = 0; i < codes.Length; i++)
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= codes.Length - Vector256<sbyte>.Count; i += Vector256<sbyte>.Count)
+                Vector256.Abs(Vector256.Create(codes.Slice(i, Vector256<sbyte>.Count))).AsByte().CopyTo(destination.Slice(i));
+        for (; i < codes.Length; i++)
             destination[i] = (byte)Math.Abs(codes[i]);
     }
 

@@ -76,6 +76,26 @@ public static class IndexBenchmark
         foreach (string line in HammingSummary)
             Console.WriteLine("  " + line);
 
+        if (BuildSummary.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Index build alone (IndexPartition.Build: int8 rows, centre, binary codes; median of 3, one core and all {Environment.ProcessorCount} interleaved):");
+            Console.WriteLine("| data | templates | dims | one core ms | all cores ms |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
+            foreach (string line in BuildSummary)
+                Console.WriteLine(line);
+        }
+
+        if (StageSummary.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("Binary path, where the time goes (median µs per stage, each stage timed on its own over the same queries; re-rank + decision = whole minus the stages before it):");
+            Console.WriteLine("| data | templates | candidates | encode query | Hamming scan (all rows) | pool + estimate + selection | int8 of candidates | float re-rank + decision | whole Identify |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (string line in StageSummary)
+                Console.WriteLine(line);
+        }
+
         if (loadCount > 0)
             foreach (int d in dims)
             {
@@ -170,6 +190,8 @@ public static class IndexBenchmark
         templates = null;
         GC.Collect();
 
+        if (n >= 10_000)
+            BuildTimes(kind, n, d, basis);
         HammingRanks(kind, n, d, index.PartitionOf(Space)!, queries, queryCount, truth, new MatchPolicy().AcceptThreshold);
 
         var rows = new List<string[]>();
@@ -201,6 +223,9 @@ public static class IndexBenchmark
             Console.Error.WriteLine($"[{n} x {d}] {kind} {engine}: min {sorted[0]:F1} µs, p10 {Percentile(sorted, 0.10):F1} µs, p50 {Percentile(sorted, 0.50):F1} µs, recall@1 {hits / (double)queryCount:F3}");
             rows.Add([kind, .. Row(d, n, engine, samples, hits / (double)queryCount, buildSeconds)]);
         }
+
+        if (binaryCandidates.Length > 0 && d >= 64)
+            StageTimes(kind, n, d, index.WithPolicy(index.Policy with { BinaryCandidates = binaryCandidates[0] }), index.PartitionOf(Space)!, queries, queryCount);
 
         if (peers)
         {
@@ -268,6 +293,91 @@ public static class IndexBenchmark
     }
 
     private static readonly List<string> HammingSummary = [];
+
+    private static readonly List<string> StageSummary = [];
+
+    private static readonly List<string> BuildSummary = [];
+
+    /// <summary>IndexPartition.Build alone (int8 rows, centre, binary codes) on one core and on all, median of 3 each, interleaved.</summary>
+    private static void BuildTimes(string kind, int n, int d, float[] basis)
+    {
+        var templates = new IndexedTemplate[n];
+        for (int i = 0; i < n; i++)
+            templates[i] = new IndexedTemplate(i, i, BiometricModality.Face, Space.ModelId, basis.AsSpan(i * d, d).ToArray());
+        var one = new List<double>();
+        var all = new List<double>();
+        for (int run = 0; run < 3; run++)
+            foreach (int parallelism in new[] { 1, -1 })
+            {
+                GC.Collect();
+                var clock = Stopwatch.StartNew();
+                var partition = IndexPartition.Build(d, templates, _ => BiometricPurpose.Access, parallelism);
+                (parallelism == 1 ? one : all).Add(clock.Elapsed.TotalMilliseconds);
+                GC.KeepAlive(partition);
+            }
+        string line = string.Create(CultureInfo.InvariantCulture, $"| {kind} | {n:N0} | {d} | {one.Order().ElementAt(1):F0} | {all.Order().ElementAt(1):F0} |");
+        Console.Error.WriteLine($"[{n} x {d}] {kind} build: {line}");
+        BuildSummary.Add(line);
+    }
+
+    /// <summary>
+    /// Where the time of one binary-path search goes: each stage timed on its own over the same
+    /// queries (median per stage), next to the whole <see cref="EmbeddingIndex.Identify"/>; the
+    /// re-rank + decision is the whole minus the stages before it.
+    /// </summary>
+    private static void StageTimes(string kind, int n, int d, EmbeddingIndex searcher, IndexPartition partition, float[] queries, int queryCount)
+    {
+        var binary = partition.Binary;
+        int candidates = searcher.Policy.BinaryCandidates;
+        var code = new ulong[binary.Words];
+        var distances = new ushort[n + 16];
+        var histogram = new int[Math.Max(d + 1, BinaryCodes.Buckets)];
+        var masks = new byte[n];
+        Array.Fill(masks, (byte)BiometricPurpose.Access);
+        var chosen = new int[candidates];
+        var encode = new double[queryCount];
+        var hamming = new double[queryCount];
+        var choose = new double[queryCount];
+        var int8 = new double[queryCount];
+        var whole = new double[queryCount];
+        for (int round = -1; round < queryCount; round++)
+        {
+            // round -1 warms up on the first query.
+            int q = Math.Max(0, round);
+            var query = queries.AsSpan(q * d, d);
+            long t0 = Stopwatch.GetTimestamp();
+            BinaryCodes.Encode(query, binary.Centre, code);
+            long t1 = Stopwatch.GetTimestamp();
+            Array.Clear(histogram);
+            int visible = binary.Distances(code, ref masks[0], (byte)BiometricPurpose.Access, distances.AsSpan(0, n), histogram, 6 * 1024);
+            long t2 = Stopwatch.GetTimestamp();
+            int found = partition.ChooseNearest(query, distances.AsSpan(0, n), histogram.AsSpan(0, d + 1), visible, candidates, chosen);
+            long t3 = Stopwatch.GetTimestamp();
+            partition.ScoreCandidates(query, chosen.AsSpan(0, found), new TopPupils(Math.Max(searcher.Policy.RerankCandidates, searcher.Policy.TopK)));
+            long t4 = Stopwatch.GetTimestamp();
+            searcher.Identify(query, BiometricPurpose.Access, Space, SearchPrecision.Binary);
+            long t5 = Stopwatch.GetTimestamp();
+            if (round < 0)
+                continue;
+            encode[q] = Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds;
+            hamming[q] = Stopwatch.GetElapsedTime(t1, t2).TotalMicroseconds;
+            choose[q] = Stopwatch.GetElapsedTime(t2, t3).TotalMicroseconds;
+            int8[q] = Stopwatch.GetElapsedTime(t3, t4).TotalMicroseconds;
+            whole[q] = Stopwatch.GetElapsedTime(t4, t5).TotalMicroseconds;
+        }
+        // Bytes the managed heap hands out per search (the decision, its candidates and reason text,
+        // the top-pupil list; the scan's scratch comes from ArrayPool).
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int q = 0; q < queryCount; q++)
+            searcher.Identify(queries.AsSpan(q * d, d), BiometricPurpose.Access, Space, SearchPrecision.Binary);
+        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / queryCount;
+        double Median(double[] x) => Percentile([.. x.Order()], 0.5);
+        double encodeMedian = Median(encode), hammingMedian = Median(hamming), chooseMedian = Median(choose), int8Median = Median(int8), wholeMedian = Median(whole);
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"| {kind} | {n:N0} | {candidates} | {encodeMedian:F1} | {hammingMedian:F1} | {chooseMedian:F1} | {int8Median:F1} | {wholeMedian - encodeMedian - hammingMedian - chooseMedian - int8Median:F1} | {wholeMedian:F1} |");
+        Console.Error.WriteLine($"[{n} x {d}] {kind} stages: {line} allocated per search: {allocated} B");
+        StageSummary.Add(line);
+    }
 
     private static IEnumerable<string[]> RunPeers(int d, int n, string basePath, string queryPath, string truthPath, bool hnsw)
     {

@@ -28,6 +28,9 @@ public sealed class BinaryPrefilterTests
         return (int)Math.Clamp((1 - estimate) * BinaryCodes.BucketScale, 0, BinaryCodes.Buckets - 1);
     }
 
+    private static float[][] Split(float[] vectors, int dimensions) =>
+        Enumerable.Range(0, vectors.Length / dimensions).Select(i => vectors.AsSpan(i * dimensions, dimensions).ToArray()).ToArray();
+
     [TestCase(1)]
     [TestCase(7)]
     [TestCase(63)]
@@ -49,7 +52,7 @@ public sealed class BinaryPrefilterTests
         var vectors = new float[rows * dimensions];
         for (int i = 0; i < vectors.Length; i++)
             vectors[i] = (float)((random.NextDouble() * 2) - 1);
-        var codes = BinaryCodes.Build(vectors, dimensions, rows);
+        var codes = BinaryCodes.Build(Split(vectors, dimensions), dimensions);
         Assert.That(codes.Words % 4, Is.Zero, "rows are whole AVX2 vectors");
 
         // The centre is the mean of the rows.
@@ -79,17 +82,17 @@ public sealed class BinaryPrefilterTests
         BinaryCodes.Encode(query, codes.Centre, code);
 
         var distances = new ushort[rows];
-        var histogram = new int[BinaryCodes.Buckets];
+        var histogram = new int[dimensions + 1];
         var centredQuery = new float[dimensions];
         TensorPrimitives.Subtract(query, codes.Centre, centredQuery);
         float queryNorm = TensorPrimitives.Norm(centredQuery);
         var masks = new byte[rows];
         for (int i = 0; i < rows; i++)
             masks[i] = (byte)(i % 5 == 3 ? BiometricPurpose.Attendance : BiometricPurpose.Access);
-        int counted = codes.Scan(code, queryNorm, ref masks[0], (byte)BiometricPurpose.Access, distances, histogram, prefetchBytes: 256);
+        int counted = codes.Distances(code, ref masks[0], (byte)BiometricPurpose.Access, distances, histogram, prefetchBytes: 256);
 
         int visible = 0;
-        var expectedHistogram = new int[BinaryCodes.Buckets];
+        var expectedHistogram = new int[dimensions + 1];
         for (int i = 0; i < rows; i++)
         {
             int expected = 0;
@@ -101,12 +104,11 @@ public sealed class BinaryPrefilterTests
             Assert.That(BinaryCodes.Distance(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words), Is.EqualTo(expected), $"row {i}: scan kernel");
             if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
                 Assert.That(BinaryCodes.HammingAvx2(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words), Is.EqualTo(expected), $"row {i}: AVX2 kernel");
+            Assert.That(codes.Bucket(queryNorm, i, expected), Is.EqualTo(ReferenceBucket(vectors.AsSpan(i * dimensions, dimensions), codes.Centre, queryNorm, expected)).Within(1), $"row {i}: estimate against a plain double computation");
             if (masks[i] == (byte)BiometricPurpose.Access)
             {
-                int bucket = codes.Bucket(queryNorm, i, expected);
-                Assert.That(distances[i], Is.EqualTo(bucket), $"row {i}: the scan's bucket is the estimate of the reference distance");
-                Assert.That(bucket, Is.EqualTo(ReferenceBucket(vectors.AsSpan(i * dimensions, dimensions), codes.Centre, queryNorm, expected)).Within(1), $"row {i}: estimate against a plain double computation");
-                expectedHistogram[bucket]++;
+                Assert.That(distances[i], Is.EqualTo(expected), $"row {i}: the scan's distance");
+                expectedHistogram[expected]++;
                 visible++;
             }
             else
@@ -116,6 +118,100 @@ public sealed class BinaryPrefilterTests
         }
         Assert.That(counted, Is.EqualTo(visible));
         Assert.That(histogram, Is.EqualTo(expectedHistogram));
+    }
+
+    [TestCase(8, 1024)]
+    [TestCase(1003, 1024)]
+    [TestCase(1003, 512)]
+    [TestCase(517, 192)]
+    [TestCase(300, 1100)]
+    public void The_eight_row_scan_gives_every_row_the_reference_distance_whatever_the_masks(int rows, int dimensions)
+    {
+        // Runs of full, empty and mixed eight-row blocks, and a tail that is not a multiple of eight.
+        var random = new Random(rows + dimensions);
+        var vectors = new float[rows * dimensions];
+        for (int i = 0; i < vectors.Length; i++)
+            vectors[i] = (float)((random.NextDouble() * 2) - 1);
+        var codes = BinaryCodes.Build(Split(vectors, dimensions), dimensions);
+        var query = new float[dimensions];
+        for (int j = 0; j < dimensions; j++)
+            query[j] = (float)((random.NextDouble() * 2) - 1);
+        var code = new ulong[codes.Words];
+        BinaryCodes.Encode(query, codes.Centre, code);
+        var masks = new byte[rows];
+        for (int i = 0; i < rows; i++)
+            masks[i] = (byte)((i / 8 % 4) switch
+            {
+                0 => BiometricPurpose.Access | BiometricPurpose.Attendance,
+                1 => BiometricPurpose.Attendance,
+                2 => i % 3 == 0 ? BiometricPurpose.None : BiometricPurpose.Access,
+                _ => BiometricPurpose.Access,
+            });
+        foreach (var purpose in new[] { BiometricPurpose.Access, BiometricPurpose.Attendance, BiometricPurpose.Library })
+        {
+            var distances = new ushort[rows];
+            var histogram = new int[dimensions + 1];
+            int counted = codes.Distances(code, ref masks[0], (byte)purpose, distances, histogram, prefetchBytes: 6 * 1024);
+            var expectedHistogram = new int[dimensions + 1];
+            int visible = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                if ((masks[i] & (byte)purpose) == 0)
+                {
+                    Assert.That(distances[i], Is.EqualTo(ushort.MaxValue), $"{purpose} row {i}: never scored");
+                    continue;
+                }
+                int expected = BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words);
+                Assert.That(distances[i], Is.EqualTo(expected), $"{purpose} row {i}");
+                expectedHistogram[expected]++;
+                visible++;
+            }
+            Assert.That(counted, Is.EqualTo(visible), $"{purpose}: rows counted");
+            Assert.That(histogram, Is.EqualTo(expectedHistogram), $"{purpose}: histogram");
+        }
+    }
+
+    [TestCase(5_000, 64, 1024)]
+    [TestCase(5_000, 600, 1024)]
+    [TestCase(3_000, 512, 512)]
+    [TestCase(1_500, 32, 1024)]
+    [TestCase(400, 512, 1024)]
+    public void The_candidates_are_those_a_plain_two_step_reference_picks(int count, int candidates, int dimensions)
+    {
+        // The reference: every row with the purpose scored by the scalar popcount; the pool is the
+        // max(4 × candidates, 2048) smallest distances (ties in row order), the candidates the
+        // smallest estimates within the pool (ties in row order).
+        var gallery = new FaceLikeGallery(dimensions, seed: count + candidates);
+        var templates = new List<IndexedTemplate>();
+        var masks = new Dictionary<long, BiometricPurpose>();
+        for (int i = 0; i < count; i++)
+        {
+            templates.Add(new IndexedTemplate(i, i, Space.Modality, Space.ModelId, gallery.Capture(i, 0)));
+            masks[i] = i % 13 == 5 ? BiometricPurpose.Attendance : BiometricPurpose.Access;
+        }
+        var partition = IndexPartition.Build(dimensions, templates, p => masks[p]);
+        var binary = partition.Binary;
+        var random = new Random(count);
+        for (int q = 0; q < 5; q++)
+        {
+            var query = gallery.Capture(random.Next(count), 1 + q);
+            var chosen = new int[candidates];
+            int n = partition.ChooseCandidates(query, BiometricPurpose.Access, candidates, chosen);
+
+            var code = new ulong[binary.Words];
+            BinaryCodes.Encode(query, binary.Centre, code);
+            var centred = new float[dimensions];
+            TensorPrimitives.Subtract(query, binary.Centre, centred);
+            float queryNorm = TensorPrimitives.Norm(centred);
+            var visible = Enumerable.Range(0, count).Where(i => masks[i] == BiometricPurpose.Access).ToList();
+            var distance = visible.ToDictionary(i => i, i => BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(binary.Row(i)), binary.Words));
+            int poolSize = Math.Min(visible.Count, Math.Max(IndexPartition.MinNearest, IndexPartition.NearestFactor * candidates));
+            var pool = visible.OrderBy(i => distance[i]).ThenBy(i => i).Take(poolSize).ToList();
+            var expected = pool.OrderBy(i => binary.Bucket(queryNorm, i, distance[i])).ThenBy(i => i).Take(Math.Min(candidates, visible.Count)).Order().ToList();
+
+            Assert.That(chosen.Take(n), Is.EqualTo(expected), $"query {q}: the chosen rows, in row order");
+            Assert.That(chosen.Take(n).All(i => masks[i] == BiometricPurpose.Access), "a row without the purpose is never a candidate");
+        }
     }
 
     [Test]

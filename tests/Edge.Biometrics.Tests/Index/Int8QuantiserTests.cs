@@ -42,4 +42,38 @@ public sealed class Int8QuantiserTests
         Assert.That(Int8Quantiser.Dot(qx, qy) * sx * sy, Is.EqualTo(exact).Within(0.01f));
         Assert.That(qx.Max(v => Math.Abs((int)v)), Is.EqualTo(127), "the per-vector scale uses the full range");
     }
+
+    [TestCase(1)]
+    [TestCase(31)]
+    [TestCase(32)]
+    [TestCase(33)]
+    [TestCase(192)]
+    [TestCase(1024)]
+    [TestCase(1100)]
+    public void The_one_pass_quantiser_gives_the_codes_of_plain_scale_round_clamp_bit_for_bit(int length)
+    {
+        var random = new Random(length);
+        var x = new float[length];
+        for (int i = 0; i < length; i++)
+            x[i] = (float)((random.NextDouble() * 2) - 1);
+        x[0] = length > 1 ? 0.5f : x[0];
+        if (length > 3)
+        {
+            // Values that land exactly half-way between two codes (k + 0.5), to pin rounding half to even.
+            x[1] = -0.5f;
+            x[2] = 2.5f / 127f * 0.5f * 2f;
+            x[3] = 1f; // the largest: 127 after scaling
+        }
+        var codes = new sbyte[length];
+        float scale = Int8Quantiser.Quantise(x, codes);
+
+        float absMax = x.Max(v => Math.Abs(v));
+        Assert.That(scale, Is.EqualTo(absMax / 127f));
+        float factor = 127f / absMax;
+        for (int i = 0; i < length; i++)
+        {
+            float reference = Math.Clamp(MathF.Round(x[i] * factor, MidpointRounding.ToEven), -127f, 127f);
+            Assert.That(codes[i], Is.EqualTo((sbyte)reference), $"component {i} ({x[i]} × {factor})");
+        }
+    }
 }

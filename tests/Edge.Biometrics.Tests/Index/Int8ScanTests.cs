@@ -174,6 +174,83 @@ public sealed class Int8ScanTests
         }
     }
 
+    [TestCase(45, 1)]
+    [TestCase(192, 7)]
+    [TestCase(1024, 513)]
+    public void Scattered_candidates_get_the_same_scores_as_the_single_row_path(int dimensions, int candidates)
+    {
+        // The binary path scores its scattered candidates four at a time (Dot4Rows); each offered
+        // score must be the single-row score bit for bit, whatever the candidate count mod 4.
+        var random = new Random(dimensions + candidates);
+        const int count = 1_200;
+        var vectors = RandomRows(random, count, dimensions);
+        var templates = Enumerable.Range(0, count).Select(i => new IndexedTemplate(i, i / 3, BiometricModality.Face, "m", vectors.AsSpan(i * dimensions, dimensions).ToArray())).ToList();
+        var partition = IndexPartition.Build(dimensions, templates, _ => BiometricPurpose.Access);
+        var rows = Enumerable.Range(0, count).OrderBy(_ => random.Next()).Take(candidates).Order().ToArray();
+        var query = RandomRows(random, 1, dimensions);
+
+        var top = new TopPupils(64);
+        partition.ScoreCandidates(query, rows, top);
+
+        var expected = new TopPupils(64);
+        var q = new sbyte[partition.Codes.Stride];
+        float queryScale = Int8Quantiser.Quantise(query, q.AsSpan(0, dimensions));
+        foreach (int row in rows)
+            expected.Offer(Int8Quantiser.Dot(q, partition.Codes.PaddedRow(row)) * queryScale * partition.Codes.Scales[row], row / 3, row);
+        Assert.That(top.Count, Is.EqualTo(expected.Count));
+        for (int c = 0; c < top.Count; c++)
+        {
+            Assert.That(top.RowAt(c), Is.EqualTo(expected.RowAt(c)), $"candidate {c}: row");
+            Assert.That(top.ScoreAt(c), Is.EqualTo(expected.ScoreAt(c)), $"candidate {c}: bit-identical score");
+        }
+
+        // And the kernel itself against the scalar sums, for rows far apart and in any order.
+        var magnitude = new byte[q.Length];
+        Int8Quantiser.Magnitudes(q, magnitude);
+        int a = rows[^1], b = rows[0], c2 = count - 1, d = count / 2;
+        var dots = Int8Quantiser.Dot4Rows(ref q[0], ref magnitude[0], ref partition.Codes.RowReference(a), ref partition.Codes.RowReference(b), ref partition.Codes.RowReference(c2), ref partition.Codes.RowReference(d), partition.Codes.Stride);
+        int[] which = [a, b, c2, d];
+        for (int k = 0; k < 4; k++)
+            Assert.That(dots.GetElement(k), Is.EqualTo(Int8Quantiser.Dot(q, partition.Codes.PaddedRow(which[k]))), $"kernel lane {k}");
+    }
+
+    [TestCase(1, 1024)]
+    [TestCase(255, 64)]
+    [TestCase(2_600, 1024)]
+    [TestCase(3_001, 192)]
+    public void A_build_on_every_core_equals_a_build_on_one_core_bit_for_bit(int count, int dimensions)
+    {
+        var random = new Random(count);
+        var vectors = RandomRows(random, count, dimensions);
+        var templates = Enumerable.Range(0, count).Select(i => new IndexedTemplate(i, i / 2, BiometricModality.Face, "m", vectors.AsSpan(i * dimensions, dimensions).ToArray())).ToList();
+        var masks = new Func<long, BiometricPurpose>(p => p % 3 == 0 ? BiometricPurpose.Access : BiometricPurpose.Attendance);
+        var one = IndexPartition.Build(dimensions, templates, masks, parallelism: 1);
+        var all = IndexPartition.Build(dimensions, templates, masks);
+        var two = IndexPartition.Build(dimensions, templates, masks, parallelism: 2);
+
+        foreach (var (other, name) in new[] { (all, "all cores"), (two, "two cores") })
+        {
+            Assert.That(other.Rows, Is.EqualTo(one.Rows), $"{name}: float rows");
+            Assert.That(other.PupilIds, Is.EqualTo(one.PupilIds), $"{name}: owners");
+            Assert.That(other.TemplateIds, Is.EqualTo(one.TemplateIds), $"{name}: ids");
+            Assert.That(other.Purposes, Is.EqualTo(one.Purposes), $"{name}: masks");
+            Assert.That(other.Codes.Scales, Is.EqualTo(one.Codes.Scales), $"{name}: int8 scales");
+            Assert.That(other.Binary.Centre, Is.EqualTo(one.Binary.Centre), $"{name}: centre, bit for bit");
+            Assert.That(other.Binary.Shapes, Is.EqualTo(one.Binary.Shapes), $"{name}: norms and offsets");
+            for (int i = 0; i < count; i++)
+            {
+                Assert.That(other.Codes.PaddedRow(i).ToArray(), Is.EqualTo(one.Codes.PaddedRow(i).ToArray()), $"{name}: int8 row {i} with its padding");
+                Assert.That(other.Binary.Row(i).ToArray(), Is.EqualTo(one.Binary.Row(i).ToArray()), $"{name}: binary row {i}");
+            }
+        }
+        // The fused build makes the same codes as building them on their own from the float rows.
+        var alone = BinaryCodes.Build(one.Rows, dimensions, parallelism: 1);
+        Assert.That(alone.Centre, Is.EqualTo(one.Binary.Centre), "centre from BinaryCodes.Build");
+        Assert.That(BinaryCodes.Build(one.Rows, dimensions).Shapes, Is.EqualTo(one.Binary.Shapes), "norms and offsets from a parallel BinaryCodes.Build");
+        for (int i = 0; i < count; i++)
+            Assert.That(alone.Row(i).ToArray(), Is.EqualTo(one.Binary.Row(i).ToArray()), $"binary row {i} from BinaryCodes.Build");
+    }
+
     private static float[] RandomRows(Random random, int count, int dimensions)
     {
         var v = new float[count * dimensions];
