@@ -108,29 +108,116 @@ public sealed partial class EventIngestor
     /// </remarks>
     public async Task<IReadOnlyList<IngestResult>> IngestGroupAsync(string topic, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
     {
-        topic ??= "";
-        var match = EventsTopic().Match(topic);
-        string? topicRegion = match.Success ? match.Groups[1].Value : null;
-        string? topicSchool = match.Success ? match.Groups[2].Value : null;
+        ArgumentNullException.ThrowIfNull(payloads);
+        var messages = new List<(string, ReadOnlyMemory<byte>)>(payloads.Count);
+        foreach (var payload in payloads) messages.Add((topic ?? "", payload));
+        var results = await IngestCoreAsync(messages, isolateStreams: false, cancellationToken).ConfigureAwait(false);
+        return [.. results.Select(r => r!)];
+    }
 
-        var results = new IngestResult[payloads.Count];
-        var valid = new List<(int Index, Guid Epoch, PreparedBatch Batch)>(payloads.Count);
-        for (int i = 0; i < payloads.Count; i++)
+    /// <summary>Most streams (school, epoch) applied in one transaction by <see cref="IngestManyAsync"/>.</summary>
+    /// <remarks>
+    /// Each stream part writes through one savepoint-free transaction, but every part's rows get the transaction's one
+    /// XID; the bound keeps a transaction's locks (one stream row per part) and its retry cost small.
+    /// </remarks>
+    public const int MaxStreamsPerTransaction = 32;
+
+    /// <summary>
+    /// Validates <c>up/events</c> messages of any schools and applies the valid ones of up to
+    /// <see cref="MaxStreamsPerTransaction"/> streams in one transaction: one fsync for many schools (the morning peak, when
+    /// thousands of schools each send a message of one or two events).
+    /// </summary>
+    /// <returns>
+    /// One result per message, in order; messages of one stream share one result. Null: the message was not stored this
+    /// time (its stream's part failed on its own and was logged; nothing of it is acknowledged, so the school sends it again).
+    /// </returns>
+    /// <remarks>
+    /// Each stream keeps its own rules (registry check, seqs stored once, its own watermark under its own row lock); the
+    /// streams are applied in (school, epoch) order so two transactions take the stream locks in the same order. When the
+    /// shared transaction fails for a reason of the data (an integrity or data error of one part), nothing of it was
+    /// committed and every stream is applied again on its own: one school's bad part cannot lose or double another's.
+    /// A bad message is dead-lettered alone before any of this.
+    /// </remarks>
+    /// <exception cref="CentreStoreException">The database is unreachable after retries; nothing of this call was acknowledged.</exception>
+    public Task<IReadOnlyList<IngestResult?>> IngestManyAsync(IReadOnlyList<(string Topic, ReadOnlyMemory<byte> Payload)> messages, CancellationToken cancellationToken) =>
+        IngestCoreAsync(messages, isolateStreams: true, cancellationToken);
+
+    private async Task<IReadOnlyList<IngestResult?>> IngestCoreAsync(IReadOnlyList<(string Topic, ReadOnlyMemory<byte> Payload)> messages, bool isolateStreams,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var results = new IngestResult?[messages.Count];
+        var valid = new List<(int Index, string Topic, string School, string Region, Guid Epoch, PreparedBatch Batch)>(messages.Count);
+        for (int i = 0; i < messages.Count; i++)
         {
-            var (rejected, epoch, batch) = await ValidateAsync(topic, match.Success, topicRegion, topicSchool, payloads[i], cancellationToken).ConfigureAwait(false);
+            string topic = messages[i].Topic ?? "";
+            var match = EventsTopic().Match(topic);
+            string? topicRegion = match.Success ? match.Groups[1].Value : null;
+            string? topicSchool = match.Success ? match.Groups[2].Value : null;
+            var (rejected, epoch, batch) = await ValidateAsync(topic, match.Success, topicRegion, topicSchool, messages[i].Payload, cancellationToken).ConfigureAwait(false);
             if (rejected is not null) results[i] = rejected;
-            else valid.Add((i, epoch, batch!));
+            else valid.Add((i, topic, topicSchool!, topicRegion!, epoch, batch!));
         }
-        foreach (var sameEpoch in valid.GroupBy(v => v.Epoch))
+        // One part per stream (the topic names the school and region), in (school, epoch) order: the lock order of every transaction.
+        var parts = valid.GroupBy(v => (v.Topic, v.Epoch))
+            .Select(g => (Members: g.Select(m => m.Index).ToList(), Part: new StreamPart(g.Key.Topic, g.First().School, g.First().Region, g.Key.Epoch,
+                Merge(g.Select(m => m.Batch).ToList()), g.Select(m => messages[m.Index].Payload).ToList())))
+            .OrderBy(p => p.Part.School, StringComparer.Ordinal).ThenBy(p => p.Part.Epoch).ThenBy(p => p.Part.Topic, StringComparer.Ordinal)
+            .ToList();
+        foreach (var chunk in parts.Chunk(MaxStreamsPerTransaction))
         {
-            var members = sameEpoch.ToList();
-            var merged = Merge(members.ConvertAll(m => m.Batch));
-            var raws = members.ConvertAll(m => payloads[m.Index]);
-            var result = await ApplyAsync(topic, topicSchool!, topicRegion!, sameEpoch.Key, merged, raws, cancellationToken).ConfigureAwait(false);
-            foreach (var m in members) results[m.Index] = result;
+            var applied = await ApplyStreamsAsync([.. chunk.Select(c => c.Part)], isolateStreams, cancellationToken).ConfigureAwait(false);
+            for (int p = 0; p < chunk.Length; p++)
+                foreach (int index in chunk[p].Members) results[index] = applied[p];
         }
         return results;
     }
+
+    /// <summary>The valid messages of one stream, merged, with the raw messages (for dead letters of an unregistered school).</summary>
+    private sealed record StreamPart(string Topic, string School, string Region, Guid Epoch, PreparedBatch Batch, List<ReadOnlyMemory<byte>> Raws);
+
+    /// <summary>
+    /// Applies the parts in one transaction; with <paramref name="isolateStreams"/>, a failure caused by the data of some
+    /// part makes each part be applied alone, and a part that fails alone gets a null result instead of failing the others.
+    /// </summary>
+    private async Task<IngestResult?[]> ApplyStreamsAsync(List<StreamPart> parts, bool isolateStreams, CancellationToken cancellationToken)
+    {
+        if (!isolateStreams) return [.. await ApplyAsync(parts, cancellationToken).ConfigureAwait(false)];
+        try
+        {
+            return [.. await ApplyAsync(parts, cancellationToken).ConfigureAwait(false)];
+        }
+        catch (CentreStoreException e) when (IsDataError(e))
+        {
+            if (parts.Count == 1)
+            {
+                LogNotStored(parts[0], e);
+                return [null];
+            }
+            _logger.LogWarning("A transaction of {Count} school streams failed ({Problem}); each stream is applied on its own so the others are not held back.", parts.Count, e.Message);
+        }
+        var results = new IngestResult?[parts.Count];
+        for (int i = 0; i < parts.Count; i++)
+        {
+            try
+            {
+                results[i] = (await ApplyAsync([parts[i]], cancellationToken).ConfigureAwait(false))[0];
+            }
+            catch (CentreStoreException e) when (IsDataError(e))
+            {
+                LogNotStored(parts[i], e);
+            }
+        }
+        return results;
+    }
+
+    private void LogNotStored(StreamPart part, CentreStoreException e) =>
+        _logger.LogError("The events of {School} on {Topic} could not be stored: {Problem} They are not acknowledged, so the school sends them again; other schools go on.",
+            part.School, part.Topic, e.Message);
+
+    /// <summary>A failure caused by what one part writes (integrity, data, program limits), not by the server or the connection.</summary>
+    private static bool IsDataError(CentreStoreException e) => !e.IsTransient && e.InnerException is PostgresException p
+        && (p.SqlState.StartsWith("22", StringComparison.Ordinal) || p.SqlState.StartsWith("23", StringComparison.Ordinal) || p.SqlState.StartsWith("54", StringComparison.Ordinal));
 
     /// <summary>Checks one message; a bad one is dead-lettered here and its rejection returned.</summary>
     private async Task<(IngestResult? Rejected, Guid Epoch, PreparedBatch? Batch)> ValidateAsync(string topic, bool topicMatched, string? topicRegion,
@@ -377,10 +464,10 @@ public sealed partial class EventIngestor
         return (new PassageRow(p.Uid, p.Gate, p.Direction, p.HolderKind, p.HolderId, p.Decision, p.Reason, p.Outcome, decided, completed, p.ManualBy), null);
     }
 
-    private async Task<IngestResult> ApplyAsync(string topic, string school, string region, Guid epoch, PreparedBatch batch,
-        List<ReadOnlyMemory<byte>> raws, CancellationToken cancellationToken)
+    /// <summary>Applies the parts in one transaction (one fsync), retrying when a concurrent batch stored some of the same rows first.</summary>
+    private async Task<IngestResult[]> ApplyAsync(List<StreamPart> parts, CancellationToken cancellationToken)
     {
-        var result = await _database.RunAsync("applying a batch to", async (connection, ct) =>
+        var results = await _database.RunAsync("applying a batch to", async (connection, ct) =>
         {
             // A batch of the same stream applied at the same time may store some of these seqs or uids between the
             // duplicate check and the COPY, and a first attempt does not look up passage uids (step 2): the unique
@@ -390,24 +477,39 @@ public sealed partial class EventIngestor
             {
                 try
                 {
-                    return await ApplyOnceAsync(connection, topic, school, region, epoch, batch, raws, attempt, ct).ConfigureAwait(false);
+                    return await ApplyOnceAsync(connection, parts, attempt, ct).ConfigureAwait(false);
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 10)
                 {
-                    _logger.LogInformation("A batch of {School} epoch {Epoch} met seqs or passages already stored (attempt {Attempt}); applying it again with them left out.", school, epoch, attempt);
+                    _logger.LogInformation("A batch of {Schools} met seqs or passages already stored (attempt {Attempt}); applying it again with them left out.",
+                        string.Join(", ", parts.Select(p => p.School).Distinct()), attempt);
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
-        LogApplied(topic, school, epoch, batch, result);
-        return result;
+        for (int i = 0; i < parts.Count; i++) LogApplied(parts[i].Topic, parts[i].School, parts[i].Epoch, parts[i].Batch, results[i]);
+        return results;
     }
 
-    private async Task<IngestResult> ApplyOnceAsync(NpgsqlConnection connection, string topic, string school, string region, Guid epoch,
-        PreparedBatch batch, List<ReadOnlyMemory<byte>> raws, int attempt, CancellationToken ct)
+    private async Task<IngestResult[]> ApplyOnceAsync(NpgsqlConnection connection, List<StreamPart> parts, int attempt, CancellationToken ct)
     {
         long at = StageTimings.Start();
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var results = new IngestResult[parts.Count];
+        for (int i = 0; i < parts.Count; i++)
+        {
+            var part = parts[i];
+            (results[i], at) = await ApplyPartAsync(connection, transaction, part.Topic, part.School, part.Region, part.Epoch, part.Batch, part.Raws, attempt, at, ct)
+                .ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        Timings?.Add(StageCommit, at);
+        return results;
+    }
 
+    /// <summary>One stream's part of a transaction: registry, events, projections and its watermark (not committed here).</summary>
+    private async Task<(IngestResult Result, long At)> ApplyPartAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string topic, string school,
+        string region, Guid epoch, PreparedBatch batch, List<ReadOnlyMemory<byte>> raws, int attempt, long at, CancellationToken ct)
+    {
         // 1. Registry and stream row in one round trip. The registry check comes first because the broker's ACL cannot
         //    stop a school publishing under a wrong region (§2); the stream row is only created for a school registered
         //    in this region, and only when it is missing: an INSERT ... ON CONFLICT on the existing row would wait for
@@ -436,8 +538,7 @@ public sealed partial class EventIngestor
                 : (DeadLetterReasons.RegionMismatch, $"school {school} is registered in {registeredRegion}, the topic says {region}");
             foreach (var raw in raws)
                 await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
-            await transaction.CommitAsync(ct).ConfigureAwait(false);
-            return IngestResult.Rejected(school, epoch, reason, detail);
+            return (IngestResult.Rejected(school, epoch, reason, detail), at);
         }
         if (Timings is { } t1) at = t1.Add(StageLock, at);
 
@@ -512,12 +613,10 @@ public sealed partial class EventIngestor
             watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         }
         if (Timings is { } t4) at = t4.Add(StageWatermark, at);
-        await transaction.CommitAsync(ct).ConfigureAwait(false);
-        Timings?.Add(StageCommit, at);
 
         var deadLettered = events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
-        return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, fresh.Count,
-            batch.DuplicatesInBatch + events.Count - fresh.Count, deadLettered, missing);
+        return (new IngestResult(IngestOutcome.Applied, school, epoch, watermark, fresh.Count,
+            batch.DuplicatesInBatch + events.Count - fresh.Count, deadLettered, missing), at);
     }
 
     private void LogApplied(string topic, string school, Guid epoch, PreparedBatch batch, IngestResult result)
