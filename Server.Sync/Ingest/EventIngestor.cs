@@ -440,14 +440,17 @@ public sealed partial class EventIngestor
 
     private static (PassageRow? Row, string? Problem) ParsePassage(ReadOnlySpan<byte> payload)
     {
-        PassagePayload? p;
-        try
+        // The one-pass reader takes every regular payload; the deserializer reads the rest and says what is wrong.
+        if (!UplinkReader.TryReadPassage(payload, out var p))
         {
-            p = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.PassagePayload);
-        }
-        catch (JsonException e)
-        {
-            return (null, Truncate(e.Message, 300));
+            try
+            {
+                p = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.PassagePayload);
+            }
+            catch (JsonException e)
+            {
+                return (null, Truncate(e.Message, 300));
+            }
         }
         if (p is null) return (null, "payload is null");
         if (p.SchemaVersion != 1) return (null, $"passage payload schemaVersion {Show(p.SchemaVersion)}, expected 1");
