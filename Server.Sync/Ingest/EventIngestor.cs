@@ -97,8 +97,8 @@ public sealed partial class EventIngestor
         (await IngestGroupAsync(topic, [payload], cancellationToken).ConfigureAwait(false))[0];
 
     /// <summary>
-    /// Validates several <c>up/events</c> messages that arrived on one topic and applies the valid ones of each epoch in
-    /// one transaction (group commit): one registry check, one COPY, one watermark walk and one fsync for all of them.
+    /// Validates several <c>up/events</c> messages that arrived on one topic and applies the valid ones in one transaction
+    /// (group commit): one registry check, one COPY, one watermark walk and one fsync for all of them.
     /// </summary>
     /// <returns>One result per message, in order; messages applied together share one result (the same instance).</returns>
     /// <remarks>
@@ -116,10 +116,7 @@ public sealed partial class EventIngestor
     }
 
     /// <summary>Most streams (school, epoch) applied in one transaction by <see cref="IngestManyAsync"/>.</summary>
-    /// <remarks>
-    /// Each stream part writes through one savepoint-free transaction, but every part's rows get the transaction's one
-    /// XID; the bound keeps a transaction's locks (one stream row per part) and its retry cost small.
-    /// </remarks>
+    /// <remarks>The bound keeps one transaction's row locks (one per stream, held to the commit) and the work a retry redoes small.</remarks>
     public const int MaxStreamsPerTransaction = 32;
 
     /// <summary>
