@@ -4,6 +4,9 @@
 #   dotnet run -c Release --project benchmarks/Edge.Benchmarks -- sync --events N
 # which prints the raw mosquitto_pub -> mosquitto_sub rate and ours side by side, and single-passage latency.
 #   tools/bench-sync.sh [--events 72000] [--singles 200]
+# The morning peak (many schools, one passage per message; centre ingest with one transaction per message vs
+# multi-school groups, side by side):
+#   tools/bench-sync.sh --schools 200 --events-per-school 50
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"

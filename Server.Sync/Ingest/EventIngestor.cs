@@ -97,8 +97,8 @@ public sealed partial class EventIngestor
         (await IngestGroupAsync(topic, [payload], cancellationToken).ConfigureAwait(false))[0];
 
     /// <summary>
-    /// Validates several <c>up/events</c> messages that arrived on one topic and applies the valid ones of each epoch in
-    /// one transaction (group commit): one registry check, one COPY, one watermark walk and one fsync for all of them.
+    /// Validates several <c>up/events</c> messages that arrived on one topic and applies the valid ones in one transaction
+    /// (group commit): one registry check, one COPY, one watermark walk and one fsync for all of them.
     /// </summary>
     /// <returns>One result per message, in order; messages applied together share one result (the same instance).</returns>
     /// <remarks>
@@ -108,29 +108,113 @@ public sealed partial class EventIngestor
     /// </remarks>
     public async Task<IReadOnlyList<IngestResult>> IngestGroupAsync(string topic, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
     {
-        topic ??= "";
-        var match = EventsTopic().Match(topic);
-        string? topicRegion = match.Success ? match.Groups[1].Value : null;
-        string? topicSchool = match.Success ? match.Groups[2].Value : null;
+        ArgumentNullException.ThrowIfNull(payloads);
+        var messages = new List<(string, ReadOnlyMemory<byte>)>(payloads.Count);
+        foreach (var payload in payloads) messages.Add((topic ?? "", payload));
+        var results = await IngestCoreAsync(messages, isolateStreams: false, cancellationToken).ConfigureAwait(false);
+        return [.. results.Select(r => r!)];
+    }
 
-        var results = new IngestResult[payloads.Count];
-        var valid = new List<(int Index, Guid Epoch, PreparedBatch Batch)>(payloads.Count);
-        for (int i = 0; i < payloads.Count; i++)
+    /// <summary>Most streams (school, epoch) applied in one transaction by <see cref="IngestManyAsync"/>.</summary>
+    /// <remarks>The bound keeps one transaction's row locks (one per stream, held to the commit) and the work a retry redoes small.</remarks>
+    public const int MaxStreamsPerTransaction = 32;
+
+    /// <summary>
+    /// Validates <c>up/events</c> messages of any schools and applies the valid ones of up to
+    /// <see cref="MaxStreamsPerTransaction"/> streams in one transaction: one fsync for many schools (the morning peak, when
+    /// thousands of schools each send a message of one or two events).
+    /// </summary>
+    /// <returns>
+    /// One result per message, in order; messages of one stream share one result. Null: the message was not stored this
+    /// time (its stream's part failed on its own and was logged; nothing of it is acknowledged, so the school sends it again).
+    /// </returns>
+    /// <remarks>
+    /// Each stream keeps its own rules (registry check, seqs stored once, its own watermark under its own row lock); the
+    /// streams are applied in (school, epoch) order so two transactions take the stream locks in the same order. When the
+    /// shared transaction fails for a reason of the data (an integrity or data error of one part), nothing of it was
+    /// committed and every stream is applied again on its own: one school's bad part cannot lose or double another's.
+    /// A bad message is dead-lettered alone before any of this.
+    /// </remarks>
+    /// <exception cref="CentreStoreException">The database is unreachable after retries; nothing of this call was acknowledged.</exception>
+    public Task<IReadOnlyList<IngestResult?>> IngestManyAsync(IReadOnlyList<(string Topic, ReadOnlyMemory<byte> Payload)> messages, CancellationToken cancellationToken) =>
+        IngestCoreAsync(messages, isolateStreams: true, cancellationToken);
+
+    private async Task<IReadOnlyList<IngestResult?>> IngestCoreAsync(IReadOnlyList<(string Topic, ReadOnlyMemory<byte> Payload)> messages, bool isolateStreams,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var results = new IngestResult?[messages.Count];
+        var valid = new List<(int Index, string Topic, string School, string Region, Guid Epoch, PreparedBatch Batch)>(messages.Count);
+        for (int i = 0; i < messages.Count; i++)
         {
-            var (rejected, epoch, batch) = await ValidateAsync(topic, match.Success, topicRegion, topicSchool, payloads[i], cancellationToken).ConfigureAwait(false);
+            string topic = messages[i].Topic ?? "";
+            var match = EventsTopic().Match(topic);
+            string? topicRegion = match.Success ? match.Groups[1].Value : null;
+            string? topicSchool = match.Success ? match.Groups[2].Value : null;
+            var (rejected, epoch, batch) = await ValidateAsync(topic, match.Success, topicRegion, topicSchool, messages[i].Payload, cancellationToken).ConfigureAwait(false);
             if (rejected is not null) results[i] = rejected;
-            else valid.Add((i, epoch, batch!));
+            else valid.Add((i, topic, topicSchool!, topicRegion!, epoch, batch!));
         }
-        foreach (var sameEpoch in valid.GroupBy(v => v.Epoch))
+        // One part per stream (the topic names the school and region), in (school, epoch) order: the lock order of every transaction.
+        var parts = valid.GroupBy(v => (v.Topic, v.Epoch))
+            .Select(g => (Members: g.Select(m => m.Index).ToList(), Part: new StreamPart(g.Key.Topic, g.First().School, g.First().Region, g.Key.Epoch,
+                Merge(g.Select(m => m.Batch).ToList()), g.Select(m => messages[m.Index].Payload).ToList())))
+            .OrderBy(p => p.Part.School, StringComparer.Ordinal).ThenBy(p => p.Part.Epoch).ThenBy(p => p.Part.Topic, StringComparer.Ordinal)
+            .ToList();
+        foreach (var chunk in parts.Chunk(MaxStreamsPerTransaction))
         {
-            var members = sameEpoch.ToList();
-            var merged = Merge(members.ConvertAll(m => m.Batch));
-            var raws = members.ConvertAll(m => payloads[m.Index]);
-            var result = await ApplyAsync(topic, topicSchool!, topicRegion!, sameEpoch.Key, merged, raws, cancellationToken).ConfigureAwait(false);
-            foreach (var m in members) results[m.Index] = result;
+            var applied = await ApplyStreamsAsync([.. chunk.Select(c => c.Part)], isolateStreams, cancellationToken).ConfigureAwait(false);
+            for (int p = 0; p < chunk.Length; p++)
+                foreach (int index in chunk[p].Members) results[index] = applied[p];
         }
         return results;
     }
+
+    /// <summary>The valid messages of one stream, merged, with the raw messages (for dead letters of an unregistered school).</summary>
+    private sealed record StreamPart(string Topic, string School, string Region, Guid Epoch, PreparedBatch Batch, List<ReadOnlyMemory<byte>> Raws);
+
+    /// <summary>
+    /// Applies the parts in one transaction; with <paramref name="isolateStreams"/>, a failure caused by the data of some
+    /// part makes each part be applied alone, and a part that fails alone gets a null result instead of failing the others.
+    /// </summary>
+    private async Task<IngestResult?[]> ApplyStreamsAsync(List<StreamPart> parts, bool isolateStreams, CancellationToken cancellationToken)
+    {
+        if (!isolateStreams) return [.. await ApplyAsync(parts, cancellationToken).ConfigureAwait(false)];
+        try
+        {
+            return [.. await ApplyAsync(parts, cancellationToken).ConfigureAwait(false)];
+        }
+        catch (CentreStoreException e) when (IsDataError(e))
+        {
+            if (parts.Count == 1)
+            {
+                LogNotStored(parts[0], e);
+                return [null];
+            }
+            _logger.LogWarning("A transaction of {Count} school streams failed ({Problem}); each stream is applied on its own so the others are not held back.", parts.Count, e.Message);
+        }
+        var results = new IngestResult?[parts.Count];
+        for (int i = 0; i < parts.Count; i++)
+        {
+            try
+            {
+                results[i] = (await ApplyAsync([parts[i]], cancellationToken).ConfigureAwait(false))[0];
+            }
+            catch (CentreStoreException e) when (IsDataError(e))
+            {
+                LogNotStored(parts[i], e);
+            }
+        }
+        return results;
+    }
+
+    private void LogNotStored(StreamPart part, CentreStoreException e) =>
+        _logger.LogError("The events of {School} on {Topic} could not be stored: {Problem} They are not acknowledged, so the school sends them again; other schools go on.",
+            part.School, part.Topic, e.Message);
+
+    /// <summary>A failure caused by what one part writes (integrity, data, program limits), not by the server or the connection.</summary>
+    private static bool IsDataError(CentreStoreException e) => !e.IsTransient && e.InnerException is PostgresException p
+        && (p.SqlState.StartsWith("22", StringComparison.Ordinal) || p.SqlState.StartsWith("23", StringComparison.Ordinal) || p.SqlState.StartsWith("54", StringComparison.Ordinal));
 
     /// <summary>Checks one message; a bad one is dead-lettered here and its rejection returned.</summary>
     private async Task<(IngestResult? Rejected, Guid Epoch, PreparedBatch? Batch)> ValidateAsync(string topic, bool topicMatched, string? topicRegion,
@@ -353,14 +437,17 @@ public sealed partial class EventIngestor
 
     private static (PassageRow? Row, string? Problem) ParsePassage(ReadOnlySpan<byte> payload)
     {
-        PassagePayload? p;
-        try
+        // The one-pass reader takes every regular payload; the deserializer reads the rest and says what is wrong.
+        if (!UplinkReader.TryReadPassage(payload, out var p))
         {
-            p = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.PassagePayload);
-        }
-        catch (JsonException e)
-        {
-            return (null, Truncate(e.Message, 300));
+            try
+            {
+                p = JsonSerializer.Deserialize(payload, SyncJsonContext.Default.PassagePayload);
+            }
+            catch (JsonException e)
+            {
+                return (null, Truncate(e.Message, 300));
+            }
         }
         if (p is null) return (null, "payload is null");
         if (p.SchemaVersion != 1) return (null, $"passage payload schemaVersion {Show(p.SchemaVersion)}, expected 1");
@@ -377,10 +464,10 @@ public sealed partial class EventIngestor
         return (new PassageRow(p.Uid, p.Gate, p.Direction, p.HolderKind, p.HolderId, p.Decision, p.Reason, p.Outcome, decided, completed, p.ManualBy), null);
     }
 
-    private async Task<IngestResult> ApplyAsync(string topic, string school, string region, Guid epoch, PreparedBatch batch,
-        List<ReadOnlyMemory<byte>> raws, CancellationToken cancellationToken)
+    /// <summary>Applies the parts in one transaction (one fsync), retrying when a concurrent batch stored some of the same rows first.</summary>
+    private async Task<IngestResult[]> ApplyAsync(List<StreamPart> parts, CancellationToken cancellationToken)
     {
-        var result = await _database.RunAsync("applying a batch to", async (connection, ct) =>
+        var results = await _database.RunAsync("applying a batch to", async (connection, ct) =>
         {
             // A batch of the same stream applied at the same time may store some of these seqs or uids between the
             // duplicate check and the COPY, and a first attempt does not look up passage uids (step 2): the unique
@@ -390,134 +477,163 @@ public sealed partial class EventIngestor
             {
                 try
                 {
-                    return await ApplyOnceAsync(connection, topic, school, region, epoch, batch, raws, attempt, ct).ConfigureAwait(false);
+                    return await ApplyOnceAsync(connection, parts, attempt, ct).ConfigureAwait(false);
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 10)
                 {
-                    _logger.LogInformation("A batch of {School} epoch {Epoch} met seqs or passages already stored (attempt {Attempt}); applying it again with them left out.", school, epoch, attempt);
+                    _logger.LogInformation("A batch of {Schools} met seqs or passages already stored (attempt {Attempt}); applying it again with them left out.",
+                        string.Join(", ", parts.Select(p => p.School).Distinct()), attempt);
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
-        LogApplied(topic, school, epoch, batch, result);
-        return result;
+        for (int i = 0; i < parts.Count; i++) LogApplied(parts[i].Topic, parts[i].School, parts[i].Epoch, parts[i].Batch, results[i]);
+        return results;
     }
 
-    private async Task<IngestResult> ApplyOnceAsync(NpgsqlConnection connection, string topic, string school, string region, Guid epoch,
-        PreparedBatch batch, List<ReadOnlyMemory<byte>> raws, int attempt, CancellationToken ct)
+    /// <summary>
+    /// One attempt at applying the parts in one transaction, set-based: each step is one statement (or one COPY) for all
+    /// the streams of the transaction, not one per stream, so a transaction of 32 schools with one event each costs about
+    /// what one school's costs (the morning peak); a catch-up (one stream, thousands of events) runs the same steps.
+    /// </summary>
+    private async Task<IngestResult[]> ApplyOnceAsync(NpgsqlConnection connection, List<StreamPart> parts, int attempt, CancellationToken ct)
     {
         long at = StageTimings.Start();
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var results = new IngestResult[parts.Count];
 
-        // 1. Registry and stream row in one round trip. The registry check comes first because the broker's ACL cannot
-        //    stop a school publishing under a wrong region (§2); the stream row is only created for a school registered
-        //    in this region, and only when it is missing: an INSERT ... ON CONFLICT on the existing row would wait for
-        //    the commit of every batch of this stream holding its row lock, serialising whole batches again. The stream
-        //    is not locked yet: batches of one school store their events side by side (one PostgreSQL backend each) and
-        //    take the stream's row lock only for the watermark, in step 4.
-        var (registeredRegion, maxSeen, streamFound) = await ReadStreamAsync(connection, transaction, school, epoch, ct).ConfigureAwait(false);
-        if (registeredRegion == region && !streamFound)
+        // 1. Registry and stream rows in one round trip. The registry check comes first because the broker's ACL cannot
+        //    stop a school publishing under a wrong region (§2); a stream row is only created for a school registered in
+        //    this region, and only when it is missing: an INSERT ... ON CONFLICT on an existing row would wait for the
+        //    commit of every batch of this stream holding its row lock, serialising whole batches again. The streams are
+        //    not locked yet: batches of one school store their events side by side (one PostgreSQL backend each) and take
+        //    the stream's row lock only for the watermark, in step 4.
+        var streams = await ReadStreamsAsync(connection, transaction, parts, ct).ConfigureAwait(false);
+        var missing = Enumerable.Range(0, parts.Count).Where(i => streams[i].Region == parts[i].Region && !streams[i].Found).ToList();
+        if (missing.Count > 0)
         {
             await using (var create = new NpgsqlCommand("""
-                INSERT INTO school_streams(school, epoch) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM schools WHERE id = $1 AND region = $3)
+                INSERT INTO school_streams(school, epoch)
+                SELECT k.school, k.epoch FROM unnest($1::text[], $2::uuid[], $3::text[]) AS k(school, epoch, region)
+                WHERE EXISTS (SELECT 1 FROM schools WHERE id = k.school AND region = k.region)
                 ON CONFLICT DO NOTHING
                 """, connection, transaction))
             {
-                create.Parameters.Add(new NpgsqlParameter { Value = school });
-                create.Parameters.Add(new NpgsqlParameter { Value = epoch });
-                create.Parameters.Add(new NpgsqlParameter { Value = region });
+                create.Parameters.Add(new NpgsqlParameter { Value = missing.Select(i => parts[i].School).ToArray() });
+                create.Parameters.Add(new NpgsqlParameter { Value = missing.Select(i => parts[i].Epoch).ToArray() });
+                create.Parameters.Add(new NpgsqlParameter { Value = missing.Select(i => parts[i].Region).ToArray() });
                 await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
-            (registeredRegion, maxSeen, streamFound) = await ReadStreamAsync(connection, transaction, school, epoch, ct).ConfigureAwait(false);
+            streams = await ReadStreamsAsync(connection, transaction, parts, ct).ConfigureAwait(false);
         }
-        if (registeredRegion != region || !streamFound)
+        var live = new List<int>(parts.Count);
+        for (int i = 0; i < parts.Count; i++)
         {
-            var (reason, detail) = registeredRegion is null
-                ? (DeadLetterReasons.UnknownSchool, $"school {school} is not in the registry: register it before it connects")
-                : (DeadLetterReasons.RegionMismatch, $"school {school} is registered in {registeredRegion}, the topic says {region}");
-            foreach (var raw in raws)
-                await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
-            await transaction.CommitAsync(ct).ConfigureAwait(false);
-            return IngestResult.Rejected(school, epoch, reason, detail);
+            var (part, stream) = (parts[i], streams[i]);
+            if (stream.Region == part.Region && stream.Found)
+            {
+                live.Add(i);
+                continue;
+            }
+            var (reason, detail) = stream.Region is null
+                ? (DeadLetterReasons.UnknownSchool, $"school {part.School} is not in the registry: register it before it connects")
+                : (DeadLetterReasons.RegionMismatch, $"school {part.School} is registered in {stream.Region}, the topic says {part.Region}");
+            foreach (var raw in part.Raws)
+                await InsertDeadLetterAsync(connection, transaction, part.Topic, part.School, part.Epoch, null, reason, detail, raw.Span, ct).ConfigureAwait(false);
+            results[i] = IngestResult.Rejected(part.School, part.Epoch, reason, detail);
         }
         if (Timings is { } t1) at = t1.Add(StageLock, at);
 
-        // 2. Events, stored once by (school, epoch, seq): the seqs already stored are read once (none when the batch starts
-        //    above every seq ever seen, the catch-up case) and only new rows are written, by binary COPY: PostgreSQL
-        //    writes them page by page instead of one speculative insert per row (ON CONFLICT). A concurrent batch that
-        //    stores one of them first makes the primary key refuse the COPY; ApplyAsync then runs this again.
-        var events = batch.Events;
-        var existing = new HashSet<long>();
-        var passageUids = events.Where(e => e.Passage is not null).Select(e => e.Passage!.Uid).Distinct(StringComparer.Ordinal).ToArray();
-        var existingUids = new HashSet<string>(StringComparer.Ordinal);
-        bool seqsMayExist = events[0].Seq <= maxSeen;
-        // Passage uids are looked up only when this batch may repeat stored rows (seqs not above every seq seen) or a
-        // first attempt met a stored uid: a catch-up writes only new passages, and the primary key refuses a uid stored
-        // before (a reinstall re-sending one), which sends this batch round again with the lookup on.
-        bool checkUids = passageUids.Length > 0 && (seqsMayExist || attempt > 1);
-        if (seqsMayExist || checkUids)
+        // 2. Events, stored once by (school, epoch, seq): the seqs already stored are read once (none when a batch starts
+        //    above every seq ever seen of its stream, the catch-up case) and only new rows are written, by one binary COPY
+        //    for all streams: PostgreSQL writes them page by page instead of one speculative insert per row (ON CONFLICT).
+        //    A concurrent batch that stores one of them first makes the primary key refuse the COPY; ApplyAsync then runs
+        //    this again. Passage uids are looked up only when a batch may repeat stored rows or a first attempt met a stored
+        //    uid: a catch-up writes only new passages, and the primary key refuses a uid stored before (a reinstall
+        //    re-sending one), which sends this round again with the lookup on. Passages are one per uid across epochs and
+        //    schools too: the first seq of a uid wins, within this transaction as well.
+        var recheck = live.Where(i => parts[i].Batch.Events[0].Seq <= streams[i].MaxSeen).ToList();
+        var passageUids = live.Where(i => attempt > 1 || parts[i].Batch.Events[0].Seq <= streams[i].MaxSeen)
+            .SelectMany(i => parts[i].Batch.Events).Where(e => e.Passage is not null).Select(e => e.Passage!.Uid).Distinct(StringComparer.Ordinal).ToArray();
+        var existing = new HashSet<(int Part, long Seq)>();
+        var takenUids = new HashSet<string>(StringComparer.Ordinal);
+        if (recheck.Count > 0 || passageUids.Length > 0)
         {
             await using var check = new NpgsqlBatch(connection, transaction);
-            if (seqsMayExist)
-                check.BatchCommands.Add(Command("SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
-                    school, epoch, events[0].Seq, events[^1].Seq));
-            // Passages are one per uid across epochs too (a re-created outbox row, a reinstall): the projection keeps the first.
-            if (checkUids) check.BatchCommands.Add(Command("SELECT uid FROM passages WHERE uid = ANY($1)", (object)passageUids));
+            if (recheck.Count > 0)
+                check.BatchCommands.Add(Command("""
+                    SELECT k.i, e.seq FROM unnest($1::int[], $2::text[], $3::uuid[], $4::bigint[], $5::bigint[]) AS k(i, school, epoch, first, last)
+                    JOIN events e ON e.epoch = k.epoch AND e.seq BETWEEN k.first AND k.last AND e.school = k.school
+                    """, recheck.ToArray(), recheck.Select(i => parts[i].School).ToArray(), recheck.Select(i => parts[i].Epoch).ToArray(),
+                    recheck.Select(i => parts[i].Batch.Events[0].Seq).ToArray(), recheck.Select(i => parts[i].Batch.Events[^1].Seq).ToArray()));
+            if (passageUids.Length > 0) check.BatchCommands.Add(Command("SELECT uid FROM passages WHERE uid = ANY($1)", (object)passageUids));
             await using var reader = await check.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            if (seqsMayExist)
+            if (recheck.Count > 0)
             {
-                while (await reader.ReadAsync(ct).ConfigureAwait(false)) existing.Add(reader.GetInt64(0));
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) existing.Add((reader.GetInt32(0), reader.GetInt64(1)));
                 await reader.NextResultAsync(ct).ConfigureAwait(false);
             }
-            if (checkUids)
-                while (await reader.ReadAsync(ct).ConfigureAwait(false)) existingUids.Add(reader.GetString(0));
+            if (passageUids.Length > 0)
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) takenUids.Add(reader.GetString(0));
         }
-        var fresh = existing.Count == 0 ? events : events.Where(e => !existing.Contains(e.Seq)).ToList();
-        if (fresh.Count > 0) await CopyEventsAsync(connection, school, epoch, fresh, ct).ConfigureAwait(false);
+        var fresh = new List<PreparedEvent>[parts.Count];
+        foreach (int i in live)
+            fresh[i] = existing.Count == 0 ? parts[i].Batch.Events : parts[i].Batch.Events.Where(e => !existing.Contains((i, e.Seq))).ToList();
+        if (live.Any(i => fresh[i].Count > 0)) await CopyEventsAsync(connection, parts, live, fresh, ct).ConfigureAwait(false);
         if (Timings is { } t2) at = t2.Add(StageEvents, at);
 
-        // 3. Domain effects only for rows stored now, each once by its natural key too (the first seq of a uid wins).
-        var passages = new List<PreparedEvent>();
-        foreach (var e in fresh)
-            if (e.Passage is { } p && existingUids.Add(p.Uid)) passages.Add(e);
-        if (passages.Count > 0) await CopyPassagesAsync(connection, school, epoch, passages, ct).ConfigureAwait(false);
-        foreach (var export in fresh.Where(e => e.Type == TemplateExportProjection.EventType && e.Rejection is null))
-            await TemplateExportProjection.ProjectAsync(connection, transaction, school, export.PayloadJson, _logger, ct).ConfigureAwait(false);
-        foreach (var rejected in fresh.Where(e => e.Rejection is not null))
+        // 3. Domain effects only for rows stored now, each once by its natural key too.
+        var passages = new List<(int Part, PreparedEvent Event)>();
+        foreach (int i in live)
+            foreach (var e in fresh[i])
+                if (e.Passage is { } p && takenUids.Add(p.Uid)) passages.Add((i, e));
+        if (passages.Count > 0) await CopyPassagesAsync(connection, parts, passages, ct).ConfigureAwait(false);
+        foreach (int i in live)
         {
-            await InsertDeadLetterAsync(connection, transaction, topic, school, epoch, rejected.Seq, rejected.Rejection!, rejected.RejectionDetail,
-                rejected.PayloadUtf8, ct).ConfigureAwait(false);
+            foreach (var export in fresh[i].Where(e => e.Type == TemplateExportProjection.EventType && e.Rejection is null))
+                await TemplateExportProjection.ProjectAsync(connection, transaction, parts[i].School, export.PayloadJson, _logger, ct).ConfigureAwait(false);
+            foreach (var rejected in fresh[i].Where(e => e.Rejection is not null))
+            {
+                await InsertDeadLetterAsync(connection, transaction, parts[i].Topic, parts[i].School, parts[i].Epoch, rejected.Seq, rejected.Rejection!,
+                    rejected.RejectionDetail, rejected.PayloadUtf8, ct).ConfigureAwait(false);
+            }
         }
         if (Timings is { } t3) at = t3.Add(StageProject, at);
 
-        // 4. The stream's row lock (NO KEY: the events' foreign key checks hold KEY SHARE on it), then the contiguous
-        //    watermark and the missing ranges in one walk over the stored seqs above it, then the stream and the
-        //    school's last_seen in one round trip. The lock orders the walks: each one runs after the commit of every
-        //    batch that took the lock before, so the last batch to commit always sees all stored seqs.
-        long stored;
-        await using (var lockStream = new NpgsqlCommand("SELECT watermark FROM school_streams WHERE school = $1 AND epoch = $2 FOR NO KEY UPDATE", connection, transaction))
+        // 4. The streams' row locks (NO KEY: nothing else of the row changes), taken in (school, epoch) order by every
+        //    transaction, then the contiguous watermark and the missing ranges of each stream in one walk over the stored
+        //    seqs above it, then the streams and the schools' last_seen in one round trip. The lock orders the walks: each
+        //    one runs after the commit of every batch of its stream that took the lock before, so the last batch to commit
+        //    always sees all stored seqs.
+        if (live.Count > 0)
         {
-            lockStream.Parameters.Add(new NpgsqlParameter { Value = school });
-            lockStream.Parameters.Add(new NpgsqlParameter { Value = epoch });
-            stored = (long)(await lockStream.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        }
-        var (watermark, missing) = await WalkAsync(connection, transaction, school, epoch, stored, ct).ConfigureAwait(false);
-        await using (var advance = new NpgsqlBatch(connection, transaction))
-        {
+            var watermarks = await LockStreamsAsync(connection, transaction, parts, live, ct).ConfigureAwait(false);
+            var walked = await WalkAllAsync(connection, transaction, parts, live, watermarks, ct).ConfigureAwait(false);
+            await using var advance = new NpgsqlBatch(connection, transaction);
             advance.BatchCommands.Add(Command("""
-                UPDATE school_streams SET watermark = GREATEST(watermark, $3), max_seq_seen = GREATEST(max_seq_seen, $4), updated_at = now()
-                WHERE school = $1 AND epoch = $2
-                RETURNING watermark
-                """, school, epoch, watermark, events[^1].Seq));
-            advance.BatchCommands.Add(Command("UPDATE schools SET last_seen = now() WHERE id = $1", school));
-            watermark = (long)(await advance.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                UPDATE school_streams s SET watermark = GREATEST(s.watermark, k.watermark), max_seq_seen = GREATEST(s.max_seq_seen, k.last), updated_at = now()
+                FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[]) AS k(school, epoch, watermark, last)
+                WHERE s.school = k.school AND s.epoch = k.epoch
+                RETURNING s.school, s.epoch, s.watermark
+                """, live.Select(i => parts[i].School).ToArray(), live.Select(i => parts[i].Epoch).ToArray(),
+                live.Select(i => walked[i].Watermark).ToArray(), live.Select(i => parts[i].Batch.Events[^1].Seq).ToArray()));
+            advance.BatchCommands.Add(Command("UPDATE schools SET last_seen = now() WHERE id = ANY($1)", (object)live.Select(i => parts[i].School).Distinct().ToArray()));
+            var stored = new Dictionary<(string, Guid), long>();
+            await using (var reader = await advance.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) stored[(reader.GetString(0), reader.GetGuid(1))] = reader.GetInt64(2);
+            }
+            foreach (int i in live)
+            {
+                var (part, events) = (parts[i], parts[i].Batch.Events);
+                var deadLettered = events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
+                results[i] = new IngestResult(IngestOutcome.Applied, part.School, part.Epoch, stored[(part.School, part.Epoch)], fresh[i].Count,
+                    part.Batch.DuplicatesInBatch + events.Count - fresh[i].Count, deadLettered, walked[i].Missing);
+            }
         }
         if (Timings is { } t4) at = t4.Add(StageWatermark, at);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         Timings?.Add(StageCommit, at);
-
-        var deadLettered = events.Where(e => e.Rejection is not null).Select(e => e.Seq).ToList();
-        return new IngestResult(IngestOutcome.Applied, school, epoch, watermark, fresh.Count,
-            batch.DuplicatesInBatch + events.Count - fresh.Count, deadLettered, missing);
+        return results;
     }
 
     private void LogApplied(string topic, string school, Guid epoch, PreparedBatch batch, IngestResult result)
@@ -534,22 +650,120 @@ public sealed partial class EventIngestor
         }
     }
 
-    /// <summary>The school's registered region (null: not registered) and its stream row's highest seq seen, in one round trip.</summary>
-    private static async Task<(string? Region, long MaxSeen, bool StreamFound)> ReadStreamAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string school, Guid epoch, CancellationToken ct)
+    /// <summary>Each part's school's registered region (null: not registered) and its stream row's highest seq seen, in one round trip.</summary>
+    private static async Task<(string? Region, long MaxSeen, bool Found)[]> ReadStreamsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        List<StreamPart> parts, CancellationToken ct)
     {
-        string? region = null;
-        long maxSeen = 0;
-        bool found = false;
-        await using var read = new NpgsqlBatch(connection, transaction);
-        read.BatchCommands.Add(Command("SELECT region FROM schools WHERE id = $1", school));
-        read.BatchCommands.Add(Command("SELECT max_seq_seen FROM school_streams WHERE school = $1 AND epoch = $2", school, epoch));
+        var streams = new (string? Region, long MaxSeen, bool Found)[parts.Count];
+        await using var read = new NpgsqlCommand("""
+            SELECT k.i, s.region, st.max_seq_seen
+            FROM unnest($1::int[], $2::text[], $3::uuid[]) AS k(i, school, epoch)
+            LEFT JOIN schools s ON s.id = k.school
+            LEFT JOIN school_streams st ON st.school = k.school AND st.epoch = k.epoch
+            """, connection, transaction);
+        read.Parameters.Add(new NpgsqlParameter { Value = Enumerable.Range(0, parts.Count).ToArray() });
+        read.Parameters.Add(new NpgsqlParameter { Value = parts.Select(p => p.School).ToArray() });
+        read.Parameters.Add(new NpgsqlParameter { Value = parts.Select(p => p.Epoch).ToArray() });
         await using var reader = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        if (await reader.ReadAsync(ct).ConfigureAwait(false)) region = reader.GetString(0);
-        if (await reader.NextResultAsync(ct).ConfigureAwait(false) && await reader.ReadAsync(ct).ConfigureAwait(false))
-            (maxSeen, found) = (reader.GetInt64(0), true);
-        return (region, maxSeen, found);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            int i = reader.GetInt32(0);
+            streams[i] = (reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? 0 : reader.GetInt64(2), !reader.IsDBNull(2));
+        }
+        return streams;
     }
+
+    /// <summary>Takes the row lock of each live part's stream, in (school, epoch) order; returns each stream's stored watermark by part.</summary>
+    private static async Task<long[]> LockStreamsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<StreamPart> parts, List<int> live,
+        CancellationToken ct)
+    {
+        // NO KEY UPDATE: the lock the watermark update needs, and no more. Rows are locked as the sorted rows come out, so
+        // every transaction takes them in the same order and two of them cannot wait for each other's streams.
+        await using var lockStreams = new NpgsqlCommand("""
+            SELECT st.school, st.epoch, st.watermark FROM school_streams st
+            WHERE (st.school, st.epoch) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))
+            ORDER BY st.school COLLATE "C", st.epoch
+            FOR NO KEY UPDATE OF st
+            """, connection, transaction);
+        lockStreams.Parameters.Add(new NpgsqlParameter { Value = live.Select(i => parts[i].School).ToArray() });
+        lockStreams.Parameters.Add(new NpgsqlParameter { Value = live.Select(i => parts[i].Epoch).ToArray() });
+        var byStream = new Dictionary<(string, Guid), long>();
+        await using (var reader = await lockStreams.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false)) byStream[(reader.GetString(0), reader.GetGuid(1))] = reader.GetInt64(2);
+        }
+        var watermarks = new long[parts.Count];
+        foreach (int i in live) watermarks[i] = byStream[(parts[i].School, parts[i].Epoch)];
+        return watermarks;
+    }
+
+    /// <summary>
+    /// The walk of <see cref="WalkAsync"/> for every live part: the first chunk of each stream in one query; a stream whose
+    /// contiguous run fills its whole chunk (a long catch-up) goes on walking alone.
+    /// </summary>
+    private static async Task<(long Watermark, List<SeqRange> Missing)[]> WalkAllAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        List<StreamPart> parts, List<int> live, long[] watermarks, CancellationToken ct)
+    {
+        var walked = new (long Watermark, List<SeqRange> Missing)[parts.Count];
+        if (live.Count == 1)
+        {
+            int only = live[0];
+            walked[only] = await WalkAsync(connection, transaction, parts[only].School, parts[only].Epoch, watermarks[only], ct).ConfigureAwait(false);
+            return walked;
+        }
+        var seqs = new Dictionary<int, List<long>>();
+        await using (var scan = new NpgsqlCommand($"""
+            SELECT k.i, e.seq FROM unnest($1::int[], $2::text[], $3::uuid[], $4::bigint[]) AS k(i, school, epoch, after)
+            CROSS JOIN LATERAL (SELECT seq FROM events WHERE epoch = k.epoch AND seq > k.after AND school = k.school ORDER BY seq LIMIT {WalkChunk}) e
+            ORDER BY k.i, e.seq
+            """, connection, transaction))
+        {
+            scan.Parameters.Add(new NpgsqlParameter { Value = live.ToArray() });
+            scan.Parameters.Add(new NpgsqlParameter { Value = live.Select(i => parts[i].School).ToArray() });
+            scan.Parameters.Add(new NpgsqlParameter { Value = live.Select(i => parts[i].Epoch).ToArray() });
+            scan.Parameters.Add(new NpgsqlParameter { Value = live.Select(i => watermarks[i]).ToArray() });
+            await using var reader = await scan.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                int i = reader.GetInt32(0);
+                if (!seqs.TryGetValue(i, out var list)) seqs[i] = list = [];
+                list.Add(reader.GetInt64(1));
+            }
+        }
+        foreach (int i in live)
+        {
+            var chunk = seqs.GetValueOrDefault(i) ?? [];
+            var (watermark, missing, inRun) = Walk(watermarks[i], chunk);
+            walked[i] = chunk.Count == WalkChunk && inRun
+                ? await WalkAsync(connection, transaction, parts[i].School, parts[i].Epoch, watermark, ct).ConfigureAwait(false)
+                : (watermark, missing);
+        }
+        return walked;
+    }
+
+    /// <summary>One chunk of a walk from <paramref name="stored"/>: the contiguous run's end, the gaps after it, and whether the run reached the chunk's end.</summary>
+    private static (long Watermark, List<SeqRange> Missing, bool InRun) Walk(long stored, List<long> chunk)
+    {
+        long watermark = stored, previous = stored;
+        bool inRun = true;
+        var missing = new List<SeqRange>();
+        foreach (long seq in chunk)
+        {
+            if (seq != previous + 1)
+            {
+                inRun = false;
+                if (missing.Count < MaxMissingRanges) missing.Add(new SeqRange(previous + 1, seq - 1));
+            }
+            else if (inRun)
+            {
+                watermark = seq;
+            }
+            previous = seq;
+        }
+        return (watermark, missing, inRun);
+    }
+
+    private const int WalkChunk = 4096;
 
     /// <summary>
     /// Walks the stored seqs above <paramref name="stored"/> in index order, in chunks: the watermark moves over the
@@ -564,7 +778,7 @@ public sealed partial class EventIngestor
     private static async Task<(long Watermark, List<SeqRange> Missing)> WalkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         string school, Guid epoch, long stored, CancellationToken ct)
     {
-        const int chunk = 4096;
+        const int chunk = WalkChunk;
         long watermark = stored, previous = stored;
         bool inRun = true;
         var missing = new List<SeqRange>();
@@ -608,35 +822,39 @@ public sealed partial class EventIngestor
         return command;
     }
 
-    /// <summary>Writes new events by binary COPY, in seq order, inside the caller's transaction; payloads go in as the bytes received.</summary>
-    private static async Task CopyEventsAsync(NpgsqlConnection connection, string school, Guid epoch, List<PreparedEvent> events, CancellationToken ct)
+    /// <summary>Writes the new events of every live part by one binary COPY, in part and seq order, inside the caller's transaction; payloads go in as the bytes received.</summary>
+    private static async Task CopyEventsAsync(NpgsqlConnection connection, List<StreamPart> parts, List<int> live, List<PreparedEvent>[] fresh, CancellationToken ct)
     {
-        using var rows = new BinaryCopyRows(events.Count * 640);
-        foreach (var e in events)
+        using var rows = new BinaryCopyRows(live.Sum(i => fresh[i].Count) * 640);
+        foreach (int i in live)
         {
-            rows.StartRow(7);
-            rows.Text(school);
-            rows.Uuid(epoch);
-            rows.Int8(e.Seq);
-            rows.Text(e.Type);
-            rows.Int4(e.SchemaVersion);
-            rows.Jsonb(e.PayloadUnstorable ? "null"u8 : e.PayloadUtf8);
-            rows.TimestampTzOrNull(e.CreatedAt);
+            var (school, epoch) = (parts[i].School, parts[i].Epoch);
+            foreach (var e in fresh[i])
+            {
+                rows.StartRow(7);
+                rows.Text(school);
+                rows.Uuid(epoch);
+                rows.Int8(e.Seq);
+                rows.Text(e.Type);
+                rows.Int4(e.SchemaVersion);
+                rows.Jsonb(e.PayloadUnstorable ? "null"u8 : e.PayloadUtf8);
+                rows.TimestampTzOrNull(e.CreatedAt);
+            }
         }
         await rows.CopyAsync(connection, "COPY events(school, epoch, seq, type, schema_version, payload, created_at) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the passage projection of new events by binary COPY (uids already known to be new).</summary>
-    private static async Task CopyPassagesAsync(NpgsqlConnection connection, string school, Guid epoch, List<PreparedEvent> events, CancellationToken ct)
+    /// <summary>Writes the passage projection of new events of every part by one binary COPY (uids already known to be new).</summary>
+    private static async Task CopyPassagesAsync(NpgsqlConnection connection, List<StreamPart> parts, List<(int Part, PreparedEvent Event)> events, CancellationToken ct)
     {
         using var rows = new BinaryCopyRows(events.Count * 256);
-        foreach (var e in events)
+        foreach (var (i, e) in events)
         {
             var p = e.Passage!;
             rows.StartRow(14);
             rows.Text(p.Uid);
-            rows.Text(school);
-            rows.Uuid(epoch);
+            rows.Text(parts[i].School);
+            rows.Uuid(parts[i].Epoch);
             rows.Int8(e.Seq);
             rows.Text(p.Gate);
             rows.Text(p.Direction);

@@ -84,34 +84,51 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
     }
 
     /// <summary>
-    /// Group commit: <paramref name="first"/> and the batches of the same stream already waiting (read ahead or queued),
-    /// up to <see cref="MaxGroup"/>, go to the database together. Other messages keep their arrival order.
+    /// Group commit: <paramref name="first"/> and the event batches already waiting (read ahead or queued), of this school
+    /// and of others, up to <see cref="MaxGroup"/> messages and <see cref="MaxGroupBytes"/>, go to the database together:
+    /// a catch-up's queue of one school's batches, or the morning peak's many schools with one or two events each.
+    /// Other messages (hello, acks) keep their arrival order.
     /// </summary>
     private List<MqttMessage> Gather(MqttMessage first, LinkedList<MqttMessage> readAhead, System.Threading.Channels.ChannelReader<MqttMessage> messages)
     {
-        var group = new List<MqttMessage>(MaxGroup) { first };
+        var group = new List<MqttMessage> { first };
+        long bytes = first.Payload.Length;
+        bool Fits(MqttMessage m) => IsEvents(m.Topic) && group.Count < MaxGroup && bytes + m.Payload.Length <= MaxGroupBytes;
         for (var node = readAhead.First; node is not null && group.Count < MaxGroup;)
         {
             var next = node.Next;
-            if (node.Value.Topic == first.Topic)
+            if (Fits(node.Value))
             {
                 group.Add(node.Value);
+                bytes += node.Value.Payload.Length;
                 readAhead.Remove(node);
             }
             node = next;
         }
-        // Reading ahead holds no more than the channel already held; the bound keeps one school's group from passing
-        // over many other schools' messages.
+        // Reading ahead holds no more than the channel already held; the bound keeps a group from passing over many
+        // hello and acks messages.
         while (group.Count < MaxGroup && readAhead.Count < MaxReadAhead && messages.TryRead(out var queued))
         {
-            if (queued.Topic == first.Topic) group.Add(queued);
-            else readAhead.AddLast(queued);
+            if (Fits(queued))
+            {
+                group.Add(queued);
+                bytes += queued.Payload.Length;
+            }
+            else
+            {
+                readAhead.AddLast(queued);
+            }
         }
         return group;
     }
 
-    /// <summary>Most <c>up/events</c> messages of one stream applied in one transaction (8 × 500 events).</summary>
-    public int MaxGroup { get; init; } = 8;
+    private static bool IsEvents(string topic) => topic.EndsWith("/up/events", StringComparison.Ordinal);
+
+    /// <summary>Most <c>up/events</c> messages applied in one transaction (of one school or many).</summary>
+    public int MaxGroup { get; init; } = 64;
+
+    /// <summary>Most payload bytes in one group (8 full 500-event batches of ~204 KiB): bounds the memory a group holds.</summary>
+    public long MaxGroupBytes { get; init; } = 2 * 1024 * 1024;
 
     private const int MaxReadAhead = 64;
 
@@ -120,21 +137,22 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
 
     private async Task IngestAndAcknowledgeAsync(List<MqttMessage> group, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
-        string topic = group[0].Topic;
+        string topics = group.Count == 1 ? group[0].Topic : string.Create(CultureInfo.InvariantCulture, $"{group.Select(m => m.Topic).Distinct().Count()} topics");
         try
         {
             await Task.Yield();
-            var results = await ingestor.IngestGroupAsync(topic, group.ConvertAll(m => m.Payload), cancellationToken).ConfigureAwait(false);
-            foreach (var result in results)
+            var results = await ingestor.IngestManyAsync(group.ConvertAll(m => (m.Topic, m.Payload)), cancellationToken).ConfigureAwait(false);
+            // Messages applied together share one result: one watermark answers them all. A null result was not stored
+            // (logged by the ingestor) and is not answered: the school sends it again.
+            var answered = new HashSet<IngestResult>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < results.Count; i++)
             {
+                if (results[i] is not { } result) continue;
                 if (result.Outcome == IngestOutcome.DeadLettered) Interlocked.Increment(ref _deadLettered);
                 else Interlocked.Increment(ref _applied);
-            }
-            // Messages applied together share one result: one watermark answers them all.
-            foreach (var result in results.Distinct(ReferenceEqualityComparer.Instance).Cast<IngestResult>())
-            {
+                if (!answered.Add(result)) continue;
                 if (result.School is not { } school || result.Epoch is not { } epoch || result.Watermark is not { } watermark
-                    || RegionOf(topic) is not { } region)
+                    || RegionOf(group[i].Topic) is not { } region)
                     continue;
                 long started = StageTimings.Start();
                 var ack = BuildWatermark(region, school, epoch, watermark, result.Missing, result.DeadLetteredSeqs, _time.GetUtcNow());
@@ -149,12 +167,12 @@ public sealed class MqttIngestWorker(MqttClient client, EventIngestor ingestor, 
         }
         catch (Store.CentreStoreException e)
         {
-            // Not stored, not acknowledged: the school sends these events again, so nothing is lost.
-            logger.LogError("{Count} batch(es) on {Topic} could not be stored: {Problem} They are not acknowledged; the school sends them again.", group.Count, topic, e.Message);
+            // Not stored, not acknowledged: the schools send these events again, so nothing is lost.
+            logger.LogError("{Count} batch(es) on {Topic} could not be stored: {Problem} They are not acknowledged; the school sends them again.", group.Count, topics, e.Message);
         }
         catch (MqttException e)
         {
-            logger.LogWarning("The watermark for {Topic} could not be sent ({Problem}); the school asks again after reconnecting.", topic, e.Message);
+            logger.LogWarning("A watermark for {Topic} could not be sent ({Problem}); the school asks again after reconnecting.", topics, e.Message);
         }
         finally
         {

@@ -123,6 +123,55 @@ internal static class UplinkReader
         return reader.TokenType == JsonTokenType.EndArray;
     }
 
+    /// <summary>
+    /// Reads a <c>passage</c> payload (a JSON object) in one forward pass, as the deserializer would: camelCase names,
+    /// unknown properties skipped, the last of a repeated property wins. False for anything irregular (a wrong token
+    /// type, a number out of range, trailing content): the caller then uses the deserializer, whose error message goes
+    /// into the dead letter. The source-generated reader of this 12-parameter record took ~9 % of the process's CPU in
+    /// a catch-up (perf: its parameterized-constructor path caches every argument).
+    /// </summary>
+    public static bool TryReadPassage(ReadOnlySpan<byte> payload, out PassagePayload? passage)
+    {
+        passage = null;
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 32 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            int? schemaVersion = null;
+            string? uid = null, gate = null, direction = null, holderKind = null, decision = null, reason = null, outcome = null, decidedAt = null, completedAt = null;
+            long? holderId = null, manualBy = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool ok;
+                if (reader.ValueTextEquals("schemaVersion"u8)) ok = ReadInt(ref reader, out schemaVersion);
+                else if (reader.ValueTextEquals("uid"u8)) ok = ReadString(ref reader, out uid);
+                else if (reader.ValueTextEquals("gate"u8)) ok = ReadString(ref reader, out gate);
+                else if (reader.ValueTextEquals("direction"u8)) ok = ReadString(ref reader, out direction);
+                else if (reader.ValueTextEquals("holderKind"u8)) ok = ReadString(ref reader, out holderKind);
+                else if (reader.ValueTextEquals("holderId"u8)) ok = ReadLong(ref reader, out holderId);
+                else if (reader.ValueTextEquals("decision"u8)) ok = ReadString(ref reader, out decision);
+                else if (reader.ValueTextEquals("reason"u8)) ok = ReadString(ref reader, out reason);
+                else if (reader.ValueTextEquals("outcome"u8)) ok = ReadString(ref reader, out outcome);
+                else if (reader.ValueTextEquals("decidedAt"u8)) ok = ReadString(ref reader, out decidedAt);
+                else if (reader.ValueTextEquals("completedAt"u8)) ok = ReadString(ref reader, out completedAt);
+                else if (reader.ValueTextEquals("manualBy"u8)) ok = ReadLong(ref reader, out manualBy);
+                else ok = reader.Read() && reader.TrySkip();
+                if (!ok) return false;
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false;
+            passage = new PassagePayload(schemaVersion, uid, gate, direction, holderKind, holderId, decision, reason, outcome, decidedAt, completedAt, manualBy);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     private static bool ReadString(ref Utf8JsonReader reader, out string? value)
     {
         value = null;

@@ -74,7 +74,13 @@ public sealed class CentreDatabase : IAsyncDisposable
         NpgsqlDataSource dataSource;
         try
         {
-            dataSource = new NpgsqlDataSourceBuilder(connectionString).Build();
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            // The ingest runs the same few statements for every message; prepared once per connection, PostgreSQL skips
+            // their parse and plan (the morning peak sends thousands of one-event messages). A connection string that sets
+            // Max Auto Prepare itself keeps its value.
+            if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+                builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+            dataSource = builder.Build();
         }
         catch (ArgumentException e)
         {

@@ -33,6 +33,10 @@ internal static class SyncCatchUpBenchmark
             Console.Error.WriteLine("--pg \"Host=...;Port=...;Username=...;Database=...\" is required (tools/bench-sync.sh passes it)");
             return 2;
         }
+        // The morning peak variant: many schools with one passage per message, centre ingest only (MorningPeakBenchmark).
+        if (Array.IndexOf(args, "--schools") >= 0)
+            return await MorningPeakBenchmark.RunAsync(pg, int.Parse(Arg("--schools", "200"), CultureInfo.InvariantCulture),
+                int.Parse(Arg("--events-per-school", "50"), CultureInfo.InvariantCulture));
         int colon = broker.LastIndexOf(':');
         string host = broker[..colon];
         int port = int.Parse(broker[(colon + 1)..], CultureInfo.InvariantCulture);
