@@ -353,23 +353,7 @@ internal sealed class BinaryCodes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int HammingRow(ref byte row, Vector256<byte> qv0, Vector256<byte> qv1, Vector256<byte> qv2, Vector256<byte> qv3, int vectors, Vector256<byte> table, Vector256<byte> low)
     {
-        var x = Vector256.LoadUnsafe(ref row) ^ qv0;
-        var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        if (vectors > 1)
-        {
-            x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
-            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        }
-        if (vectors > 2)
-        {
-            x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
-            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        }
-        if (vectors > 3)
-        {
-            x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
-            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        }
+        var counts = Counts(ref row, qv0, qv1, qv2, qv3, vectors, table, low);
         var sums = Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
         var half = sums.GetLower() + sums.GetUpper();
         return (int)(half.GetElement(0) + half.GetElement(1));

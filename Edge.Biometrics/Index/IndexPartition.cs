@@ -396,6 +396,15 @@ internal sealed class IndexPartition
         return n;
     }
 
+    /// <summary>The query quantised like the rows (zero-padded to the row stride) and its per-byte magnitudes for the int8 kernel; returns its scale.</summary>
+    private float QuantiseQuery(ReadOnlySpan<float> query, Span<sbyte> q, Span<byte> magnitude)
+    {
+        q.Clear();
+        float scale = Int8Quantiser.Quantise(query, q[..Dimensions]);
+        Int8Quantiser.Magnitudes(q, magnitude);
+        return scale;
+    }
+
     /// <summary>
     /// The exact int8 scores of the chosen <paramref name="rows"/>, offered to <paramref name="top"/>:
     /// four rows per call of the four-row kernel (<see cref="Int8Quantiser.Dot4Rows"/>), the rows
@@ -409,9 +418,7 @@ internal sealed class IndexPartition
         int n = rows.Length;
         Span<sbyte> q = stride <= 4096 ? stackalloc sbyte[stride] : new sbyte[stride];
         Span<byte> magnitude = stride <= 4096 ? stackalloc byte[stride] : new byte[stride];
-        q.Clear();
-        float queryScale = Int8Quantiser.Quantise(query, q[..Dimensions]);
-        Int8Quantiser.Magnitudes(q, magnitude);
+        float queryScale = QuantiseQuery(query, q, magnitude);
         ref sbyte q0 = ref MemoryMarshal.GetReference(q);
         ref byte magnitude0 = ref MemoryMarshal.GetReference(magnitude);
         var scales = codes.Scales;
@@ -492,9 +499,7 @@ internal sealed class IndexPartition
         int count = Count;
         Span<sbyte> q = stride <= 4096 ? stackalloc sbyte[stride] : new sbyte[stride];
         Span<byte> magnitude = stride <= 4096 ? stackalloc byte[stride] : new byte[stride];
-        q.Clear();
-        float queryScale = Int8Quantiser.Quantise(query, q[..Dimensions]);
-        Int8Quantiser.Magnitudes(q, magnitude);
+        float queryScale = QuantiseQuery(query, q, magnitude);
         ref sbyte q0 = ref MemoryMarshal.GetReference(q);
         ref byte magnitude0 = ref MemoryMarshal.GetReference(magnitude);
 

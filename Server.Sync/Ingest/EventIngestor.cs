@@ -741,26 +741,36 @@ public sealed partial class EventIngestor
         return walked;
     }
 
+    /// <summary>A walk over stored seqs in order: the watermark moves over the contiguous run from the stored one; the gaps after it are the <c>missing</c> hint.</summary>
+    private sealed class SeqWalk(long stored)
+    {
+        public long Watermark { get; private set; } = stored;
+        public long Previous { get; private set; } = stored;
+        public bool InRun { get; private set; } = true;
+        public List<SeqRange> Missing { get; } = [];
+
+        public void Step(long seq)
+        {
+            if (seq != Previous + 1)
+            {
+                InRun = false;
+                if (Missing.Count < MaxMissingRanges) Missing.Add(new SeqRange(Previous + 1, seq - 1));
+            }
+            else if (InRun)
+            {
+                Watermark = seq;
+            }
+            Previous = seq;
+        }
+    }
+
     /// <summary>One chunk of a walk from <paramref name="stored"/>: the contiguous run's end, the gaps after it, and whether the run reached the chunk's end.</summary>
     private static (long Watermark, List<SeqRange> Missing, bool InRun) Walk(long stored, List<long> chunk)
     {
-        long watermark = stored, previous = stored;
-        bool inRun = true;
-        var missing = new List<SeqRange>();
+        var walk = new SeqWalk(stored);
         foreach (long seq in chunk)
-        {
-            if (seq != previous + 1)
-            {
-                inRun = false;
-                if (missing.Count < MaxMissingRanges) missing.Add(new SeqRange(previous + 1, seq - 1));
-            }
-            else if (inRun)
-            {
-                watermark = seq;
-            }
-            previous = seq;
-        }
-        return (watermark, missing, inRun);
+            walk.Step(seq);
+        return (walk.Watermark, walk.Missing, walk.InRun);
     }
 
     private const int WalkChunk = 4096;
@@ -779,9 +789,7 @@ public sealed partial class EventIngestor
         string school, Guid epoch, long stored, CancellationToken ct)
     {
         const int chunk = WalkChunk;
-        long watermark = stored, previous = stored;
-        bool inRun = true;
-        var missing = new List<SeqRange>();
+        var walk = new SeqWalk(stored);
         await using var scan = new NpgsqlCommand(
             "SELECT seq FROM events WHERE school = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4", connection, transaction);
         scan.Parameters.Add(new NpgsqlParameter { Value = school });
@@ -791,27 +799,17 @@ public sealed partial class EventIngestor
         scan.Parameters.Add(new NpgsqlParameter { Value = chunk });
         while (true)
         {
-            after.Value = previous;
+            after.Value = walk.Previous;
             int count = 0;
             await using (var reader = await scan.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    long seq = reader.GetInt64(0);
+                    walk.Step(reader.GetInt64(0));
                     count++;
-                    if (seq != previous + 1)
-                    {
-                        inRun = false;
-                        if (missing.Count < MaxMissingRanges) missing.Add(new SeqRange(previous + 1, seq - 1));
-                    }
-                    else if (inRun)
-                    {
-                        watermark = seq;
-                    }
-                    previous = seq;
                 }
             }
-            if (count < chunk || !inRun) return (watermark, missing);
+            if (count < chunk || !walk.InRun) return (walk.Watermark, walk.Missing);
         }
     }
 
