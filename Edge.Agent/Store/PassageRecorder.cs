@@ -180,7 +180,7 @@ public sealed class PassageRecorder : IAsyncDisposable
                 PassageEventSchemaVersion, passage.Uid, passage.Gate, Passage.DirectionCode(passage.Direction),
                 passage.Holder is { } eh ? AccessRepository.FormatHolderKind(eh.Kind) : null, passage.Holder?.Id,
                 passage.Decision.Granted ? "granted" : "denied", GateDecision.ReasonCode(passage.Decision.Reason),
-                Passage.OutcomeCode(passage.Outcome), decided, completed, passage.ManualByStaffId), AgentJsonContext.Default.PassageEvent);
+                Passage.OutcomeCode(passage.Outcome), decided, completed, passage.ManualByStaffId, Passage.CredentialCode(passage.Credential)), AgentJsonContext.Default.PassageEvent);
             oat.Value = decided;
             outbox.ExecuteNonQuery();
         }
@@ -195,8 +195,9 @@ public sealed class PassageRecorder : IAsyncDisposable
 }
 
 /// <summary>The outbox payload of a passage (schema version 1). No card number, no name: the centre needs the holder's ID only.</summary>
+/// <param name="Credential">"card", "face", or null for a manual pass: lets the centre tell biometric entries apart (what a data-protection officer asks for). Optional within schema 1: a centre that does not read it keeps it in the stored payload.</param>
 public sealed record PassageEvent(int SchemaVersion, string Uid, string Gate, string Direction, string? HolderKind, long? HolderId,
-    string Decision, string Reason, string Outcome, string DecidedAt, string? CompletedAt, long? ManualBy);
+    string Decision, string Reason, string Outcome, string DecidedAt, string? CompletedAt, long? ManualBy, string? Credential = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(PassageEvent))]

@@ -141,8 +141,40 @@ public class StoreTests
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT payload FROM outbox";
         string payload = (string)command.ExecuteScalar()!;
-        Assert.That(payload, Does.Contain("\"schemaVersion\":1").And.Contain("\"uid\":\"p-1\"").And.Contain("\"holderId\":3"));
+        Assert.That(payload, Does.Contain("\"schemaVersion\":1").And.Contain("\"uid\":\"p-1\"").And.Contain("\"holderId\":3").And.Contain("\"credential\":\"card\""));
         Assert.That(payload, Does.Not.Contain(credential.Holder.FullName), "no names leave the school in passage events");
+        Assert.That(payload, Does.Not.Contain(credential.CardNumber.ToString(System.Globalization.CultureInfo.InvariantCulture)), "nor card numbers");
+    }
+
+    [Test]
+    public async Task A_face_passage_says_so_in_its_outbox_event_and_a_manual_pass_names_no_credential()
+    {
+        using var dir = new TempDirectory();
+        var database = EdgeDatabase.Open(dir.File("edge.db"));
+        DemoSchool.Seed(database, s_today, pupils: 10, classes: 2);
+        var snapshot = new AccessRepository(database).LoadSnapshot();
+        await using var recorder = new PassageRecorder(database, null, NullLogger.Instance);
+        var credential = snapshot.Credentials[DemoSchool.PupilCard(4)];
+        await recorder.RecordAsync(new Passage
+        {
+            Uid = "p-face", Gate = "gate1", Direction = Direction.Entry, Credential = PassageCredential.Face, CameraId = "cam-1", Holder = credential.Holder,
+            Decision = GateDecision.Grant(DecisionReason.Granted, credential), DecidedAt = s_today, Outcome = PassageOutcome.Passed, CompletedAt = s_today.AddSeconds(2),
+        });
+        await recorder.RecordAsync(new Passage
+        {
+            Uid = "p-manual", Gate = "gate1", Direction = Direction.Exit, Credential = PassageCredential.None, Holder = credential.Holder,
+            Decision = GateDecision.Grant(DecisionReason.Granted, credential), DecidedAt = s_today.AddHours(6), Outcome = PassageOutcome.Passed, CompletedAt = s_today.AddHours(6),
+        });
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT payload FROM outbox WHERE event_type = 'passage' ORDER BY seq";
+        using var reader = command.ExecuteReader();
+        var payloads = new List<System.Text.Json.JsonElement>();
+        while (reader.Read())
+            payloads.Add(System.Text.Json.JsonDocument.Parse(reader.GetString(0)).RootElement);
+        Assert.That(payloads.Select(p => p.GetProperty("uid").GetString()), Is.EqualTo(new[] { "p-face", "p-manual" }));
+        Assert.That(payloads[0].GetProperty("credential").GetString(), Is.EqualTo("face"));
+        Assert.That(payloads[1].GetProperty("credential").ValueKind, Is.EqualTo(System.Text.Json.JsonValueKind.Null));
     }
 
     [Test]
