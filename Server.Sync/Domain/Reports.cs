@@ -28,12 +28,13 @@ public sealed class Reports(CentreDatabase database, string timeZone = "Asia/Alm
         {
             await RequireLinkAsync(connection, guardianId, pupilId, ct).ConfigureAwait(false);
             return await Sql.ListAsync(Sql.Command(connection, null, """
-                SELECT school, gate, direction, decision, outcome, decided_at FROM passages
+                SELECT school, gate, direction, decision, outcome, decided_at, credential FROM passages
                 WHERE holder_kind = 'pupil' AND holder_id = $1
                   AND decided_at >= ($2::date::timestamp AT TIME ZONE $4) AND decided_at < (($3::date + 1)::timestamp AT TIME ZONE $4)
                 ORDER BY decided_at DESC LIMIT $5
                 """, pupilId, start, end, timeZone, MaxRows),
-                r => new PassageView(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetFieldValue<DateTimeOffset>(5)), ct).ConfigureAwait(false);
+                r => new PassageView(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetFieldValue<DateTimeOffset>(5),
+                    r.IsDBNull(6) ? null : r.GetString(6)), ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 

@@ -35,7 +35,8 @@ public sealed record TopupView(string TopupId, long PupilId, long AmountTiyn, Da
 public sealed record BalanceView(long PupilId, long TopupsTiyn, long ChargesTiyn, long RefundsTiyn, long BalanceTiyn);
 
 /// <summary>A passage of a pupil, as the parent sees it.</summary>
-public sealed record PassageView(string School, string Gate, string Direction, string Decision, string Outcome, DateTimeOffset DecidedAt);
+/// <param name="Credential">"card", "face", or null (a manual pass, or a school whose agent predates the field): parents see when their child's face opened the gate.</param>
+public sealed record PassageView(string School, string Gate, string Direction, string Decision, string Outcome, DateTimeOffset DecidedAt, string? Credential = null);
 
 /// <summary>A canteen purchase (<c>charge</c>) or refund, as the parent sees it.</summary>
 public sealed record PurchaseView(string Kind, string Id, string School, long AmountTiyn, DateTimeOffset? At);

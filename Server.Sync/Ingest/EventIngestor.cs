@@ -346,7 +346,7 @@ public sealed partial class EventIngestor
     }
 
     private sealed record PassageRow(string Uid, string Gate, string Direction, string? HolderKind, long? HolderId, string Decision,
-        string Reason, string Outcome, DateTime DecidedAt, DateTime? CompletedAt, long? ManualBy);
+        string Reason, string Outcome, DateTime DecidedAt, DateTime? CompletedAt, long? ManualBy, string? Credential);
 
     private sealed record PreparedBatch(List<PreparedEvent> Events, int DuplicatesInBatch);
 
@@ -458,10 +458,13 @@ public sealed partial class EventIngestor
         if (string.IsNullOrEmpty(p.Reason) || p.Reason.Length > 64) return (null, "reason missing or longer than 64");
         if (string.IsNullOrEmpty(p.Outcome) || p.Outcome.Length > 64) return (null, "outcome missing or longer than 64");
         if (p.HolderKind is { Length: > 32 }) return (null, "holderKind longer than 32");
+        // Not limited to today's "card" and "face": a newer agent's credential kind is stored, not dead-lettered.
+        if (p.Credential is { } credential && (credential.Length is 0 or > 32 || !credential.All(c => c is (>= 'a' and <= 'z') or '-')))
+            return (null, $"credential '{Truncate(credential, 32)}' is not a lower-case word");
         if (ParseTime(p.DecidedAt) is not { } decided) return (null, $"decidedAt '{Truncate(p.DecidedAt, 64)}' is not a timestamp");
         DateTime? completed = null;
         if (p.CompletedAt is not null && (completed = ParseTime(p.CompletedAt)) is null) return (null, $"completedAt '{Truncate(p.CompletedAt, 64)}' is not a timestamp");
-        return (new PassageRow(p.Uid, p.Gate, p.Direction, p.HolderKind, p.HolderId, p.Decision, p.Reason, p.Outcome, decided, completed, p.ManualBy), null);
+        return (new PassageRow(p.Uid, p.Gate, p.Direction, p.HolderKind, p.HolderId, p.Decision, p.Reason, p.Outcome, decided, completed, p.ManualBy, p.Credential), null);
     }
 
     /// <summary>Applies the parts in one transaction (one fsync), retrying when a concurrent batch stored some of the same rows first.</summary>
@@ -849,7 +852,7 @@ public sealed partial class EventIngestor
         foreach (var (i, e) in events)
         {
             var p = e.Passage!;
-            rows.StartRow(14);
+            rows.StartRow(15);
             rows.Text(p.Uid);
             rows.Text(parts[i].School);
             rows.Uuid(parts[i].Epoch);
@@ -864,9 +867,10 @@ public sealed partial class EventIngestor
             rows.TimestampTz(p.DecidedAt);
             rows.TimestampTzOrNull(p.CompletedAt);
             rows.Int8OrNull(p.ManualBy);
+            rows.TextOrNull(p.Credential);
         }
         await rows.CopyAsync(connection, """
-            COPY passages(uid, school, epoch, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by)
+            COPY passages(uid, school, epoch, seq, gate, direction, holder_kind, holder_id, decision, reason, outcome, decided_at, completed_at, manual_by, credential)
             FROM STDIN (FORMAT BINARY)
             """, ct).ConfigureAwait(false);
     }

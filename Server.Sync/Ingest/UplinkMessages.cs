@@ -14,7 +14,7 @@ internal sealed record UplinkEvent(long? Seq, string? Type, int? SchemaVersion, 
 /// <summary>The <c>passage</c> event payload, schema version 1: exactly what Edge.Agent's <c>PassageRecorder</c> writes
 /// (<c>PassageEvent</c>). No card number, no name: <see cref="HolderId"/> is the centre-issued pseudonymous ID.</summary>
 internal sealed record PassagePayload(int? SchemaVersion, string? Uid, string? Gate, string? Direction, string? HolderKind, long? HolderId,
-    string? Decision, string? Reason, string? Outcome, string? DecidedAt, string? CompletedAt, long? ManualBy);
+    string? Decision, string? Reason, string? Outcome, string? DecidedAt, string? CompletedAt, long? ManualBy, string? Credential = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, MaxDepth = 32)]
 [JsonSerializable(typeof(EventsEnvelope))]

@@ -138,7 +138,7 @@ internal static class UplinkReader
             var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 32 });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             int? schemaVersion = null;
-            string? uid = null, gate = null, direction = null, holderKind = null, decision = null, reason = null, outcome = null, decidedAt = null, completedAt = null;
+            string? uid = null, gate = null, direction = null, holderKind = null, decision = null, reason = null, outcome = null, decidedAt = null, completedAt = null, credential = null;
             long? holderId = null, manualBy = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
@@ -155,11 +155,12 @@ internal static class UplinkReader
                 else if (reader.ValueTextEquals("decidedAt"u8)) ok = ReadString(ref reader, out decidedAt);
                 else if (reader.ValueTextEquals("completedAt"u8)) ok = ReadString(ref reader, out completedAt);
                 else if (reader.ValueTextEquals("manualBy"u8)) ok = ReadLong(ref reader, out manualBy);
+                else if (reader.ValueTextEquals("credential"u8)) ok = ReadString(ref reader, out credential);
                 else ok = reader.Read() && reader.TrySkip();
                 if (!ok) return false;
             }
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false;
-            passage = new PassagePayload(schemaVersion, uid, gate, direction, holderKind, holderId, decision, reason, outcome, decidedAt, completedAt, manualBy);
+            passage = new PassagePayload(schemaVersion, uid, gate, direction, holderKind, holderId, decision, reason, outcome, decidedAt, completedAt, manualBy, credential);
             return true;
         }
         catch (JsonException)

@@ -281,5 +281,10 @@ internal static class Migrations
             DROP INDEX passages_holder;
             CREATE INDEX passages_holder ON passages(holder_id, decided_at, holder_kind) WHERE holder_id IS NOT NULL;
             """),
+        (8, "which credential opened the gate for each passage (card, face; null for a manual pass or an older agent)", """
+            -- No default and no CHECK: adding the column is a catalogue change only, however many passages are stored.
+            -- The ingest checks the value; older agents leave it out (null).
+            ALTER TABLE passages ADD COLUMN credential TEXT;
+            """),
     ];
 }

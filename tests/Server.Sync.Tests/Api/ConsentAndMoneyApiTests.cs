@@ -107,7 +107,7 @@ public sealed class ConsentAndMoneyApiTests : ApiFixture
         await PostAsync("/api/topups", $$"""{ "topupId": "tu-1", "pupilId": {{child}}, "amountTiyn": 100000, "source": "kaspi" }""");
         var day = At(2026, 11, 23, 7, 40);
         var result = await IngestAsync(Batches.Topic(SchoolA), Batch(SchoolA, Guid.NewGuid(), 1,
-            [Passage("p1", child, day), Passage("p2", stranger, day), Charge("c1", child, 45000, day.AddHours(4)), Charge("c2", stranger, 1000, day.AddHours(4))]));
+            [Passage("p1", child, day, credential: "face"), Passage("p2", stranger, day), Charge("c1", child, 45000, day.AddHours(4)), Charge("c2", stranger, 1000, day.AddHours(4))]));
         Assert.That(result.Outcome, Is.EqualTo(IngestOutcome.Applied));
         string prefix = $"/api/parent/guardians/{guardian}/pupils";
 
@@ -122,6 +122,7 @@ public sealed class ConsentAndMoneyApiTests : ApiFixture
         Assert.That(passages.Status, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(passages.Body.GetArrayLength(), Is.EqualTo(1));
         Assert.That(passages.Body[0].GetProperty("direction").GetString(), Is.EqualTo("entry"));
+        Assert.That(passages.Body[0].GetProperty("credential").GetString(), Is.EqualTo("face"), "the parent sees that their child's face opened the gate");
         Assert.That(purchases.Body.EnumerateArray().Select(p => p.GetProperty("id").GetString()), Is.EqualTo(new[] { "c1" }));
         Assert.That(balance.Body.GetProperty("balanceTiyn").GetInt64(), Is.EqualTo(55000));
         Assert.That(otherPassages.Status, Is.EqualTo(HttpStatusCode.NotFound));

@@ -213,6 +213,27 @@ public sealed class EventIngestorTests : CentreFixture
     }
 
     [Test]
+    public async Task The_credential_of_a_passage_is_stored_and_a_malformed_one_is_dead_lettered_alone()
+    {
+        string Passage(string uid, string credentialJson) => Batches.PassageJson(uid, 1).Replace("\"manualBy\": null", "\"manualBy\": null, \"credential\": " + credentialJson, StringComparison.Ordinal);
+        var batch = Batches.Build(SchoolA, s_epoch, 1, 4,
+        [
+            (1, "passage", 1, Passage("u-face", "\"face\"")),
+            (2, "passage", 1, Batches.PassageJson("u-old-agent", 2)),
+            (3, "passage", 1, Passage("u-bad", "\"<script>\"")),
+            (4, "passage", 1, Passage("u-palm", "\"palm\"")),
+        ]);
+
+        var result = await IngestAsync(Batches.Topic(SchoolA), batch);
+
+        Assert.That((result.Watermark, result.DeadLetteredSeqs.Single()), Is.EqualTo(((long?)4, 3L)));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages WHERE uid = 'u-face' AND credential = 'face'"), Is.EqualTo(1));
+        Assert.That(await CountAsync("SELECT count(*) FROM passages WHERE uid = 'u-old-agent' AND credential IS NULL"), Is.EqualTo(1), "an agent from before the field");
+        Assert.That(await CountAsync("SELECT count(*) FROM passages WHERE uid = 'u-palm' AND credential = 'palm'"), Is.EqualTo(1), "a newer agent's kind is kept, not refused");
+        Assert.That(await CountAsync("SELECT count(*) FROM dead_letters WHERE reason = 'invalid-event' AND seq = 3 AND detail LIKE '%credential%'"), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_group_of_queued_batches_is_applied_together_and_a_bad_one_among_them_alone_is_dead_lettered()
     {
         AllowErrors = true;

@@ -10,11 +10,11 @@ namespace Kezekshi.Server.Sync.Tests.Support;
 public static class SchoolEvents
 {
     public static (string Type, string Payload, DateTimeOffset At) Passage(string uid, long pupilId, DateTimeOffset at, string direction = "entry",
-        string decision = "granted", string outcome = "passed") =>
+        string decision = "granted", string outcome = "passed", string? credential = null) =>
         ("passage", $$"""
             { "schemaVersion": 1, "uid": "{{uid}}", "gate": "main-1", "direction": "{{direction}}", "holderKind": "pupil", "holderId": {{pupilId}},
               "decision": "{{decision}}", "reason": "{{(decision == "granted" ? "granted" : "outside-schedule")}}", "outcome": "{{outcome}}",
-              "decidedAt": "{{Time(at)}}", "completedAt": "{{Time(at.AddSeconds(1))}}", "manualBy": null }
+              "decidedAt": "{{Time(at)}}", "completedAt": "{{Time(at.AddSeconds(1))}}", "manualBy": null{{(credential is null ? "" : $", \"credential\": \"{credential}\"")}} }
             """, at);
 
     public static (string Type, string Payload, DateTimeOffset At) Charge(string chargeId, long pupilId, long amountTiyn, DateTimeOffset at) =>
