@@ -19,19 +19,9 @@ mosquitto_bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 
 if [ ! -f "$pki/ca.crt" ]; then
   echo "    making a demo CA and certificates in $pki (openssl)"
-  (
-    cd "$pki"
-    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 365 -subj "/CN=Kezekshi Demo CA" -keyout ca.key -out ca.crt 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
-    printf 'extendedKeyUsage=clientAuth\n' > client.ext
-    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
-    openssl x509 -req -sha256 -days 365 -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile server.ext -out server.crt 2>/dev/null
-    for name in demo-school centre-1; do
-      openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$name.key" -out "$name.csr" 2>/dev/null
-      openssl x509 -req -sha256 -days 365 -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -extfile client.ext -out "$name.crt" 2>/dev/null
-    done
-    chmod 600 ./*.key
-  )
+  # shellcheck source=tools/demo-pki.sh
+  . "$repo/tools/demo-pki.sh"
+  make_demo_pki "$pki" "Kezekshi Demo CA" localhost "DNS:localhost,IP:127.0.0.1" 365
 fi
 
 if [ -f "$run/mosquitto.pid" ] && kill -0 "$(cat "$run/mosquitto.pid")" 2>/dev/null; then

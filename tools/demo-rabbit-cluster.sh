@@ -125,20 +125,9 @@ done
 # --- certificates ----------------------------------------------------------------------------------------------------
 say "a throwaway CA, a server certificate for both nodes and client certificates (demo-school, centre-1) in $tmp/pki"
 pki="$tmp/pki"
-mkdir -p "$pki"
-(
-  cd "$pki"
-  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=Kezekshi RabbitMQ demo CA" -keyout ca.key -out ca.crt 2>/dev/null
-  printf 'subjectAltName=IP:%s.1,IP:%s.2\nextendedKeyUsage=serverAuth\n' "$net" "$net" > server.ext
-  printf 'extendedKeyUsage=clientAuth\n' > client.ext
-  openssl req -new -newkey rsa:2048 -nodes -subj "/CN=rabbit" -keyout server.key -out server.csr 2>/dev/null
-  openssl x509 -req -sha256 -days 2 -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile server.ext -out server.crt 2>/dev/null
-  for name in demo-school centre-1; do
-    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$name.key" -out "$name.csr" 2>/dev/null
-    openssl x509 -req -sha256 -days 2 -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -extfile client.ext -out "$name.crt" 2>/dev/null
-  done
-  chmod 600 ./*.key
-)
+# shellcheck source=tools/demo-pki.sh
+. "$repo/tools/demo-pki.sh"
+make_demo_pki "$pki" "Kezekshi RabbitMQ demo CA" rabbit "IP:$net.1,IP:$net.2" 2
 
 # --- RabbitMQ nodes --------------------------------------------------------------------------------------------------
 cookie="$(openssl rand -hex 20)"
