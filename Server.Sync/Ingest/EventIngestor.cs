@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -435,6 +436,9 @@ public sealed partial class EventIngestor
             int.TryParse(at + 4 <= json.Length ? json.Slice(at, 4) : [], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
     }
 
+    // What a passage's credential may be spelled with (checked per event: a span search, no enumerator).
+    private static readonly SearchValues<char> s_credentialChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz-");
+
     private static (PassageRow? Row, string? Problem) ParsePassage(ReadOnlySpan<byte> payload)
     {
         // The one-pass reader takes every regular payload; the deserializer reads the rest and says what is wrong.
@@ -459,7 +463,7 @@ public sealed partial class EventIngestor
         if (string.IsNullOrEmpty(p.Outcome) || p.Outcome.Length > 64) return (null, "outcome missing or longer than 64");
         if (p.HolderKind is { Length: > 32 }) return (null, "holderKind longer than 32");
         // Not limited to today's "card" and "face": a newer agent's credential kind is stored, not dead-lettered.
-        if (p.Credential is { } credential && (credential.Length is 0 or > 32 || !credential.All(c => c is (>= 'a' and <= 'z') or '-')))
+        if (p.Credential is { } credential && (credential.Length is 0 or > 32 || credential.AsSpan().ContainsAnyExcept(s_credentialChars)))
             return (null, $"credential '{Truncate(credential, 32)}' is not a lower-case word");
         if (ParseTime(p.DecidedAt) is not { } decided) return (null, $"decidedAt '{Truncate(p.DecidedAt, 64)}' is not a timestamp");
         DateTime? completed = null;
