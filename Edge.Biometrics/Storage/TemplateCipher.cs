@@ -44,7 +44,7 @@ internal sealed class TemplateCipher : IDisposable
         return (nonce, ciphertext, tag);
     }
 
-    public void Decrypt(byte[] nonce, byte[] ciphertext, byte[] tag, byte[] associatedData, Span<byte> plain, string what)
+    public void Decrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> associatedData, Span<byte> plain, string what)
     {
         try
         {
@@ -63,7 +63,7 @@ internal sealed class TemplateCipher : IDisposable
     public float[] DecryptTemplate(byte[] nonce, byte[] ciphertext, byte[] tag, long pupilId, long templateId, string modelId)
     {
         var vector = new float[Dimensions(ciphertext.Length, pupilId, templateId)];
-        Decrypt(nonce, ciphertext, tag, AssociatedData(pupilId, templateId, modelId, "template"), MemoryMarshal.AsBytes(vector.AsSpan()), $"Template {templateId} of pupil {pupilId}");
+        DecryptTemplate(nonce, ciphertext, tag, pupilId, templateId, modelId, vector);
         return vector;
     }
 
@@ -81,11 +81,11 @@ internal sealed class TemplateCipher : IDisposable
     {
         if (nonce.Length != NonceBytes || tag.Length != TagBytes || ciphertext.Length != vector.Length * sizeof(float))
             throw new BiometricsStoreException($"Template {templateId} of pupil {pupilId} has a damaged length (nonce {nonce.Length}, tag {tag.Length}, ciphertext {ciphertext.Length} bytes). Re-enrol that pupil.");
+        // The same associated data as AssociatedData(…, "template"), written on the stack when it fits.
         Span<byte> associated = stackalloc byte[256];
-        if (!Utf8.TryWrite(associated, CultureInfo.InvariantCulture, $"template|{pupilId}|{templateId}|{modelId}", out int written))
-            associated = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"template|{pupilId}|{templateId}|{modelId}"));
-        else
-            associated = associated[..written];
+        associated = Utf8.TryWrite(associated, CultureInfo.InvariantCulture, $"template|{pupilId}|{templateId}|{modelId}", out int written)
+            ? associated[..written]
+            : AssociatedData(pupilId, templateId, modelId, "template");
         try
         {
             lock (_lock)
@@ -93,6 +93,7 @@ internal sealed class TemplateCipher : IDisposable
         }
         catch (AuthenticationTagMismatchException e)
         {
+            // The message is built only here: the start-up load calls this 50,000 times.
             throw IntegrityFailure($"Template {templateId} of pupil {pupilId}", e);
         }
     }
