@@ -209,6 +209,10 @@ public sealed class CardGateTests : EndToEndTest
     public async Task Input_module_that_stops_answering_frees_the_gates_fail_safe()
     {
         ExpectErrorLogs(e => e.EventId.Id == 2020);
+        // On a loaded 2-core CI box the simulated relay board can miss its 31.5 ms answer window once while the silent
+        // module's timeouts hold the shared bus; the agent then logs 2022 and retries every 500 ms. That is the product
+        // working as designed; what this test proves is that every gate ends up held open (asserted below).
+        ExpectErrorLogs(e => e.EventId.Id == 2022);
         var gates = await StartGatesAsync();
 
         gates.InputModule.Silent = true;
