@@ -255,6 +255,12 @@ internal sealed class IndexPartition
     internal const int MinNearest = 2048;
 
     /// <summary>
+    /// For a split code (<see cref="BinaryCodes.IsSplit"/>): the pool, chosen by head distance, is
+    /// this many times larger, because half a code ranks rows less sharply than the whole code.
+    /// </summary>
+    internal const int HeadPoolFactor = 2;
+
+    /// <summary>
     /// Picks the rows the int8 stage scores, into <paramref name="chosen"/> in row order; returns how many.
     /// Rows without the purpose are never scored and never chosen.
     /// </summary>
@@ -263,9 +269,12 @@ internal sealed class IndexPartition
     /// with the purpose and a histogram of the distances (at most D + 1 bins: 4 KB, stays in L1).
     /// (2) The pool: the max(<see cref="NearestFactor"/> × <paramref name="candidates"/>,
     /// <see cref="MinNearest"/>) rows nearest in Hamming distance, the cut-off read from the histogram
-    /// and the rows collected by one vectorised compare over the distances. (3) The estimated score
-    /// (<see cref="BinaryCodes.Bucket"/>) of the pool rows only, and the <paramref name="candidates"/>
-    /// best of those by a second histogram.</para>
+    /// and the rows collected by one vectorised compare over the distances. A split code
+    /// (1,024-D) is scanned by its head only, so its pool is <see cref="HeadPoolFactor"/> times
+    /// larger and chosen by head distance; then the pool rows' tails are added
+    /// (<see cref="BinaryCodes.AddTailDistances"/>), so the estimate works from whole distances.
+    /// (3) The estimated score (<see cref="BinaryCodes.Bucket"/>) of the pool rows only, and the
+    /// <paramref name="candidates"/> best of those by a second histogram.</para>
     /// <para>Why in that order: the estimate picks better candidates than the raw distance (on the
     /// real ORL templates among 50,000 distractors the exact best's worst position is 202 by
     /// estimate, 578 by distance), but working it out for every row cost about a third of the
@@ -273,8 +282,9 @@ internal sealed class IndexPartition
     /// it loses nothing as long as the exact best is in the pool: whenever its Hamming position
     /// (ties counted against it) is within the pool AND its estimated-score position over the whole
     /// gallery is within <paramref name="candidates"/>, it is chosen (its position within the pool
-    /// can only be smaller). The benchmark prints both positions.</para>
-    /// <para>Ties at either cut-off are taken in row order until the count is reached.</para>
+    /// can only be smaller). For a split code the Hamming position is the head-distance one. The
+    /// benchmark prints these positions.</para>
+    /// <para>Ties at any cut-off are taken in row order until the count is reached.</para>
     /// </remarks>
     internal int ChooseCandidates(ReadOnlySpan<float> query, BiometricPurpose purpose, int candidates, Span<int> chosen)
     {
@@ -292,7 +302,7 @@ internal sealed class IndexPartition
             histogram.AsSpan(0, d + 1).Clear();
             ref byte masks = ref Unsafe.As<BiometricPurpose, byte>(ref MemoryMarshal.GetArrayDataReference(Purposes));
             int visible = binary.Distances(code, ref masks, (byte)purpose, distances.AsSpan(0, count), histogram.AsSpan(0, d + 1), PrefetchDistance);
-            return ChooseNearest(query, distances.AsSpan(0, count), histogram.AsSpan(0, d + 1), visible, candidates, chosen);
+            return ChooseNearest(query, code, distances.AsSpan(0, count), histogram.AsSpan(0, d + 1), visible, candidates, chosen);
         }
         finally
         {
@@ -302,21 +312,20 @@ internal sealed class IndexPartition
     }
 
     /// <summary>
-    /// Steps (2) and (3) of <see cref="ChooseCandidates"/>: from every row's Hamming distance
+    /// Steps (2) and (3) of <see cref="ChooseCandidates"/>: from every row's scanned Hamming distance
     /// (<see cref="ushort.MaxValue"/> for rows without the purpose) and their histogram, the pool of
     /// the nearest rows, then the <paramref name="candidates"/> best of the pool by estimated score.
     /// </summary>
-    internal int ChooseNearest(ReadOnlySpan<float> query, ReadOnlySpan<ushort> distances, ReadOnlySpan<int> histogram, int visible, int candidates, Span<int> chosen)
+    /// <param name="code">The query's whole code (a split code's tails are compared with its second half).</param>
+    internal int ChooseNearest(ReadOnlySpan<float> query, ReadOnlySpan<ulong> code, ReadOnlySpan<ushort> distances, ReadOnlySpan<int> histogram, int visible, int candidates, Span<int> chosen)
     {
         var binary = Binary;
-        int d = Dimensions;
         int wanted = Math.Min(candidates, visible);
         if (wanted == 0)
             return 0;
-        int poolSize = Math.Min(visible, Math.Max(MinNearest, NearestFactor * candidates));
+        int poolSize = Math.Min(visible, Math.Max(MinNearest, NearestFactor * candidates) * (binary.IsSplit ? HeadPoolFactor : 1));
         var pool = ArrayPool<int>.Shared.Rent(poolSize);
-        var estimates = ArrayPool<ushort>.Shared.Rent(poolSize + Vector256<ushort>.Count);
-        var buckets = ArrayPool<int>.Shared.Rent(BinaryCodes.Buckets);
+        var poolDistances = ArrayPool<ushort>.Shared.Rent(poolSize);
         try
         {
             int inPool = SelectSmallest(distances, histogram, poolSize, pool);
@@ -325,7 +334,32 @@ internal sealed class IndexPartition
                 pool.AsSpan(0, inPool).CopyTo(chosen);
                 return inPool;
             }
+            for (int p = 0; p < inPool; p++)
+                poolDistances[p] = distances[pool[p]];
+            binary.AddTailDistances(code, pool.AsSpan(0, inPool), poolDistances.AsSpan(0, inPool));
+            return ChooseByEstimate(query, pool.AsSpan(0, inPool), poolDistances.AsSpan(0, inPool), wanted, chosen);
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(poolDistances);
+            ArrayPool<int>.Shared.Return(pool);
+        }
+    }
 
+    /// <summary>
+    /// Step (3) of <see cref="ChooseCandidates"/>: the estimated score of each <paramref name="pool"/>
+    /// row from its whole Hamming distance, and the <paramref name="wanted"/> (fewer than the pool)
+    /// best, into <paramref name="chosen"/> in row order.
+    /// </summary>
+    private int ChooseByEstimate(ReadOnlySpan<float> query, ReadOnlySpan<int> pool, ReadOnlySpan<ushort> poolDistances, int wanted, Span<int> chosen)
+    {
+        var binary = Binary;
+        int d = Dimensions;
+        int inPool = pool.Length;
+        var estimates = ArrayPool<ushort>.Shared.Rent(inPool + Vector256<ushort>.Count);
+        var buckets = ArrayPool<int>.Shared.Rent(BinaryCodes.Buckets);
+        try
+        {
             // The estimated score of the pool rows only.
             Span<float> centred = d <= 4096 ? stackalloc float[d] : new float[d];
             TensorPrimitives.Subtract(query, binary.Centre, centred);
@@ -338,8 +372,7 @@ internal sealed class IndexPartition
                 // The pool rows are scattered: ask for a row's norm and offset a few rows ahead.
                 if (Sse.IsSupported && p + ShapePrefetch < inPool)
                     PrefetchFloats(shapes, 2 * pool[p + ShapePrefetch], 8);
-                int row = pool[p];
-                int bucket = binary.Bucket(queryNorm, row, distances[row]);
+                int bucket = binary.Bucket(queryNorm, pool[p], poolDistances[p]);
                 estimates[p] = (ushort)bucket;
                 counts[bucket]++;
             }
@@ -353,7 +386,6 @@ internal sealed class IndexPartition
         {
             ArrayPool<int>.Shared.Return(buckets);
             ArrayPool<ushort>.Shared.Return(estimates);
-            ArrayPool<int>.Shared.Return(pool);
         }
     }
 

@@ -54,6 +54,9 @@ public sealed class BinaryPrefilterTests
             vectors[i] = (float)((random.NextDouble() * 2) - 1);
         var codes = BinaryCodes.Build(Split(vectors, dimensions), dimensions);
         Assert.That(codes.Words % 4, Is.Zero, "rows are whole AVX2 vectors");
+        Assert.That(codes.HeadWords % 4, Is.Zero, "the scanned head is whole AVX2 vectors");
+        Assert.That(codes.IsSplit, Is.EqualTo(codes.Words >= BinaryCodes.SplitWords), "codes of 1,024 bits and more are split");
+        int headBits = Math.Min(dimensions, codes.HeadWords * 64);
 
         // The centre is the mean of the rows.
         for (int j = 0; j < dimensions; j += Math.Max(1, dimensions / 17))
@@ -93,12 +96,23 @@ public sealed class BinaryPrefilterTests
 
         int visible = 0;
         var expectedHistogram = new int[dimensions + 1];
+        var pool = Enumerable.Range(0, rows).ToArray();
+        var completed = new ushort[rows];
+        for (int i = 0; i < rows; i++)
+            completed[i] = (ushort)BinaryCodes.Hamming(code.AsSpan(0, codes.HeadWords), codes.Head(i));
+        codes.AddTailDistances(code, pool, completed);
         for (int i = 0; i < rows; i++)
         {
-            int expected = 0;
+            int expected = 0, expectedHead = 0;
             for (int j = 0; j < dimensions; j++)
                 if ((query[j] > codes.Centre[j]) != Bit(i, j))
+                {
                     expected++;
+                    if (j < headBits)
+                        expectedHead++;
+                }
+            Assert.That(codes.DistanceTo(code, i), Is.EqualTo(expected), $"row {i}: head + tail distance");
+            Assert.That(completed[i], Is.EqualTo(expected), $"row {i}: the head distance completed by the tail kernel");
             Assert.That(BinaryCodes.Hamming(code, codes.Row(i)), Is.EqualTo(expected), $"row {i}: Hamming");
             Assert.That(BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words), Is.EqualTo(expected), $"row {i}: popcnt kernel");
             Assert.That(BinaryCodes.Distance(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words), Is.EqualTo(expected), $"row {i}: scan kernel");
@@ -107,8 +121,8 @@ public sealed class BinaryPrefilterTests
             Assert.That(codes.Bucket(queryNorm, i, expected), Is.EqualTo(ReferenceBucket(vectors.AsSpan(i * dimensions, dimensions), codes.Centre, queryNorm, expected)).Within(1), $"row {i}: estimate against a plain double computation");
             if (masks[i] == (byte)BiometricPurpose.Access)
             {
-                Assert.That(distances[i], Is.EqualTo(expected), $"row {i}: the scan's distance");
-                expectedHistogram[expected]++;
+                Assert.That(distances[i], Is.EqualTo(expectedHead), $"row {i}: the scan's distance (of the head: the whole code unless split)");
+                expectedHistogram[expectedHead]++;
                 visible++;
             }
             else
@@ -161,7 +175,8 @@ public sealed class BinaryPrefilterTests
                     Assert.That(distances[i], Is.EqualTo(ushort.MaxValue), $"{purpose} row {i}: never scored");
                     continue;
                 }
-                int expected = BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words);
+                // The scan reads the head: the whole code unless it is split.
+                int expected = BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Head(i)), codes.HeadWords);
                 Assert.That(distances[i], Is.EqualTo(expected), $"{purpose} row {i}");
                 expectedHistogram[expected]++;
                 visible++;
@@ -176,11 +191,14 @@ public sealed class BinaryPrefilterTests
     [TestCase(3_000, 512, 512)]
     [TestCase(1_500, 32, 1024)]
     [TestCase(400, 512, 1024)]
+    [TestCase(9_000, 256, 1024)]
+    [TestCase(6_000, 100, 1100)]
     public void The_candidates_are_those_a_plain_two_step_reference_picks(int count, int candidates, int dimensions)
     {
         // The reference: every row with the purpose scored by the scalar popcount; the pool is the
-        // max(4 × candidates, 2048) smallest distances (ties in row order), the candidates the
-        // smallest estimates within the pool (ties in row order).
+        // max(4 × candidates, 2048) smallest distances (ties in row order) — for a split code
+        // (1,024-D and up) twice as many by the distance of the head words alone — and the
+        // candidates the smallest estimates from the whole distance within the pool (ties in row order).
         var gallery = new FaceLikeGallery(dimensions, seed: count + candidates);
         var templates = new List<IndexedTemplate>();
         var masks = new Dictionary<long, BiometricPurpose>();
@@ -205,8 +223,10 @@ public sealed class BinaryPrefilterTests
             float queryNorm = TensorPrimitives.Norm(centred);
             var visible = Enumerable.Range(0, count).Where(i => masks[i] == BiometricPurpose.Access).ToList();
             var distance = visible.ToDictionary(i => i, i => BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(binary.Row(i)), binary.Words));
-            int poolSize = Math.Min(visible.Count, Math.Max(IndexPartition.MinNearest, IndexPartition.NearestFactor * candidates));
-            var pool = visible.OrderBy(i => distance[i]).ThenBy(i => i).Take(poolSize).ToList();
+            var headDistance = visible.ToDictionary(i => i, i => BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(binary.Row(i)), binary.HeadWords));
+            Assert.That(binary.IsSplit, Is.EqualTo(dimensions >= 1024));
+            int poolSize = Math.Min(visible.Count, Math.Max(IndexPartition.MinNearest, IndexPartition.NearestFactor * candidates) * (binary.IsSplit ? IndexPartition.HeadPoolFactor : 1));
+            var pool = visible.OrderBy(i => headDistance[i]).ThenBy(i => i).Take(poolSize).ToList();
             var expected = pool.OrderBy(i => binary.Bucket(queryNorm, i, distance[i])).ThenBy(i => i).Take(Math.Min(candidates, visible.Count)).Order().ToList();
 
             Assert.That(chosen.Take(n), Is.EqualTo(expected), $"query {q}: the chosen rows, in row order");
