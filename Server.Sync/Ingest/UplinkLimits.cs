@@ -47,6 +47,23 @@ internal static class UplinkLimits
     /// <summary>Most characters of a dead letter's <c>detail</c> (it quotes what was wrong, never a whole payload).</summary>
     public const int DeadLetterDetail = 2000;
 
+    /// <summary><c>agentVersion</c> of <c>up/hello</c>, kept (made storable) up to this many characters: it is shown, not matched.</summary>
+    public const int AgentVersion = 64;
+
+    /// <summary>A rejected change's <c>reason</c> in <c>up/acks</c>, kept (made storable) up to this many characters.</summary>
+    public const int ChangeRejectionReason = 1000;
+
+    /// <summary>
+    /// Ids the centre issues for consents and template deletions (<c>^[A-Za-z0-9._-]{1,64}$</c>, the CHECK of their tables):
+    /// a purge confirmation in <c>up/acks</c> names one of them, and <c>purge_confirmations</c> has it in its primary key.
+    /// </summary>
+    public const int CentreId = 64;
+
+    private static readonly SearchValues<char> s_centreIdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+
+    /// <summary>True when <paramref name="id"/> has the shape of a centre-issued consent or deletion id (1–64 of A–Z a–z 0–9 . _ -).</summary>
+    public static bool IsCentreId(string? id) => id is { Length: > 0 and <= CentreId } && !id.AsSpan().ContainsAnyExcept(s_centreIdChars);
+
     /// <summary>The event types whose payload fields end up in an index key, and those fields (top level of the payload).</summary>
     /// <remarks>A new expression index on an uplink payload field adds its line here, so its limit is checked before the COPY.</remarks>
     private static readonly Dictionary<string, (string Field, int Limit)[]> s_indexedPayloadFields = new(StringComparer.Ordinal)
