@@ -133,9 +133,11 @@ internal static class UplinkLimits
             }
             return null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return null; // not reachable: the message reader has already read this payload as a JSON object
+            // Not reachable: the message reader has read this payload as a JSON object, and a lone surrogate escape (which
+            // GetString refuses) has been dead-lettered by the jsonb check before this one runs.
+            return null;
         }
     }
 
