@@ -66,7 +66,9 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
                 "a hello needs schemaVersion 1, type hello, this school and region, an epoch UUID and appliedVersion ≥ 0", cancellationToken).ConfigureAwait(false);
             return;
         }
-        var hello = new SchoolHello(school, region!, epoch, message.AgentVersion, message.OutboxFirstUnacked ?? 0, message.OutboxLast ?? 0,
+        // Shown on the dashboard, never matched: kept in a storable, bounded form (a NUL would lose the hello every time).
+        string? agentVersion = message.AgentVersion is null ? null : UplinkLimits.Storable(message.AgentVersion, UplinkLimits.AgentVersion);
+        var hello = new SchoolHello(school, region!, epoch, agentVersion, message.OutboxFirstUnacked ?? 0, message.OutboxLast ?? 0,
             message.WatermarkSeen ?? 0, message.AppliedVersion.Value, TemplateKeyOf(school, message.TemplateKey));
         long watermark = await feed.RecordHelloAsync(hello, cancellationToken).ConfigureAwait(false);
         await publish($"kz/v1/{region}/{school}/down/acks", MqttIngestWorker.BuildWatermark(region!, school, epoch, watermark, [], [], _time.GetUtcNow()),
@@ -112,10 +114,16 @@ public sealed partial class SchoolSessions(DownlinkFeed feed, EventIngestor inge
                 "an applied acknowledgement needs schemaVersion 1, type applied, this school and region, and appliedVersion ≥ 0", cancellationToken).ConfigureAwait(false);
             return;
         }
+        // Strings PostgreSQL would refuse must not lose the whole acknowledgement (the school would send it again forever and
+        // its downlink stop): reasons are kept storable and bounded; a purge of an id the centre cannot have issued (over
+        // 64 characters, other characters) confirms nothing and is left out with a log line.
         var rejected = (message.Rejected ?? []).Where(r => r.Version > 0).Take(1000)
-            .Select(r => (r.Version, r.Reason is { Length: > 0 } reason ? reason[..Math.Min(reason.Length, 1000)] : "(no reason given)")).ToList();
-        var purged = (message.Purged ?? []).Where(p => !string.IsNullOrEmpty(p.ConsentId)).Take(1000)
-            .Select(p => (p.ConsentId!, Math.Max(0, p.Templates), p.At ?? _time.GetUtcNow())).ToList();
+            .Select(r => (r.Version, r.Reason is { Length: > 0 } reason ? UplinkLimits.Storable(reason, UplinkLimits.ChangeRejectionReason) : "(no reason given)")).ToList();
+        var named = (message.Purged ?? []).Where(p => !string.IsNullOrEmpty(p.ConsentId)).Take(1000).ToList();
+        var purged = named.Where(p => UplinkLimits.IsCentreId(p.ConsentId))
+            .Select(p => (p.ConsentId!, Math.Max(0, p.Templates), (p.At ?? _time.GetUtcNow()).ToUniversalTime())).ToList(); // Npgsql writes UTC offsets only
+        if (purged.Count < named.Count)
+            SessionLog.PurgeIdIgnored(logger, school, named.Count - purged.Count, UplinkLimits.Quote(named.First(p => !UplinkLimits.IsCentreId(p.ConsentId)).ConsentId, 80));
         await feed.RecordAppliedAsync(new SchoolApplied(school, region!, message.AppliedVersion.Value, rejected, purged), cancellationToken).ConfigureAwait(false);
         foreach (var (version, reason) in rejected) SessionLog.ChangeRejected(logger, school, version, reason);
 
@@ -293,6 +301,9 @@ internal static partial class SessionLog
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "The broker refused downlink changes {From}–{To} for {School}; they are sent again on the school's next hello. Check this worker's certificate and the ACL.")]
     public static partial void SendRefused(ILogger logger, string school, long from, long to);
+
+    [LoggerMessage(EventId = 4127, Level = LogLevel.Warning, Message = "School {School} confirmed {Count} purge(s) of ids the centre never issues (first: '{Id}'); they are left out, the rest of its acknowledgement is recorded. Check the school's agent version.")]
+    public static partial void PurgeIdIgnored(ILogger logger, string school, int count, string id);
 
     [LoggerMessage(EventId = 4125, Level = LogLevel.Warning, Message = "School {School} sent a template key the centre cannot use ({Problem}); templates cannot be transferred to it until its agent sends a valid one. Check the agent version and its biometrics.key.transfer file.")]
     public static partial void BadTemplateKey(ILogger logger, string school, string problem);

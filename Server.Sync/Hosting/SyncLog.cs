@@ -19,4 +19,10 @@ internal static partial class SyncLog
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Attempt {Attempt} of {MaxAttempts} failed, retrying: {Problem}")]
     public static partial void DatabaseRetry(ILogger logger, int attempt, int maxAttempts, string problem);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "School {School} epoch {Epoch}: PostgreSQL refused a batch of {Count} event(s) for its content ({SqlState}); applying it in halves to find the refused event(s), the rest is stored.")]
+    public static partial void IsolatingEvents(ILogger logger, string school, Guid epoch, int count, string sqlState);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "School {School} epoch {Epoch}: event seq {Seq} refused by PostgreSQL ({SqlState}: {Problem}); dead-lettered as invalid-event, the stream goes on. Look at the payload in dead_letters and at the school's agent that sent it.")]
+    public static partial void EventRefused(ILogger logger, string school, Guid epoch, long seq, string sqlState, string problem);
 }

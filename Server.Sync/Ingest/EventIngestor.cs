@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -175,23 +174,20 @@ public sealed partial class EventIngestor
     private sealed record StreamPart(string Topic, string School, string Region, Guid Epoch, PreparedBatch Batch, List<ReadOnlyMemory<byte>> Raws);
 
     /// <summary>
-    /// Applies the parts in one transaction; with <paramref name="isolateStreams"/>, a failure caused by the data of some
-    /// part makes each part be applied alone, and a part that fails alone gets a null result instead of failing the others.
+    /// Applies the parts in one transaction. A failure caused by the data of some part makes each part be applied alone;
+    /// a part that PostgreSQL refuses alone for its content (<see cref="IsContentError"/>) has the refused events found and
+    /// dead-lettered (<see cref="IsolateEventsAsync"/>). With <paramref name="isolateStreams"/>, a part that still fails
+    /// gets a null result instead of failing the others; without, the failure is thrown.
     /// </summary>
     private async Task<IngestResult?[]> ApplyStreamsAsync(List<StreamPart> parts, bool isolateStreams, CancellationToken cancellationToken)
     {
-        if (!isolateStreams) return [.. await ApplyAsync(parts, cancellationToken).ConfigureAwait(false)];
         try
         {
             return [.. await ApplyAsync(parts, cancellationToken).ConfigureAwait(false)];
         }
-        catch (CentreStoreException e) when (IsDataError(e))
+        catch (CentreStoreException e) when (IsDataError(e) && (isolateStreams || IsContentError(e)))
         {
-            if (parts.Count == 1)
-            {
-                LogNotStored(parts[0], e);
-                return [null];
-            }
+            if (parts.Count == 1) return [await AfterPartFailedAsync(parts[0], e, isolateStreams, cancellationToken).ConfigureAwait(false)];
             _logger.LogWarning("A transaction of {Count} school streams failed ({Problem}); each stream is applied on its own so the others are not held back.", parts.Count, e.Message);
         }
         var results = new IngestResult?[parts.Count];
@@ -201,12 +197,96 @@ public sealed partial class EventIngestor
             {
                 results[i] = (await ApplyAsync([parts[i]], cancellationToken).ConfigureAwait(false))[0];
             }
-            catch (CentreStoreException e) when (IsDataError(e))
+            catch (CentreStoreException e) when (IsDataError(e) && (isolateStreams || IsContentError(e)))
             {
-                LogNotStored(parts[i], e);
+                results[i] = await AfterPartFailedAsync(parts[i], e, isolateStreams, cancellationToken).ConfigureAwait(false);
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// One stream's part failed alone. Refused for its content: the events PostgreSQL refuses are found and dead-lettered,
+    /// the rest stored. Otherwise (an integrity rule of the centre, or the isolation failed too): not stored, logged and
+    /// not acknowledged (null), or thrown without <paramref name="isolateStreams"/>.
+    /// </summary>
+    private async Task<IngestResult?> AfterPartFailedAsync(StreamPart part, CentreStoreException failure, bool isolateStreams, CancellationToken cancellationToken)
+    {
+        if (IsContentError(failure))
+        {
+            try
+            {
+                return await IsolateEventsAsync(part, failure, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CentreStoreException again) when (IsDataError(again))
+            {
+                failure = again;
+            }
+        }
+        if (!isolateStreams) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        LogNotStored(part, failure);
+        return null;
+    }
+
+    /// <summary>
+    /// Finds the events of <paramref name="part"/> that PostgreSQL refuses, by halving: each half is applied in its own
+    /// transaction, a refused half is halved again, down to single events. The refused ones are then stored the way an
+    /// event with an unstorable payload is (JSON null in <c>events</c>, no projection) and dead-lettered as
+    /// <c>invalid-event</c> with PostgreSQL's code and message; everything else of the part is stored as usual.
+    /// </summary>
+    /// <remarks>
+    /// Why: validation checks the limits it knows (docs/sync-protocol.md §4.1), but a value only the database refuses (a
+    /// number jsonb's numeric cannot hold, an index limit added later) would otherwise fail the school's batch on every
+    /// redelivery and stop its stream for good. Only a failed part pays for this (about two transactions per halving, ~20
+    /// for one bad event in 1,000); the valid path is untouched. Safe to run again: events are stored once by seq, so a
+    /// crash halfway leaves stored halves that a redelivery skips. If even the dead-letter form of the refused events fails,
+    /// the fault is not in their content: the caller leaves the part unacknowledged.
+    /// </remarks>
+    private async Task<IngestResult> IsolateEventsAsync(StreamPart part, CentreStoreException failure, CancellationToken cancellationToken)
+    {
+        var applied = new List<IngestResult>();
+        var refused = new List<(PreparedEvent Event, PostgresException Error)>();
+        SyncLog.IsolatingEvents(_logger, part.School, part.Epoch, part.Batch.Events.Count, ((PostgresException)failure.InnerException!).SqlState);
+
+        async Task HalveAsync(List<PreparedEvent> events, PostgresException error)
+        {
+            if (events.Count == 1)
+            {
+                refused.Add((events[0], error));
+                return;
+            }
+            int middle = events.Count / 2;
+            foreach (var half in new[] { events[..middle], events[middle..] })
+            {
+                try
+                {
+                    applied.Add((await ApplyAsync([part with { Batch = new PreparedBatch(half, 0) }], cancellationToken).ConfigureAwait(false))[0]);
+                }
+                catch (CentreStoreException e) when (IsContentError(e))
+                {
+                    await HalveAsync(half, (PostgresException)e.InnerException!).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await HalveAsync(part.Batch.Events, (PostgresException)failure.InnerException!).ConfigureAwait(false);
+        if (refused.Count > 0)
+        {
+            var deadLettered = refused.ConvertAll(r => r.Event with
+            {
+                Passage = null,
+                PayloadUnstorable = true,
+                Rejection = DeadLetterReasons.InvalidEvent,
+                RejectionDetail = string.Create(CultureInfo.InvariantCulture,
+                    $"the centre's database refused this event ({r.Error.SqlState}: {r.Error.MessageText}); the payload is kept here as received: check what the school's agent sent"),
+            });
+            applied.Add((await ApplyAsync([part with { Batch = new PreparedBatch(deadLettered, 0) }], cancellationToken).ConfigureAwait(false))[0]);
+            foreach (var (e, error) in refused) SyncLog.EventRefused(_logger, part.School, part.Epoch, e.Seq, error.SqlState, error.MessageText);
+        }
+        if (applied.FirstOrDefault(r => r.Outcome != IngestOutcome.Applied) is { } rejected) return rejected;
+        // The last transaction walked the watermark over everything stored before it, so its missing ranges are the current ones.
+        return new IngestResult(IngestOutcome.Applied, part.School, part.Epoch, applied.Max(r => r.Watermark), applied.Sum(r => r.Inserted),
+            part.Batch.DuplicatesInBatch + applied.Sum(r => r.Duplicates), [.. applied.SelectMany(r => r.DeadLetteredSeqs).Distinct().Order()], applied[^1].Missing);
     }
 
     private void LogNotStored(StreamPart part, CentreStoreException e) =>
@@ -216,6 +296,14 @@ public sealed partial class EventIngestor
     /// <summary>A failure caused by what one part writes (integrity, data, program limits), not by the server or the connection.</summary>
     private static bool IsDataError(CentreStoreException e) => !e.IsTransient && e.InnerException is PostgresException p
         && (p.SqlState.StartsWith("22", StringComparison.Ordinal) || p.SqlState.StartsWith("23", StringComparison.Ordinal) || p.SqlState.StartsWith("54", StringComparison.Ordinal));
+
+    /// <summary>
+    /// PostgreSQL refused a value it was given (class 22, data exception: a number out of range, a NUL) or an index entry
+    /// over its size (54000, "index row size exceeds"): a fault of some event's content, found by <see cref="IsolateEventsAsync"/>.
+    /// Integrity errors (class 23) are not: they come from the centre's own rules and leave the part unacknowledged.
+    /// </summary>
+    private static bool IsContentError(CentreStoreException e) => !e.IsTransient && e.InnerException is PostgresException p
+        && (p.SqlState.StartsWith("22", StringComparison.Ordinal) || p.SqlState == PostgresErrorCodes.ProgramLimitExceeded);
 
     /// <summary>Checks one message; a bad one is dead-lettered here and its rejection returned.</summary>
     private async Task<(IngestResult? Rejected, Guid Epoch, PreparedBatch? Batch)> ValidateAsync(string topic, bool topicMatched, string? topicRegion,
@@ -238,12 +326,12 @@ public sealed partial class EventIngestor
             return await Reject(null, DeadLetterReasons.UnsupportedEnvelope,
                 $"schemaVersion {Show(envelope.SchemaVersion)}, this centre reads {EnvelopeSchemaVersion}: upgrade the centre").ConfigureAwait(false);
         if (envelope.Type != "events")
-            return await Reject(null, DeadLetterReasons.UnsupportedEnvelope, $"type '{envelope.Type}' on an up/events topic").ConfigureAwait(false);
+            return await Reject(null, DeadLetterReasons.UnsupportedEnvelope, $"type '{UplinkLimits.Quote(envelope.Type, 64)}' on an up/events topic").ConfigureAwait(false);
         if (envelope.School != topicSchool || envelope.Region != topicRegion)
             return await Reject(null, DeadLetterReasons.TopicMismatch,
-                $"payload says {envelope.Region}/{envelope.School}, topic says {topicRegion}/{topicSchool}").ConfigureAwait(false);
+                $"payload says {UplinkLimits.Quote(envelope.Region, 64)}/{UplinkLimits.Quote(envelope.School, 64)}, topic says {topicRegion}/{topicSchool}").ConfigureAwait(false);
         if (!Guid.TryParseExact(envelope.Epoch ?? "", "D", out var epoch))
-            return await Reject(null, DeadLetterReasons.InvalidEnvelope, $"epoch '{Truncate(envelope.Epoch, 64)}' is not a UUID").ConfigureAwait(false);
+            return await Reject(null, DeadLetterReasons.InvalidEnvelope, $"epoch '{UplinkLimits.Quote(envelope.Epoch, 64)}' is not a UUID").ConfigureAwait(false);
 
         var events = envelope.Events;
         if (events is null || events.Count == 0)
@@ -366,11 +454,12 @@ public sealed partial class EventIngestor
             string? rejection = null, detail = null;
             PassageRow? passage = null;
             bool unstorable = false;
-            if (type.Length is 0 or > 64 || !s_eventSchemas.TryGetValue(type, out int supported))
+            if (type.Length is 0 or > UplinkLimits.EventType || !s_eventSchemas.TryGetValue(type, out int supported))
             {
+                // Stored with its event for a replay after an upgrade, so made storable: a NUL in it would fail the COPY.
+                type = UplinkLimits.Storable(type, UplinkLimits.EventType);
                 rejection = DeadLetterReasons.UnsupportedEventSchema;
-                detail = $"unknown event type '{Truncate(type, 64)}'";
-                type = Truncate(type, 64);
+                detail = $"unknown event type '{type}'";
             }
             else if (schema != supported)
             {
@@ -387,6 +476,13 @@ public sealed partial class EventIngestor
                 // Valid JSON that PostgreSQL's jsonb refuses: let through, it would fail the whole COPY on every redelivery.
                 rejection = DeadLetterReasons.InvalidEvent;
                 detail = escapeProblem;
+                unstorable = true;
+            }
+            else if (UplinkLimits.CheckIndexedFields(type, e.Payload.Span) is { } tooLong)
+            {
+                // An index key over its limit: the events row keeps JSON null (the index would refuse the whole COPY).
+                rejection = DeadLetterReasons.InvalidEvent;
+                detail = tooLong;
                 unstorable = true;
             }
             else if (type == "passage")
@@ -436,9 +532,6 @@ public sealed partial class EventIngestor
             int.TryParse(at + 4 <= json.Length ? json.Slice(at, 4) : [], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
     }
 
-    // What a passage's credential may be spelled with (checked per event: a span search, no enumerator).
-    private static readonly SearchValues<char> s_credentialChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz-");
-
     private static (PassageRow? Row, string? Problem) ParsePassage(ReadOnlySpan<byte> payload)
     {
         // The one-pass reader takes every regular payload; the deserializer reads the rest and says what is wrong.
@@ -454,21 +547,11 @@ public sealed partial class EventIngestor
             }
         }
         if (p is null) return (null, "payload is null");
-        if (p.SchemaVersion != 1) return (null, $"passage payload schemaVersion {Show(p.SchemaVersion)}, expected 1");
-        if (string.IsNullOrEmpty(p.Uid) || p.Uid.Length > 64) return (null, "uid missing or longer than 64");
-        if (string.IsNullOrEmpty(p.Gate) || p.Gate.Length > 64) return (null, "gate missing or longer than 64");
-        if (p.Direction is not ("entry" or "exit")) return (null, $"direction '{Truncate(p.Direction, 32)}'");
-        if (p.Decision is not ("granted" or "denied")) return (null, $"decision '{Truncate(p.Decision, 32)}'");
-        if (string.IsNullOrEmpty(p.Reason) || p.Reason.Length > 64) return (null, "reason missing or longer than 64");
-        if (string.IsNullOrEmpty(p.Outcome) || p.Outcome.Length > 64) return (null, "outcome missing or longer than 64");
-        if (p.HolderKind is { Length: > 32 }) return (null, "holderKind longer than 32");
-        // Not limited to today's "card" and "face": a newer agent's credential kind is stored, not dead-lettered.
-        if (p.Credential is { } credential && (credential.Length is 0 or > 32 || credential.AsSpan().ContainsAnyExcept(s_credentialChars)))
-            return (null, $"credential '{Truncate(credential, 32)}' is not a lower-case word");
-        if (ParseTime(p.DecidedAt) is not { } decided) return (null, $"decidedAt '{Truncate(p.DecidedAt, 64)}' is not a timestamp");
+        if (UplinkLimits.CheckPassage(p) is { } problem) return (null, problem);
+        if (ParseTime(p.DecidedAt) is not { } decided) return (null, $"decidedAt '{UplinkLimits.Quote(p.DecidedAt, 64)}' is not a timestamp");
         DateTime? completed = null;
-        if (p.CompletedAt is not null && (completed = ParseTime(p.CompletedAt)) is null) return (null, $"completedAt '{Truncate(p.CompletedAt, 64)}' is not a timestamp");
-        return (new PassageRow(p.Uid, p.Gate, p.Direction, p.HolderKind, p.HolderId, p.Decision, p.Reason, p.Outcome, decided, completed, p.ManualBy, p.Credential), null);
+        if (p.CompletedAt is not null && (completed = ParseTime(p.CompletedAt)) is null) return (null, $"completedAt '{UplinkLimits.Quote(p.CompletedAt, 64)}' is not a timestamp");
+        return (new PassageRow(p.Uid!, p.Gate!, p.Direction!, p.HolderKind, p.HolderId, p.Decision!, p.Reason!, p.Outcome!, decided, completed, p.ManualBy, p.Credential), null);
     }
 
     /// <summary>Applies the parts in one transaction (one fsync), retrying when a concurrent batch stored some of the same rows first.</summary>
@@ -886,6 +969,9 @@ public sealed partial class EventIngestor
     private async Task<IngestResult> RejectAsync(string topic, string? school, Guid? epoch, ReadOnlyMemory<byte> payload, string reason, string detail,
         CancellationToken cancellationToken)
     {
+        // The detail may quote a field of the message (a NUL, a lone surrogate, a long string): the row and the log line
+        // get the storable, bounded form, or the dead letter itself would fail and the message come back forever.
+        detail = UplinkLimits.Storable(detail, UplinkLimits.DeadLetterDetail);
         await _database.RunAsync("storing a dead letter in", async (connection, ct) =>
         {
             await InsertDeadLetterAsync(connection, null, topic, school, epoch, null, reason, detail, payload.Span, ct).ConfigureAwait(false);
@@ -899,7 +985,8 @@ public sealed partial class EventIngestor
         string reason, string? detail, ReadOnlySpan<byte> payload, CancellationToken ct)
     {
         byte[] kept = payload.Length > _options.MaxDeadLetterBytes ? payload[.._options.MaxDeadLetterBytes].ToArray() : payload.ToArray();
-        return InsertAsync(connection, transaction, Truncate(topic, 512), school, epoch, seq, reason, detail, kept, payload.Length, ct);
+        return InsertAsync(connection, transaction, UplinkLimits.Storable(topic, 512), school, epoch, seq, reason,
+            detail is null ? null : UplinkLimits.Storable(detail, UplinkLimits.DeadLetterDetail), kept, payload.Length, ct);
 
         static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string topic, string? school, Guid? epoch, long? seq,
             string reason, string? detail, byte[] kept, int size, CancellationToken ct)

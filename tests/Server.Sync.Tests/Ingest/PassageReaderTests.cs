@@ -22,6 +22,48 @@ public sealed class PassageReaderTests
         Assert.That(passage, Is.EqualTo(JsonSerializer.Deserialize(utf8, SyncJsonContext.Default.PassagePayload)));
     }
 
+    private const string Regular = """{"schemaVersion":1,"uid":"u1","gate":"gate1","direction":"entry","holderKind":"pupil","holderId":480001,"decision":"granted","reason":"granted","outcome":"passed","decidedAt":"2026-11-21T07:30:58.9020000+05:00","credential":"card"}""";
+
+    [TestCase("uid", 64)]
+    [TestCase("gate", 64)]
+    [TestCase("reason", 64)]
+    [TestCase("outcome", 64)]
+    [TestCase("holderKind", 32)]
+    [TestCase("credential", 32)]
+    public void Both_readers_hold_a_field_to_the_same_limit_and_the_problem_names_field_length_and_limit(string field, int limit)
+    {
+        foreach (int length in new[] { limit, limit + 1, 3000 })
+        {
+            // Escaped letters too: the limit counts characters of the value, not bytes of the JSON text.
+            string value = new string('a', length - 1) + "\u0062";
+            byte[] utf8 = Encoding.UTF8.GetBytes(Regular.Replace($"\"{field}\":\"", $"\"{field}\":\"{value}", StringComparison.Ordinal)
+                .Replace($"\"{field}\":\"{value}", $"\"{field}\":\"{value}\",\"x{field}\":\"", StringComparison.Ordinal));
+
+            Assert.That(UplinkReader.TryReadPassage(utf8, out var fast), Is.True);
+            var slow = JsonSerializer.Deserialize(utf8, SyncJsonContext.Default.PassagePayload);
+            string? fastProblem = UplinkLimits.CheckPassage(fast!), slowProblem = UplinkLimits.CheckPassage(slow!);
+
+            Assert.That(fastProblem, Is.EqualTo(slowProblem), $"{field} of {length}");
+            if (length <= limit) Assert.That(fastProblem, Is.Null, $"{field} of {length} fits");
+            else Assert.That(fastProblem, Is.EqualTo($"{field} is {length} characters long, limit {limit}"));
+        }
+    }
+
+    [TestCase("uid")]
+    [TestCase("gate")]
+    [TestCase("reason")]
+    [TestCase("outcome")]
+    public void Both_readers_report_a_missing_required_field_alike(string field)
+    {
+        byte[] utf8 = Encoding.UTF8.GetBytes(Regular.Replace($"\"{field}\":", $"\"x{field}\":", StringComparison.Ordinal));
+
+        Assert.That(UplinkReader.TryReadPassage(utf8, out var fast), Is.True);
+        var slow = JsonSerializer.Deserialize(utf8, SyncJsonContext.Default.PassagePayload);
+
+        Assert.That(UplinkLimits.CheckPassage(fast!), Is.EqualTo($"{field} is missing"));
+        Assert.That(UplinkLimits.CheckPassage(slow!), Is.EqualTo($"{field} is missing"));
+    }
+
     [TestCase("""{"uid": 5}""")]
     [TestCase("""{"holderId": "480001"}""")]
     [TestCase("""{"schemaVersion": 1.5}""")]
