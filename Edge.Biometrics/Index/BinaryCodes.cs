@@ -27,7 +27,7 @@ namespace Kezekshi.Edge.Biometrics.Index;
 /// first half of every row's code back to back (the head), then the second halves (the tail). The
 /// scan reads only the heads (3.2 MB at 50k × 1,024-D instead of 6.4 MB: the scan is bound by how fast
 /// one core streams the codes from the last-level cache), and the tails are read for the few
-/// thousand rows nearest by head distance only (<see cref="AddTailDistances"/>). Measured on the
+/// thousand rows nearest by head distance only (<see cref="EstimatePool"/>). Measured on the
 /// real ORL faceres templates among 50,000 distractors: the exact best row's worst position by
 /// head distance is 622 (full code: 578), far inside the head pool.</para>
 /// </remarks>
@@ -451,46 +451,96 @@ internal sealed class BinaryCodes
     }
 
     /// <summary>
-    /// Completes the distances of a split code for a few rows: adds the Hamming distance of row
-    /// <paramref name="rows"/>[p]'s tail to the same words of <paramref name="query"/> into
-    /// <paramref name="distances"/>[p] (which holds its head distance). The rows are scattered
-    /// (one cache line each at 1,024-D), so the tails a few rows ahead are asked for first.
+    /// The estimate stage for the pool: for each row <paramref name="rows"/>[p], its whole distance
+    /// (the head distance given in <paramref name="distances"/>[p] plus, for a split code, the tail's,
+    /// written back) and the rank bucket of its estimated score (<see cref="Bucket"/>) into
+    /// <paramref name="buckets"/>[p], counted in <paramref name="counts"/>. One pass: the pool rows
+    /// are scattered, so the tail (one cache line at 1,024-D) and the norm and offset of the row
+    /// <see cref="PoolPrefetch"/> ahead are asked for together, and their misses overlap.
     /// </summary>
-    public void AddTailDistances(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, Span<ushort> distances)
+    public void EstimatePool(ReadOnlySpan<ulong> query, float queryNorm, ReadOnlySpan<int> rows, Span<ushort> distances, Span<ushort> buckets, Span<int> counts)
     {
-        if (query.Length != Words || distances.Length < rows.Length)
-            throw new ArgumentException($"Completing {rows.Length} distances needs a {Words}-word query and {rows.Length} distances.", nameof(query));
-        if (!IsSplit)
-            return;
-        int tailWords = TailWords;
-        int tailBytes = tailWords * sizeof(ulong);
-        var queryTail = query[HeadWords..];
-        ref ulong q0 = ref MemoryMarshal.GetReference(queryTail);
         int n = rows.Length;
-        if (Avx2.IsSupported && tailWords <= 16)
-        {
-            int vectors = tailWords / 4;
-            ref byte qb = ref Unsafe.As<ulong, byte>(ref q0);
-            var qv0 = Vector256.LoadUnsafe(ref qb);
-            var qv1 = vectors > 1 ? Vector256.LoadUnsafe(ref qb, 32) : default;
-            var qv2 = vectors > 2 ? Vector256.LoadUnsafe(ref qb, 64) : default;
-            var qv3 = vectors > 3 ? Vector256.LoadUnsafe(ref qb, 96) : default;
-            var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-            var low = Vector256.Create((byte)0x0f);
-            for (int p = 0; p < n; p++)
-            {
-                if (Sse.IsSupported && p + TailPrefetch < n)
-                    Prefetch(ref Unsafe.As<ulong, byte>(ref TailReference(rows[p + TailPrefetch])), tailBytes);
-                distances[p] += (ushort)HammingRow(ref Unsafe.As<ulong, byte>(ref TailReference(rows[p])), qv0, qv1, qv2, qv3, vectors, table, low);
-            }
-            return;
-        }
+        if (query.Length != Words || distances.Length < n || buckets.Length < n || counts.Length < Buckets)
+            throw new ArgumentException($"Estimating {n} rows needs a {Words}-word query, {n} distances and buckets and {Buckets} counts.", nameof(query));
+        var tail = new TailQuery(this, query);
+        int tailBytes = TailWords * sizeof(ulong);
+        ref float shapes = ref MemoryMarshal.GetArrayDataReference(Shapes);
         for (int p = 0; p < n; p++)
-            distances[p] += (ushort)Distance(ref q0, ref TailReference(rows[p]), tailWords);
+        {
+            if (Sse.IsSupported && p + PoolPrefetch < n)
+            {
+                int ahead = rows[p + PoolPrefetch];
+                if (tailBytes > 0)
+                    Prefetch(ref Unsafe.As<ulong, byte>(ref TailReference(ahead)), tailBytes);
+                Prefetch(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref shapes, 2 * ahead)), 8);
+            }
+            int row = rows[p];
+            int distance = distances[p];
+            if (tailBytes > 0)
+                distances[p] = (ushort)(distance += tail.Distance(ref TailReference(row)));
+            int bucket = Bucket(queryNorm, row, distance);
+            buckets[p] = (ushort)bucket;
+            counts[bucket]++;
+        }
     }
 
-    /// <summary>How many rows ahead <see cref="AddTailDistances"/> asks for a tail: enough misses in flight to hide the latency.</summary>
-    private const int TailPrefetch = 16;
+    /// <summary>How many pool rows ahead <see cref="EstimatePool"/> asks for a row's tail and shape: enough misses in flight to hide the latency.</summary>
+    private const int PoolPrefetch = 16;
+
+    /// <summary>The query's tail held in registers, and the kernel this CPU and tail length take.</summary>
+    private readonly struct TailQuery
+    {
+        private readonly int _kernel; // 0 none, 1 AVX-512 (512 bits), 2 AVX2 (up to 1,024 bits), 3 portable
+        private readonly int _words;
+        private readonly int _vectors;
+        private readonly Vector512<byte> _wide;
+        private readonly Vector256<byte> _v0, _v1, _v2, _v3;
+        private readonly ulong[]? _portable;
+
+        public TailQuery(BinaryCodes codes, ReadOnlySpan<ulong> query)
+        {
+            _words = codes.TailWords;
+            var tail = query[codes.HeadWords..];
+            ref byte q = ref Unsafe.As<ulong, byte>(ref MemoryMarshal.GetReference(tail));
+            if (_words == 0)
+                _kernel = 0;
+            else if (Avx512BW.IsSupported && _words == Vector512<byte>.Count / sizeof(ulong))
+                (_kernel, _wide) = (1, Vector512.LoadUnsafe(ref q));
+            else if (Avx2.IsSupported && _words <= 16)
+            {
+                _kernel = 2;
+                _vectors = _words / 4;
+                _v0 = Vector256.LoadUnsafe(ref q);
+                _v1 = _vectors > 1 ? Vector256.LoadUnsafe(ref q, 32) : default;
+                _v2 = _vectors > 2 ? Vector256.LoadUnsafe(ref q, 64) : default;
+                _v3 = _vectors > 3 ? Vector256.LoadUnsafe(ref q, 96) : default;
+            }
+            else
+                (_kernel, _portable) = (3, tail.ToArray());
+        }
+
+        /// <summary>The Hamming distance of the tail that starts at <paramref name="row"/> (the kernel is the same for every row: a predictable branch).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Distance(ref ulong row)
+        {
+            var low = Vector256.Create((byte)0x0f);
+            switch (_kernel)
+            {
+                case 1:
+                    var lane = Vector128.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+                    var half = Vector256.Create(lane, lane);
+                    return (int)Vector512.Sum(Lanes512(ref Unsafe.As<ulong, byte>(ref row), _wide, Vector512.Create(half, half), Vector512.Create((byte)0x0f)));
+                case 2:
+                    var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+                    return HammingRow(ref Unsafe.As<ulong, byte>(ref row), _v0, _v1, _v2, _v3, _vectors, table, low);
+                case 3:
+                    return HammingPopCount(ref MemoryMarshal.GetArrayDataReference(_portable!), ref row, _words);
+                default:
+                    return 0;
+            }
+        }
+    }
 
     /// <summary>The per-byte bit counts of (row XOR query) over up to four vectors, summed bytewise (at most 32 a byte: no overflow).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

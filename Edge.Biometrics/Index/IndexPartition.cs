@@ -272,7 +272,7 @@ internal sealed class IndexPartition
     /// and the rows collected by one vectorised compare over the distances. A split code
     /// (1,024-D) is scanned by its head only, so its pool is <see cref="HeadPoolFactor"/> times
     /// larger and chosen by head distance; then the pool rows' tails are added
-    /// (<see cref="BinaryCodes.AddTailDistances"/>), so the estimate works from whole distances.
+    /// (<see cref="BinaryCodes.EstimatePool"/>), so the estimate works from whole distances.
     /// (3) The estimated score (<see cref="BinaryCodes.Bucket"/>) of the pool rows only, and the
     /// <paramref name="candidates"/> best of those by a second histogram.</para>
     /// <para>Why in that order: the estimate picks better candidates than the raw distance (on the
@@ -336,8 +336,7 @@ internal sealed class IndexPartition
             }
             for (int p = 0; p < inPool; p++)
                 poolDistances[p] = distances[pool[p]];
-            binary.AddTailDistances(code, pool.AsSpan(0, inPool), poolDistances.AsSpan(0, inPool));
-            return ChooseByEstimate(query, pool.AsSpan(0, inPool), poolDistances.AsSpan(0, inPool), wanted, chosen);
+            return ChooseByEstimate(query, code, pool.AsSpan(0, inPool), poolDistances.AsSpan(0, inPool), wanted, chosen);
         }
         finally
         {
@@ -348,10 +347,11 @@ internal sealed class IndexPartition
 
     /// <summary>
     /// Step (3) of <see cref="ChooseCandidates"/>: the estimated score of each <paramref name="pool"/>
-    /// row from its whole Hamming distance, and the <paramref name="wanted"/> (fewer than the pool)
-    /// best, into <paramref name="chosen"/> in row order.
+    /// row from its whole Hamming distance (<paramref name="poolDistances"/> holds the scanned ones:
+    /// a split code's tails are added on the way), and the <paramref name="wanted"/> (fewer than the
+    /// pool) best, into <paramref name="chosen"/> in row order.
     /// </summary>
-    private int ChooseByEstimate(ReadOnlySpan<float> query, ReadOnlySpan<int> pool, ReadOnlySpan<ushort> poolDistances, int wanted, Span<int> chosen)
+    private int ChooseByEstimate(ReadOnlySpan<float> query, ReadOnlySpan<ulong> code, ReadOnlySpan<int> pool, Span<ushort> poolDistances, int wanted, Span<int> chosen)
     {
         var binary = Binary;
         int d = Dimensions;
@@ -366,16 +366,7 @@ internal sealed class IndexPartition
             float queryNorm = TensorPrimitives.Norm(centred);
             var counts = buckets.AsSpan(0, BinaryCodes.Buckets);
             counts.Clear();
-            var shapes = binary.Shapes;
-            for (int p = 0; p < inPool; p++)
-            {
-                // The pool rows are scattered: ask for a row's norm and offset a few rows ahead.
-                if (Sse.IsSupported && p + ShapePrefetch < inPool)
-                    PrefetchFloats(shapes, 2 * pool[p + ShapePrefetch], 8);
-                int bucket = binary.Bucket(queryNorm, pool[p], poolDistances[p]);
-                estimates[p] = (ushort)bucket;
-                counts[bucket]++;
-            }
+            binary.EstimatePool(code, queryNorm, pool, poolDistances, estimates.AsSpan(0, inPool), counts);
             int n = SelectSmallest(estimates.AsSpan(0, inPool), counts, wanted, chosen);
             // Positions in the pool to rows (the pool is in row order, so the rows stay in row order).
             for (int c = 0; c < n; c++)
@@ -395,14 +386,19 @@ internal sealed class IndexPartition
     /// <see cref="ushort.MaxValue"/> are not counted and never taken). Keys AT the cut-off are taken
     /// in position order until <paramref name="wanted"/> is reached (ties at the edge: any of them will do).
     /// </summary>
-    internal static int SelectSmallest(ReadOnlySpan<ushort> keys, ReadOnlySpan<int> histogram, int wanted, Span<int> output)
+    /// <param name="packed">Whether the branch-free AVX2 version may be used (tests run both).</param>
+    internal static int SelectSmallest(ReadOnlySpan<ushort> keys, ReadOnlySpan<int> histogram, int wanted, Span<int> output, bool packed = true)
     {
+        if (output.Length < wanted)
+            throw new ArgumentException($"Room for {output.Length} positions, {wanted} wanted.", nameof(output));
         int cutoff = 0, below = 0;
         while (cutoff < histogram.Length && below + histogram[cutoff] < wanted)
             below += histogram[cutoff++];
         if (cutoff == histogram.Length)
             throw new ArgumentException($"The histogram counts {below} keys, fewer than the {wanted} wanted.", nameof(histogram));
         int atCutoff = wanted - below;
+        if (packed && Avx2.IsSupported)
+            return SelectSmallestAvx2(keys, cutoff, atCutoff, wanted, output);
 
         int n = 0;
         int i0 = 0;
@@ -426,6 +422,75 @@ internal sealed class IndexPartition
             if (keys[i0] <= cutoff)
                 n = Choose(keys[i0], i0, cutoff, ref atCutoff, output, n);
         return n;
+    }
+
+    /// <summary>
+    /// <see cref="SelectSmallest"/> without a branch per key: eight keys a step are compared with
+    /// the cut-off, and the positions of those at or below it are packed to the front of a vector by
+    /// one permute (the pattern looked up by the 8-bit compare mask) and stored, the count moving by
+    /// the mask's popcount. Then one pass keeps every position below the cut-off and the first
+    /// <paramref name="atCutoff"/> at it. The branchy version lost a mispredicted branch per
+    /// 16 keys and one per chosen key (measured ≈ 54 µs for 4,096 of 50,000 keys).
+    /// </summary>
+    private static int SelectSmallestAvx2(ReadOnlySpan<ushort> keys, int cutoff, int atCutoff, int wanted, Span<int> output)
+    {
+        int count = keys.Length;
+        // Room for every key plus one vector: the stores never depend on the histogram being right.
+        var scratch = ArrayPool<int>.Shared.Rent(count + Vector256<int>.Count);
+        try
+        {
+            ref ushort key0 = ref MemoryMarshal.GetReference(keys);
+            ref int scratch0 = ref MemoryMarshal.GetArrayDataReference(scratch);
+            ref int patterns = ref MemoryMarshal.GetArrayDataReference(s_packPatterns);
+            var limit = Vector128.Create((ushort)cutoff);
+            var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            int m = 0;
+            int i = 0;
+            for (; i <= count - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
+            {
+                var near = Vector128.LessThanOrEqual(Vector128.LoadUnsafe(ref key0, (nuint)i), limit).AsInt16();
+                uint mask = Sse2.PackSignedSaturate(near, near).ExtractMostSignificantBits() & 0xFF;
+                var pattern = Vector256.LoadUnsafe(ref patterns, mask * 8);
+                Avx2.PermuteVar8x32(Vector256.Create(i) + lanes, pattern).StoreUnsafe(ref scratch0, (nuint)m);
+                m += BitOperations.PopCount(mask);
+            }
+            for (; i < count; i++)
+                if (Unsafe.Add(ref key0, i) <= cutoff)
+                    Unsafe.Add(ref scratch0, m++) = i;
+
+            int n = 0;
+            int ties = atCutoff;
+            ref int output0 = ref MemoryMarshal.GetReference(output);
+            for (int k = 0; k < m && n < wanted; k++)
+            {
+                int position = Unsafe.Add(ref scratch0, k);
+                bool tie = Unsafe.Add(ref key0, position) == cutoff;
+                Unsafe.Add(ref output0, n) = position;
+                n += !tie || ties > 0 ? 1 : 0;
+                ties -= tie ? 1 : 0;
+            }
+            return n;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>For each 8-bit mask, the lanes of its set bits in order, then zeros: <c>vpermd</c> packs the chosen lanes to the front.</summary>
+    private static readonly int[] s_packPatterns = PackPatterns();
+
+    private static int[] PackPatterns()
+    {
+        var patterns = new int[256 * 8];
+        for (int mask = 0; mask < 256; mask++)
+        {
+            int k = 0;
+            for (int lane = 0; lane < 8; lane++)
+                if ((mask & (1 << lane)) != 0)
+                    patterns[(mask * 8) + k++] = lane;
+        }
+        return patterns;
     }
 
     /// <summary>The query quantised like the rows (zero-padded to the row stride) and its per-byte magnitudes for the int8 kernel; returns its scale.</summary>
@@ -484,9 +549,6 @@ internal sealed class IndexPartition
         for (; b < n; b++)
             threshold = ScoreOne(q, queryScale, rows[b], threshold, top);
     }
-
-    /// <summary>How many pool rows ahead of the one being estimated have their norm and offset requested.</summary>
-    private const int ShapePrefetch = 16;
 
     /// <summary>How many chosen rows ahead of the ones being scored are requested from memory.</summary>
     private const int CandidatePrefetch = 8;

@@ -96,11 +96,15 @@ public sealed class BinaryPrefilterTests
 
         int visible = 0;
         var expectedHistogram = new int[dimensions + 1];
-        var pool = Enumerable.Range(0, rows).ToArray();
+        // The pool stage: head distances in, whole distances and estimate buckets out.
+        var pool = Enumerable.Range(0, rows).Reverse().ToArray();
         var completed = new ushort[rows];
-        for (int i = 0; i < rows; i++)
-            completed[i] = (ushort)BinaryCodes.Hamming(code.AsSpan(0, codes.HeadWords), codes.Head(i));
-        codes.AddTailDistances(code, pool, completed);
+        for (int p = 0; p < rows; p++)
+            completed[p] = (ushort)BinaryCodes.Hamming(code.AsSpan(0, codes.HeadWords), codes.Head(pool[p]));
+        var poolBuckets = new ushort[rows];
+        var poolCounts = new int[BinaryCodes.Buckets];
+        codes.EstimatePool(code, queryNorm, pool, completed, poolBuckets, poolCounts);
+        Assert.That(poolCounts.Sum(), Is.EqualTo(rows), "every pool row counted once");
         for (int i = 0; i < rows; i++)
         {
             int expected = 0, expectedHead = 0;
@@ -112,7 +116,8 @@ public sealed class BinaryPrefilterTests
                         expectedHead++;
                 }
             Assert.That(codes.DistanceTo(code, i), Is.EqualTo(expected), $"row {i}: head + tail distance");
-            Assert.That(completed[i], Is.EqualTo(expected), $"row {i}: the head distance completed by the tail kernel");
+            Assert.That(completed[rows - 1 - i], Is.EqualTo(expected), $"row {i}: the head distance completed by the tail kernel");
+            Assert.That(poolBuckets[rows - 1 - i], Is.EqualTo(codes.Bucket(queryNorm, i, expected)), $"row {i}: the pool estimate is that of the whole distance");
             Assert.That(BinaryCodes.Hamming(code, codes.Row(i)), Is.EqualTo(expected), $"row {i}: Hamming");
             Assert.That(BinaryCodes.HammingPopCount(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words), Is.EqualTo(expected), $"row {i}: popcnt kernel");
             Assert.That(BinaryCodes.Distance(ref code[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(codes.Row(i)), codes.Words), Is.EqualTo(expected), $"row {i}: scan kernel");
@@ -235,6 +240,37 @@ public sealed class BinaryPrefilterTests
             Assert.That(chosen.Take(n), Is.EqualTo(expected), $"query {q}: the chosen rows, in row order");
             Assert.That(chosen.Take(n).All(i => masks[i] == BiometricPurpose.Access), "a row without the purpose is never a candidate");
         }
+    }
+
+    [TestCase(50_000, 4096, 513, 1)]
+    [TestCase(50_000, 2048, 40, 2)]
+    [TestCase(4_096, 512, 4096, 3)]
+    [TestCase(1_003, 1003, 7, 4)]
+    [TestCase(13, 5, 3, 5)]
+    public void The_smallest_keys_are_chosen_in_position_order_with_ties_at_the_cut_off_in_position_order(int count, int wanted, int range, int seed)
+    {
+        // Few distinct keys (range 3, 7, 40) make big ties at the cut-off; a tenth of the keys are
+        // ushort.MaxValue (no purpose), never counted and never chosen.
+        var random = new Random(seed);
+        var keys = new ushort[count];
+        var histogram = new int[range];
+        for (int i = 0; i < count; i++)
+        {
+            keys[i] = random.Next(10) == 0 ? ushort.MaxValue : (ushort)random.Next(range);
+            if (keys[i] != ushort.MaxValue)
+                histogram[keys[i]]++;
+        }
+        int visible = histogram.Sum();
+        wanted = Math.Min(wanted, visible);
+        var expected = Enumerable.Range(0, count).Where(i => keys[i] != ushort.MaxValue)
+            .OrderBy(i => keys[i]).ThenBy(i => i).Take(wanted).Order().ToArray();
+        foreach (bool packed in new[] { true, false })
+        {
+            var output = new int[wanted];
+            int n = IndexPartition.SelectSmallest(keys, histogram, wanted, output, packed);
+            Assert.That(output.Take(n), Is.EqualTo(expected), packed ? "the packed (AVX2) version" : "the branchy version");
+        }
+        Assert.That(() => IndexPartition.SelectSmallest(keys, histogram, wanted, new int[Math.Max(0, wanted - 1)]), Throws.ArgumentException, "too little room is refused, not overrun");
     }
 
     [Test]
