@@ -22,6 +22,11 @@ APT_PACKAGES="$APT_PACKAGES python3-numpy python3-faiss python3-hnswlib"
 # The tests never let Playwright download a browser: they launch /usr/bin/chromium by path.
 APT_PACKAGES="${APT_PACKAGES} chromium"
 
+# wine64: runs the Windows (DPAPI) path of the template key file on this Linux machine
+# (tests/Edge.Biometrics.Tests/Storage/TemplateKeyOnWindowsTests.cs publishes tools/WindowsKeyProbe
+# for win-x64 and runs it under Wine). Only that test needs it; without it the test is skipped.
+APT_PACKAGES="${APT_PACKAGES} wine64"
+
 # The SDK major version global.json asks for.
 DOTNET_MAJOR=10
 
@@ -96,6 +101,8 @@ restore_flags=()
 # In CI, leave no build server behind holding the job's output open.
 if [ "${CI:-}" = "true" ]; then restore_flags+=(--disable-build-servers); fi
 dotnet restore Kezekshi.sln "${restore_flags[@]}" -v quiet
+# The Windows key probe is outside the solution (it builds for win-x64 only): its Windows runtime pack.
+dotnet restore tools/WindowsKeyProbe "${restore_flags[@]}" -v quiet
 echo "    restored"
 
 # 4. ONNX Runtime and model sources (Edge.Biometrics). ONNX Runtime is not in NuGet here, and no

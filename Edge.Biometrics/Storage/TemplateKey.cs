@@ -11,8 +11,8 @@ namespace Kezekshi.Edge.Biometrics.Storage;
 /// <para>Linux: the file holds the raw key and is created 0600 (owner only); a key file that group
 /// or others can read is refused. Windows: the file holds the key protected with DPAPI
 /// (<c>CryptProtectData</c>, the service user's scope), so a copy of the file is useless elsewhere.
-/// The Windows path is compiled on every platform and chosen at run time; it is NOT tested here
-/// (the CI machines are Linux).</para>
+/// The Windows path is compiled on every platform and chosen at run time; with no Windows machine
+/// here it is run under Wine (tools/WindowsKeyProbe, TemplateKeyOnWindowsTests).</para>
 /// <para>Losing the key file makes every template unreadable: pupils must re-enrol. That is by
 /// design: wiping the key is also the fastest way to destroy all templates.</para>
 /// </remarks>
