@@ -267,10 +267,9 @@ internal sealed class BinaryCodes
     /// <param name="prefetchBytes">How far ahead (bytes) to ask for rows; 0 for none.</param>
     /// <remarks>
     /// Only the distance is computed here; the estimated score (<see cref="Bucket"/>) is worked
-    /// out later for the few thousand nearest rows alone. With AVX2 and up to 1,024 bits, eight rows
-    /// go through one step: each row's byte counts are folded by one <c>vpsadbw</c>, four rows'
-    /// folds are packed into the 16-bit lanes of one vector and added across, so the eight
-    /// distances leave as one 16-byte store instead of eight horizontal sums.
+    /// out later for the few thousand nearest rows alone. Eight rows go through one step of a vector
+    /// kernel (<see cref="HammingKernels"/>: AVX-512 for 512-bit heads where the CPU has it, else
+    /// AVX2 up to 1,024 bits); longer heads and CPUs without AVX2 take one row at a time.
     /// </remarks>
     public int Distances(ReadOnlySpan<ulong> query, ref byte masks, byte bit, Span<ushort> distances, Span<int> histogram, int prefetchBytes) =>
         DistancesUsing(query, ref masks, bit, distances, histogram, prefetchBytes, Avx512BW.IsSupported);
@@ -289,69 +288,12 @@ internal sealed class BinaryCodes
         ref int h0 = ref MemoryMarshal.GetReference(histogram);
         int visible = 0;
         int i = 0;
-        if (useVector512 && Avx512BW.IsSupported && words == Vector512<byte>.Count / sizeof(ulong))
-        {
-            i = ScanVector512(ref q0, ref masks, bit, ref d0, ref h0, prefetchRows, ref visible);
-        }
-        else if (Avx2.IsSupported && words <= 16)
-        {
-            int vectors = words / 4;
-            ref byte qb = ref Unsafe.As<ulong, byte>(ref q0);
-            var qv0 = Vector256.LoadUnsafe(ref qb);
-            var qv1 = vectors > 1 ? Vector256.LoadUnsafe(ref qb, 32) : default;
-            var qv2 = vectors > 2 ? Vector256.LoadUnsafe(ref qb, 64) : default;
-            var qv3 = vectors > 3 ? Vector256.LoadUnsafe(ref qb, 96) : default;
-            var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-            var low = Vector256.Create((byte)0x0f);
-            ulong everyRow = 0x0101010101010101UL * bit;
-            for (; i <= count - 8; i += 8)
-            {
-                if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows + 8 <= count)
-                    Prefetch(ref Unsafe.As<ulong, byte>(ref HeadReference(i + prefetchRows)), 8 * rowBytes);
-                ulong block = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref masks, i)) & everyRow;
-                if (block == everyRow)
-                {
-                    // The usual block: every row has the purpose.
-                    ref byte r = ref Unsafe.As<ulong, byte>(ref HeadReference(i));
-                    var first = Fold4(
-                        Counts(ref r, qv0, qv1, qv2, qv3, vectors, table, low),
-                        Counts(ref Unsafe.Add(ref r, rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
-                        Counts(ref Unsafe.Add(ref r, 2 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
-                        Counts(ref Unsafe.Add(ref r, 3 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low));
-                    var second = Fold4(
-                        Counts(ref Unsafe.Add(ref r, 4 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
-                        Counts(ref Unsafe.Add(ref r, 5 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
-                        Counts(ref Unsafe.Add(ref r, 6 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low),
-                        Counts(ref Unsafe.Add(ref r, 7 * rowBytes), qv0, qv1, qv2, qv3, vectors, table, low));
-                    // first = [rows 0-3 of lanes 0+2 | rows 0-3 of lanes 1+3] (16-bit), second the same for rows 4-7.
-                    var eight = (Sse2.UnpackLow(first.AsUInt64(), second.AsUInt64()) + Sse2.UnpackHigh(first.AsUInt64(), second.AsUInt64())).AsUInt16();
-                    eight.StoreUnsafe(ref d0, (nuint)i);
-                    for (int k = 0; k < 8; k++)
-                        Unsafe.Add(ref h0, Unsafe.Add(ref d0, i + k))++;
-                    visible += 8;
-                }
-                else if (block == 0)
-                {
-                    Vector128<ushort>.AllBitsSet.StoreUnsafe(ref d0, (nuint)i);
-                }
-                else
-                {
-                    // A mixed block: row by row, and only the rows with the purpose are scored.
-                    for (int k = i; k < i + 8; k++)
-                    {
-                        if ((Unsafe.Add(ref masks, k) & bit) == 0)
-                        {
-                            Unsafe.Add(ref d0, k) = ushort.MaxValue;
-                            continue;
-                        }
-                        int h = HammingRow(ref Unsafe.As<ulong, byte>(ref HeadReference(k)), qv0, qv1, qv2, qv3, vectors, table, low);
-                        Unsafe.Add(ref d0, k) = (ushort)h;
-                        Unsafe.Add(ref h0, h)++;
-                        visible++;
-                    }
-                }
-            }
-        }
+        ref byte heads = ref Unsafe.As<ulong, byte>(ref HeadReference(0));
+        var head = query[..words];
+        if (useVector512 && HammingKernels.Wide.Fits(words))
+            i = ScanEights(new HammingKernels.Wide(head), ref heads, count, rowBytes, ref masks, bit, ref d0, ref h0, prefetchRows, ref visible);
+        else if (HammingKernels.Narrow.Fits(words))
+            i = ScanEights(new HammingKernels.Narrow(head), ref heads, count, rowBytes, ref masks, bit, ref d0, ref h0, prefetchRows, ref visible);
         for (; i < count; i++)
         {
             if ((Unsafe.Add(ref masks, i) & bit) == 0)
@@ -368,43 +310,27 @@ internal sealed class BinaryCodes
     }
 
     /// <summary>
-    /// The scan of <see cref="Distances"/> for codes (or heads) of exactly 512 bits, one AVX-512
-    /// vector a row: the 1,024-D head. Half the instructions of the AVX2 path for the same rows, which
-    /// counts when the core is shared. Eight rows a step as there: each row's byte counts are
-    /// folded by one <c>vpsadbw</c> into eight 64-bit lanes, four rows are packed into the 16-bit
-    /// slots of each lane and the lanes are added (at most 512 per slot: no overflow). Handles whole
-    /// blocks of eight rows; returns the first row it did not scan.
+    /// The scan loop of <see cref="Distances"/>, eight rows a step through <paramref name="kernel"/>.
+    /// The purpose masks of the eight rows are read as one 64-bit word: a block where every row has
+    /// the purpose goes through the eight-row kernel, a block where none has it is skipped, and a
+    /// mixed block is scored row by row for the rows that have it. Returns the first row not scanned
+    /// (the last, partial block is left to the caller).
     /// </summary>
-    private int ScanVector512(ref ulong q0, ref byte masks, byte bit, ref ushort d0, ref int h0, int prefetchRows, ref int visible)
+    private static int ScanEights<TKernel>(TKernel kernel, ref byte rows, int count, int rowBytes, ref byte masks, byte bit, ref ushort d0, ref int h0, int prefetchRows, ref int visible)
+        where TKernel : struct, HammingKernels.IKernel
     {
-        const int rowBytes = 64;
-        int count = Count;
-        var qv = Vector512.LoadUnsafe(ref Unsafe.As<ulong, byte>(ref q0));
-        var lane = Vector128.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-        var table = Vector512.Create(Vector256.Create(lane, lane), Vector256.Create(lane, lane));
-        var low = Vector512.Create((byte)0x0f);
         ulong everyRow = 0x0101010101010101UL * bit;
         int i = 0;
         for (; i <= count - 8; i += 8)
         {
+            ref byte first = ref Unsafe.Add(ref rows, (nint)i * rowBytes);
             if (Sse.IsSupported && prefetchRows > 0 && i + prefetchRows + 8 <= count)
-                Prefetch(ref Unsafe.As<ulong, byte>(ref HeadReference(i + prefetchRows)), 8 * rowBytes);
+                Prefetch(ref Unsafe.Add(ref first, (nint)prefetchRows * rowBytes), 8 * rowBytes);
             ulong block = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref masks, i)) & everyRow;
             if (block == everyRow)
             {
-                ref byte r = ref Unsafe.As<ulong, byte>(ref HeadReference(i));
-                var first = Fold4(
-                    Lanes512(ref r, qv, table, low),
-                    Lanes512(ref Unsafe.Add(ref r, rowBytes), qv, table, low),
-                    Lanes512(ref Unsafe.Add(ref r, 2 * rowBytes), qv, table, low),
-                    Lanes512(ref Unsafe.Add(ref r, 3 * rowBytes), qv, table, low));
-                var second = Fold4(
-                    Lanes512(ref Unsafe.Add(ref r, 4 * rowBytes), qv, table, low),
-                    Lanes512(ref Unsafe.Add(ref r, 5 * rowBytes), qv, table, low),
-                    Lanes512(ref Unsafe.Add(ref r, 6 * rowBytes), qv, table, low),
-                    Lanes512(ref Unsafe.Add(ref r, 7 * rowBytes), qv, table, low));
-                var eight = (Sse2.UnpackLow(first, second) + Sse2.UnpackHigh(first, second)).AsUInt16();
-                eight.StoreUnsafe(ref d0, (nuint)i);
+                // The usual block: every row has the purpose.
+                kernel.Eight(ref first, rowBytes).StoreUnsafe(ref d0, (nuint)i);
                 for (int k = 0; k < 8; k++)
                     Unsafe.Add(ref h0, Unsafe.Add(ref d0, i + k))++;
                 visible += 8;
@@ -422,7 +348,7 @@ internal sealed class BinaryCodes
                         Unsafe.Add(ref d0, k) = ushort.MaxValue;
                         continue;
                     }
-                    int h = (int)Vector512.Sum(Lanes512(ref Unsafe.As<ulong, byte>(ref HeadReference(k)), qv, table, low));
+                    int h = kernel.One(ref Unsafe.Add(ref rows, (nint)k * rowBytes));
                     Unsafe.Add(ref d0, k) = (ushort)h;
                     Unsafe.Add(ref h0, h)++;
                     visible++;
@@ -430,24 +356,6 @@ internal sealed class BinaryCodes
             }
         }
         return i;
-    }
-
-    /// <summary>The bit count of (row XOR query) for one 64-byte row, as eight 64-bit partial sums (one <c>vpsadbw</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Lanes512(ref byte row, Vector512<byte> query, Vector512<byte> table, Vector512<byte> low)
-    {
-        var x = Vector512.LoadUnsafe(ref row) ^ query;
-        var counts = Avx512BW.Shuffle(table, x & low) + Avx512BW.Shuffle(table, Avx512BW.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        return Avx512BW.SumAbsoluteDifferences(counts, Vector512<byte>.Zero).AsUInt64();
-    }
-
-    /// <summary>Four rows' eight partial sums to the 16-bit slots of two 64-bit lanes: [rows 0-3 of the even lanes | rows 0-3 of the odd lanes].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<ulong> Fold4(Vector512<ulong> a, Vector512<ulong> b, Vector512<ulong> c, Vector512<ulong> d)
-    {
-        var packed = a | Vector512.ShiftLeft(b, 16) | Vector512.ShiftLeft(c, 32) | Vector512.ShiftLeft(d, 48);
-        var quarter = packed.GetLower() + packed.GetUpper();
-        return quarter.GetLower() + quarter.GetUpper();
     }
 
     /// <summary>
@@ -492,105 +400,32 @@ internal sealed class BinaryCodes
     private readonly struct TailQuery
     {
         private readonly int _kernel; // 0 none, 1 AVX-512 (512 bits), 2 AVX2 (up to 1,024 bits), 3 portable
-        private readonly int _words;
-        private readonly int _vectors;
-        private readonly Vector512<byte> _wide;
-        private readonly Vector256<byte> _v0, _v1, _v2, _v3;
+        private readonly HammingKernels.Wide _wide;
+        private readonly HammingKernels.Narrow _narrow;
         private readonly ulong[]? _portable;
 
         public TailQuery(BinaryCodes codes, ReadOnlySpan<ulong> query)
         {
-            _words = codes.TailWords;
             var tail = query[codes.HeadWords..];
-            ref byte q = ref Unsafe.As<ulong, byte>(ref MemoryMarshal.GetReference(tail));
-            if (_words == 0)
+            if (tail.IsEmpty)
                 _kernel = 0;
-            else if (Avx512BW.IsSupported && _words == Vector512<byte>.Count / sizeof(ulong))
-                (_kernel, _wide) = (1, Vector512.LoadUnsafe(ref q));
-            else if (Avx2.IsSupported && _words <= 16)
-            {
-                _kernel = 2;
-                _vectors = _words / 4;
-                _v0 = Vector256.LoadUnsafe(ref q);
-                _v1 = _vectors > 1 ? Vector256.LoadUnsafe(ref q, 32) : default;
-                _v2 = _vectors > 2 ? Vector256.LoadUnsafe(ref q, 64) : default;
-                _v3 = _vectors > 3 ? Vector256.LoadUnsafe(ref q, 96) : default;
-            }
+            else if (HammingKernels.Wide.Fits(tail.Length))
+                (_kernel, _wide) = (1, new HammingKernels.Wide(tail));
+            else if (HammingKernels.Narrow.Fits(tail.Length))
+                (_kernel, _narrow) = (2, new HammingKernels.Narrow(tail));
             else
                 (_kernel, _portable) = (3, tail.ToArray());
         }
 
         /// <summary>The Hamming distance of the tail that starts at <paramref name="row"/> (the kernel is the same for every row: a predictable branch).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int Distance(ref ulong row)
+        public int Distance(ref ulong row) => _kernel switch
         {
-            var low = Vector256.Create((byte)0x0f);
-            switch (_kernel)
-            {
-                case 1:
-                    var lane = Vector128.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-                    var half = Vector256.Create(lane, lane);
-                    return (int)Vector512.Sum(Lanes512(ref Unsafe.As<ulong, byte>(ref row), _wide, Vector512.Create(half, half), Vector512.Create((byte)0x0f)));
-                case 2:
-                    var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-                    return HammingRow(ref Unsafe.As<ulong, byte>(ref row), _v0, _v1, _v2, _v3, _vectors, table, low);
-                case 3:
-                    return HammingPopCount(ref MemoryMarshal.GetArrayDataReference(_portable!), ref row, _words);
-                default:
-                    return 0;
-            }
-        }
-    }
-
-    /// <summary>The per-byte bit counts of (row XOR query) over up to four vectors, summed bytewise (at most 32 a byte: no overflow).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Counts(ref byte row, Vector256<byte> qv0, Vector256<byte> qv1, Vector256<byte> qv2, Vector256<byte> qv3, int vectors, Vector256<byte> table, Vector256<byte> low)
-    {
-        var x = Vector256.LoadUnsafe(ref row) ^ qv0;
-        var counts = Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        if (vectors > 1)
-        {
-            x = Vector256.LoadUnsafe(ref row, 32) ^ qv1;
-            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        }
-        if (vectors > 2)
-        {
-            x = Vector256.LoadUnsafe(ref row, 64) ^ qv2;
-            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        }
-        if (vectors > 3)
-        {
-            x = Vector256.LoadUnsafe(ref row, 96) ^ qv3;
-            counts += Avx2.Shuffle(table, x & low) + Avx2.Shuffle(table, Avx2.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
-        }
-        return counts;
-    }
-
-    /// <summary>
-    /// Four rows' byte counts to one vector of 16-bit partial sums: <c>vpsadbw</c> leaves each
-    /// 64-bit lane's sum (at most 256) in its low 16 bits, the rows are shifted into the four 16-bit
-    /// slots of each lane, and the two 128-bit halves are added: [rows 0-3 of lanes 0+2 | rows 0-3 of lanes 1+3].
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<ushort> Fold4(Vector256<byte> a, Vector256<byte> b, Vector256<byte> c, Vector256<byte> d)
-    {
-        var zero = Vector256<byte>.Zero;
-        var packed = Avx2.SumAbsoluteDifferences(a, zero).AsUInt64()
-            | Avx2.ShiftLeftLogical(Avx2.SumAbsoluteDifferences(b, zero).AsUInt64(), 16)
-            | Avx2.ShiftLeftLogical(Avx2.SumAbsoluteDifferences(c, zero).AsUInt64(), 32)
-            | Avx2.ShiftLeftLogical(Avx2.SumAbsoluteDifferences(d, zero).AsUInt64(), 48);
-        var words = packed.AsUInt16();
-        return words.GetLower() + words.GetUpper();
-    }
-
-    /// <summary>One row of up to four AVX2 vectors (1,024 bits) against the query held in registers: straight-line code, no loop.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int HammingRow(ref byte row, Vector256<byte> qv0, Vector256<byte> qv1, Vector256<byte> qv2, Vector256<byte> qv3, int vectors, Vector256<byte> table, Vector256<byte> low)
-    {
-        var counts = Counts(ref row, qv0, qv1, qv2, qv3, vectors, table, low);
-        var sums = Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
-        var half = sums.GetLower() + sums.GetUpper();
-        return (int)(half.GetElement(0) + half.GetElement(1));
+            1 => _wide.One(ref Unsafe.As<ulong, byte>(ref row)),
+            2 => _narrow.One(ref Unsafe.As<ulong, byte>(ref row)),
+            3 => HammingPopCount(ref MemoryMarshal.GetArrayDataReference(_portable!), ref row, _portable!.Length),
+            _ => 0,
+        };
     }
 
     /// <summary>Asks for the cache lines of <paramref name="bytes"/> bytes from <paramref name="start"/> (a hint: never faults; the array is pinned).</summary>
