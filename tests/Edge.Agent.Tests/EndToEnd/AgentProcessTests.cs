@@ -39,7 +39,9 @@ public sealed class AgentProcessTests
         var frames = new RelayOnCounter(coil => coil is 0 or 2);
         rig.ModbusWire.AfterRead = frames.OnRelayBoardRead;
         var options = rig.CreateOptions(directory.Path);
-        options.HardwareProfilesDirectory = CopyProfilesWithGenerousModbusReplyTime(directory.File("hardware-profiles"));
+        // A 2 s Modbus reply time: a test machine busy with the other process must not make the agent retry a relay
+        // command, since a retry would show on the wire as a second actuation.
+        options.HardwareProfilesDirectory = GateRig.CopyProfilesWithModbusReplyTime(directory.File("hardware-profiles"), 2000);
         string config = AgentProcess.WriteConfig(directory.File("appsettings.json"), options);
 
         // The agent under `run` uses the real clock: without schedules and holidays pupils may enter at any hour.
@@ -209,25 +211,6 @@ public sealed class AgentProcessTests
     {
         do pupil++; while (DemoSchool.IsBlocked(pupil) || DemoSchool.IsLost(pupil));
         return pupil;
-    }
-
-    /// <summary>
-    /// The demo profiles, with a 2 s Modbus reply time: a test machine busy with the other process must not make
-    /// the agent retry a relay command, since a retry would show on the wire as a second actuation.
-    /// </summary>
-    private static string CopyProfilesWithGenerousModbusReplyTime(string target)
-    {
-        Directory.CreateDirectory(target);
-        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "hardware-profiles")))
-            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
-        foreach (var name in new[] { "modbus-relay-8ch.json", "modbus-input-8ch.json", "modbus-input-8ch-counter.json" })
-        {
-            string path = Path.Combine(target, name);
-            var profile = JsonNode.Parse(File.ReadAllText(path))!;
-            profile["serial"]!["replyTimeMs"] = 2000;
-            File.WriteAllText(path, profile.ToJsonString());
-        }
-        return target;
     }
 
     /// <summary>

@@ -62,6 +62,7 @@ public sealed class GateRig : IAsyncDisposable
         DemoSchool.Seed(database, start);
         var hardware = DemoRig.Start(115200);
         var options = hardware.CreateOptions(directory.Path);
+        options.HardwareProfilesDirectory = CopyProfilesWithModbusReplyTime(directory.File("hardware-profiles"), TestModbusReplyTimeMs);
         configure?.Invoke(options, directory);
         var rig = new GateRig(directory, database, hardware, options, logs, loggers);
         try
@@ -80,6 +81,34 @@ public sealed class GateRig : IAsyncDisposable
             await rig.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The Modbus reply time of the rig's relay board and input modules (the profiles say 30 ms). The simulated
+    /// modules answer at once, so on a loaded 2-core test machine a late reply is the scheduler starving the agent
+    /// (seen: 160–225 ms between polls), not a silent module; with 30 ms that tripped the input module's fail-safe
+    /// (a fire-alarm emergency holding every gate open) in the middle of unrelated tests. The tests that silence a
+    /// module still see it go offline, after 3 × this.
+    /// </summary>
+    public const int TestModbusReplyTimeMs = 500;
+
+    /// <summary>Copies the shipped hardware profiles to <paramref name="target"/> with the Modbus modules' reply time set to <paramref name="replyTimeMs"/>; returns <paramref name="target"/>.</summary>
+    public static string CopyProfilesWithModbusReplyTime(string target, int replyTimeMs)
+    {
+        System.IO.Directory.CreateDirectory(target);
+        foreach (var file in System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "hardware-profiles")))
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+        foreach (var name in new[] { "modbus-relay-8ch.json", "modbus-input-8ch.json", "modbus-input-8ch-counter.json" })
+        {
+            // Only the number changes: tests that edit a profile further find its text as shipped.
+            string path = Path.Combine(target, name);
+            string text = File.ReadAllText(path);
+            string changed = System.Text.RegularExpressions.Regex.Replace(text, "\"replyTimeMs\":\\s*\\d+", $"\"replyTimeMs\": {replyTimeMs}");
+            if (changed == text)
+                throw new InvalidOperationException($"{name} has no replyTimeMs to raise for the tests.");
+            File.WriteAllText(path, changed);
+        }
+        return target;
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds; fails the test naming <paramref name="what"/> if it does not within the hang guard.</summary>
