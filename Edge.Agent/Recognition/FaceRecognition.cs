@@ -109,11 +109,33 @@ public sealed partial class FaceRecognitionWarmUp(FaceRecognition recognition, I
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (recognition.TryGetIdentifier(out var identifier, out var problem))
+        {
             Loaded(logger, identifier.Extractor.ModelId, identifier.Extractor.Dimensions, recognition.Module.Index.Count);
+            // The search code compiled optimised before the first pupil, on a background thread: start-up is not held.
+            _ = Task.Run(() => WarmSearch(recognition.Module.Index), CancellationToken.None);
+        }
         else
+        {
             Unavailable(logger, problem);
+        }
         return Task.CompletedTask;
     }
+
+    private void WarmSearch(Kezekshi.Edge.Biometrics.Index.EmbeddingIndex index)
+    {
+        try
+        {
+            index.WarmUp();
+        }
+        catch (Exception e)
+        {
+            // Only speed is at stake: the first searches run slower, nothing else changes.
+            WarmUpFailed(logger, e);
+        }
+    }
+
+    [LoggerMessage(EventId = 2065, Level = LogLevel.Warning, Message = "Warming up the face search failed; the first faces of the morning may take a little longer to decide.")]
+    private static partial void WarmUpFailed(ILogger logger, Exception exception);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

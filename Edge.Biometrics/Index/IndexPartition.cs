@@ -52,6 +52,9 @@ internal sealed class IndexPartition
     private Dictionary<long, int[]>? _rowsByPupil;
 
     /// <summary>Rows of each pupil, built on first use: the re-rank scores all of a candidate's templates.</summary>
+    /// <summary>Whether <see cref="RowsByPupil"/> is built already.</summary>
+    internal bool HasRowsByPupil => Volatile.Read(ref _rowsByPupil) is not null;
+
     public Dictionary<long, int[]> RowsByPupil => LazyInitializer.EnsureInitialized(ref _rowsByPupil, () =>
     {
         var rows = new Dictionary<long, List<int>>();

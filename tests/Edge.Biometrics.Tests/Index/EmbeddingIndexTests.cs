@@ -26,6 +26,46 @@ public sealed class EmbeddingIndexTests
         return (index, people);
     }
 
+    [Test]
+    public void The_re_rank_map_of_every_published_snapshot_is_built_before_any_search()
+    {
+        // Built by the writer (load, enrol, remove), so the first gate search after a change does not pay for it.
+        var (index, people) = Enrolled(50);
+        Assert.That(index.PartitionOf(Face)!.HasRowsByPupil, Is.True, "after a load");
+        var random = new Random(3);
+        index.Add([new IndexedTemplate(9_001, 51, BiometricModality.Face, Face.ModelId, TestVectors.Unit(random, 64))]);
+        Assert.That(index.PartitionOf(Face)!.HasRowsByPupil, Is.True, "after an enrolment");
+        index.RemovePupil(7);
+        Assert.That(index.PartitionOf(Face)!.HasRowsByPupil, Is.True, "after a removal");
+        Assert.That(index.PartitionOf(Face)!.RowsByPupil.ContainsKey(51), Is.True, "and it is the new snapshot's map");
+        Assert.That(index.PartitionOf(Face)!.RowsByPupil.ContainsKey(7), Is.False);
+        Assert.That(people, Has.Count.EqualTo(50));
+    }
+
+    [Test]
+    public void Warming_up_searches_every_space_with_a_query_of_its_own_dimensions_and_changes_nothing()
+    {
+        var palm = new TemplateSpace(BiometricModality.Palm, "palm-model");
+        var random = new Random(5);
+        var index = new EmbeddingIndex();
+        index.WarmUp(); // empty: nothing to do
+        var templates = new List<IndexedTemplate>();
+        for (long pupil = 1; pupil <= 20; pupil++)
+        {
+            templates.Add(new IndexedTemplate(pupil, pupil, BiometricModality.Face, Face.ModelId, TestVectors.Unit(random, 192)));
+            templates.Add(new IndexedTemplate(100 + pupil, pupil, BiometricModality.Palm, palm.ModelId, TestVectors.Unit(random, 1024)));
+        }
+        index.Load(templates, templates.Select(t => t.PupilId).Distinct().ToDictionary(p => p, _ => AllPurposes), []);
+        var probe = TestVectors.Near(templates[0].Vector, random, 0.2f);
+        var before = index.Identify(probe, BiometricPurpose.Access, Face);
+
+        index.WarmUp(searches: 3); // a 192-D query for the face space and a 1024-D one for the palm space, or Identify throws
+
+        Assert.That(index.Count, Is.EqualTo(40));
+        var after = index.Identify(probe, BiometricPurpose.Access, Face);
+        Assert.That((after.Outcome, after.PupilId), Is.EqualTo((before.Outcome, before.PupilId)), "nothing about the index changed");
+    }
+
     [TestCase(SearchPrecision.Float32)]
     [TestCase(SearchPrecision.Int8)]
     public void A_recapture_of_an_enrolled_pupil_is_accepted_as_that_pupil(SearchPrecision precision)
