@@ -382,7 +382,7 @@ public sealed partial class EventIngestor
         {
             return IsTruncated(payload.Span)
                 ? (null, DeadLetterReasons.Truncated, $"the JSON ends early after {payload.Length} bytes")
-                : (null, DeadLetterReasons.MalformedJson, Truncate(e.Message, 300));
+                : (null, DeadLetterReasons.MalformedJson, UplinkLimits.Quote(e.Message, 300));
         }
     }
 
@@ -543,7 +543,7 @@ public sealed partial class EventIngestor
             }
             catch (JsonException e)
             {
-                return (null, Truncate(e.Message, 300));
+                return (null, UplinkLimits.Quote(e.Message, 300));
             }
         }
         if (p is null) return (null, "payload is null");
@@ -1015,5 +1015,4 @@ public sealed partial class EventIngestor
 
     private static string Show(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "missing";
 
-    private static string Truncate(string? text, int max) => text is null ? "" : text.Length <= max ? text : text[..max] + "…";
 }

@@ -74,9 +74,10 @@ internal static class UplinkLimits
 
     /// <summary>"<paramref name="field"/> is N characters long, limit M", or null when <paramref name="value"/> fits (null fits).</summary>
     public static string? TooLong(string field, string? value, int limit) =>
-        value is { Length: var length } && length > limit
-            ? string.Create(CultureInfo.InvariantCulture, $"{field} is {length} characters long, limit {limit}")
-            : null;
+        value is { Length: var length } ? LengthOver(field, length, limit) : null;
+
+    private static string? LengthOver(string field, int characters, int limit) =>
+        characters > limit ? string.Create(CultureInfo.InvariantCulture, $"{field} is {characters} characters long, limit {limit}") : null;
 
     /// <summary>Like <see cref="TooLong"/>, and an empty or absent value is a problem too.</summary>
     public static string? MissingOrTooLong(string field, string? value, int limit) =>
@@ -149,7 +150,7 @@ internal static class UplinkLimits
                 return null;
             case JsonTokenType.String:
                 int chars = reader.ValueIsEscaped ? reader.GetString()!.Length : Encoding.UTF8.GetCharCount(reader.ValueSpan);
-                return chars > limit ? string.Create(CultureInfo.InvariantCulture, $"{field} is {chars} characters long, limit {limit}") : null;
+                return LengthOver(field, chars, limit);
             default:
                 // A number, object, array or boolean: its text is the index key; its size as sent bounds that text (an
                 // exponent widens a number's text, but into zeros that PostgreSQL compresses before the B-tree check).

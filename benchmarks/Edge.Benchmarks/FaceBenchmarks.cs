@@ -455,7 +455,7 @@ internal static class FaceBenchmarks
         {
             var vector = new float[extractor.Dimensions];
             for (int j = 0; j < vector.Length; j++)
-                vector[j] = (float)((Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())));
+                vector[j] = RealisticFaceVectors.Gaussian(random);
             float norm = System.Numerics.Tensors.TensorPrimitives.Norm(vector);
             System.Numerics.Tensors.TensorPrimitives.Divide(vector, norm, vector);
             templates.Add(new IndexedTemplate(1000 + i, 1000 + i, BiometricModality.Face, extractor.ModelId, vector));

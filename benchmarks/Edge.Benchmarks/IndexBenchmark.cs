@@ -530,12 +530,7 @@ public static class IndexBenchmark
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
-    private static float Gaussian(Random random)
-    {
-        double u1 = 1.0 - random.NextDouble();
-        double u2 = random.NextDouble();
-        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-    }
+    private static float Gaussian(Random random) => RealisticFaceVectors.Gaussian(random);
 
     private static void WriteMatrix(string path, float[] data, int rows, int dims)
     {

@@ -215,7 +215,8 @@ internal sealed class RealisticFaceVectors
         return r;
     }
 
-    private static float Gaussian(Random random)
+    /// <summary>A standard normal sample (Box–Muller), shared by the benchmarks that make synthetic templates.</summary>
+    internal static float Gaussian(Random random)
     {
         double u1 = 1.0 - random.NextDouble();
         double u2 = random.NextDouble();
