@@ -103,14 +103,11 @@ public sealed class PassSensorTests : EndToEndTest
     {
         // The profile names counter registers 100-107, which the module does not have: it answers exception 02.
         ExpectErrorLogs(e => e.EventId.Id == 2034);
-        var gates = await StartGatesAsync((options, directory) =>
+        var gates = await StartGatesAsync((options, _) =>
         {
-            string profiles = directory.File("profiles");
-            Directory.CreateDirectory(profiles);
-            foreach (string file in Directory.GetFiles(options.ResolvedProfilesDirectory, "*.json")) File.Copy(file, Path.Combine(profiles, Path.GetFileName(file)));
-            string wrong = Path.Combine(profiles, "modbus-input-8ch-counter.json");
+            // The rig runs on its own copy of the profiles (GateRig.CopyProfilesWithModbusReplyTime): edited in place.
+            string wrong = Path.Combine(options.ResolvedProfilesDirectory, "modbus-input-8ch-counter.json");
             File.WriteAllText(wrong, File.ReadAllText(wrong).Replace("\"firstCounterRegister\": 0", "\"firstCounterRegister\": 100", StringComparison.Ordinal));
-            options.HardwareProfilesDirectory = profiles;
         });
         await GateRig.WaitUntilAsync(() => gates.Logs.Entries.Any(e => e.EventId.Id == 2034), "the refused counters are logged");
         gates.Hardware.PassPulse = TimeSpan.FromMilliseconds(1500); // longer than any poll gap: the level sees it
